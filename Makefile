@@ -1,0 +1,116 @@
+# bitnet-onnx: BitNet b1.58 models to ONNX through a stream of tensors.
+#
+#   make              build every tool into bin/
+#   make check        install what the tests need (Debian 12), run them all
+#   make check-asan   the tests again under AddressSanitizer + UBSan
+#   make install      PREFIX=/usr/local by default
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+PYTHON   ?= /usr/bin/python3
+BUILD    ?= build
+BIN      ?= bin
+SAN      ?=
+
+PKGS     := libprotobuf-c jansson libarchive
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE \
+	    -D_FILE_OFFSET_BITS=64
+ifneq ($(SAN),)
+CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+endif
+CPPFLAGS += -Icommon -I$(BUILD)/gen
+
+TOOLS    := st-read tern-dequant tstream-info
+GEN      := $(BUILD)/gen
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:common/%.c=$(BUILD)/obj/common/%.o) \
+	      $(BUILD)/obj/gen/tstream.pb-c.o
+ONNX_OBJ := $(BUILD)/obj/gen/onnx.pb-c.o
+LIB      := $(BUILD)/libbitnet-onnx.a
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(BUILD)/tests/unit
+
+MAN1     := $(TOOLS:%=man/%.1)
+MAN5     := man/tstream.5
+
+.PHONY: all check check-asan test test-unit test-cli deps install clean
+.SECONDARY:
+
+all: $(TOOLS:%=$(BIN)/%) $(ONNX_OBJ)
+
+$(GEN)/tstream.pb-c.c $(GEN)/tstream.pb-c.h: proto/tstream.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) proto/tstream.proto
+
+$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=$(GEN) $(ONNX_PROTO)
+
+$(GEN)/crc32c_table.h: tools/gen-crc32c.c
+	@mkdir -p $(GEN) $(BUILD)/tools
+	$(CC) -std=c11 -Wall -Wextra -Werror -o $(BUILD)/tools/gen-crc32c $<
+	$(BUILD)/tools/gen-crc32c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/common/%.o: common/%.c $(GEN)/tstream.pb-c.h \
+    $(GEN)/crc32c_table.h $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/%: cmd/%/main.c $(LIB) $(wildcard common/*.h)
+	@mkdir -p $(BIN)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) \
+	    $(LDFLAGS) $(PKG_LIBS) -lm
+
+$(UNIT_BIN): $(UNIT_SRC) $(LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -o $@ \
+	    $(UNIT_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS) -lm
+
+# The whole suite: dependencies first (a fresh Debian 12 needs them before
+# pkg-config can answer), then the tests, then the sanitizer build.
+check: deps
+	$(MAKE) test
+	$(MAKE) check-asan
+
+check-asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 test
+
+deps:
+	sh tests/install-deps.sh
+
+test: all $(UNIT_BIN)
+	$(MAKE) test-unit test-cli
+
+test-unit: $(UNIT_BIN)
+	CK_FORK=yes $(UNIT_BIN)
+
+test-cli: all
+	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_cli.py
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(TOOLS:%=$(BIN)/%) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5
+
+clean:
+	rm -rf $(BUILD) $(BIN)

@@ -1,0 +1,162 @@
+/*
+ * st-read - read a Hugging Face BitNet model and write a tensor stream.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "diag.h"
+#include "hf_model.h"
+#include "io.h"
+#include "manifest_print.h"
+#include "selection.h"
+#include "tstream.h"
+#include "version.h"
+
+struct options {
+	const char *config;
+	const char *model;
+	struct selection sel;
+	int list;
+	int json;
+};
+
+static _Noreturn void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: st-read [--config FILE] [--tensors GLOB]... "
+	    "[--layers LIST]\n"
+	    "               [--list [--json]] MODEL\n"
+	    "MODEL is a folder (config.json + model.safetensors or "
+	    "model.safetensors.index.json\n"
+	    "and shards), a .safetensors file or an index .json file.\n"
+	    "  -c, --config FILE    config.json to use (default: beside "
+	    "the weights)\n"
+	    "  -t, --tensors GLOB   only tensors whose name matches GLOB "
+	    "(repeatable)\n"
+	    "  -l, --layers LIST    only tensors of these layers, e.g. 3 "
+	    "or 0-3,29\n"
+	    "      --list           print the manifest instead of "
+	    "writing the stream\n"
+	    "      --json           with --list, print it as JSON\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        the version\n");
+	exit(status);
+}
+
+static void
+parse_args(int argc, char **argv, struct options *o, struct diag *d)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "tensors", required_argument, NULL, 't' },
+		{ "layers", required_argument, NULL, 'l' },
+		{ "list", no_argument, NULL, 'L' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:t:l:hV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 't':
+			if (selection_add_glob(&o->sel, optarg, d) == -1)
+				diag_exit(d);
+			break;
+		case 'l':
+			if (selection_add_layers(&o->sel, optarg, d) == -1)
+				diag_exit(d);
+			break;
+		case 'L': o->list = 1; break;
+		case 'J': o->json = 1; break;
+		case 'h': usage(0);
+		case 'V': cli_print_version("st-read"); exit(0);
+		default: usage(BN_EXIT_USAGE);
+		}
+	}
+	if (argc - optind != 1)
+		usage(BN_EXIT_USAGE);
+	if (o->json && !o->list)
+		errx(BN_EXIT_USAGE, "--json goes with --list");
+	o->model = argv[optind];
+}
+
+static int
+list_model(const Tstream__StreamHeader *h, int json, struct diag *d)
+{
+	if (json) {
+		json_t *j = manifest_header_json(h);
+		int rc = j ? json_dumpf(j, stdout, JSON_INDENT(2)) : -1;
+
+		json_decref(j);
+		if (rc == -1)
+			return diag_fail(d, BN_EXIT_IO, "stdout: cannot write "
+			    "the manifest as JSON");
+		putchar('\n');
+	} else {
+		manifest_print_summary(stdout, h);
+		manifest_print_text(stdout, h);
+	}
+	return io_flush(stdout, "stdout", d);
+}
+
+static int
+write_stream(const struct hf_model *m, const Tstream__StreamHeader *h,
+    struct diag *d)
+{
+	struct tstream_writer w;
+	void *buf;
+	int rc;
+
+	if ((buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d)) == NULL)
+		return -1;
+	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
+	for (size_t i = 0; rc == 0 && i < m->n_tensors; i++)
+		rc = hf_model_write_tensor(m, i, &w, buf, d);
+	if (rc == 0)
+		rc = tstream_writer_finish(&w, d);
+	tstream_writer_close(&w);
+	free(buf);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	Tstream__StreamHeader h;
+	Tstream__TensorInfo **manifest;
+	char *producer = "st-read " BN_VERSION;
+	struct hf_model m;
+	struct diag d = { 0 };
+	int rc;
+
+	parse_args(argc, argv, &o, &d);
+	if (!o.list && cli_refuse_tty_stdout("a tensor stream", &d) == -1)
+		diag_exit(&d);
+	if (hf_model_open(&m, o.model, o.config, &d) == -1 ||
+	    (!selection_is_empty(&o.sel) &&
+	    hf_model_select(&m, &o.sel, &d) == -1))
+		diag_exit(&d);
+	if ((manifest = io_alloc((m.n_tensors + 1) * sizeof *manifest,
+	    "manifest", &d)) == NULL)
+		diag_exit(&d);
+	hf_model_header(&m, &h, manifest);
+	h.producers = &producer;
+	h.n_producers = 1;
+	cli_stream_stdout();
+	rc = o.list ? list_model(&h, o.json, &d) : write_stream(&m, &h, &d);
+	free(manifest);
+	hf_model_close(&m);
+	selection_free(&o.sel);
+	if (rc == -1)
+		diag_exit(&d);
+	return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * bitnet_config.h - config.json of a BitNet model into a ModelConfig.
+ *
+ * Keys that fix tensor shapes are required; the others take the defaults
+ * of transformers' BitNetConfig and BitNetQuantConfig.
+ */
+#ifndef BN_BITNET_CONFIG_H
+#define BN_BITNET_CONFIG_H
+
+#include <stddef.h>
+
+#include "diag.h"
+#include "tstream.pb-c.h"
+
+/* Limits on sizes a config may claim (documented in st-read(1)). */
+#define BITNET_MAX_DIM		(1u << 20)	/* hidden, ffn, heads */
+#define BITNET_MAX_VOCAB	(1u << 24)
+#define BITNET_MAX_LAYERS	4096u
+
+/* Parse text (len bytes) read from path; *out is freed with
+ * bitnet_config_free. */
+int bitnet_config_parse(const char *text, size_t len, const char *path,
+    Tstream__ModelConfig **out, struct diag *d);
+
+void bitnet_config_free(Tstream__ModelConfig *c);
+
+/* True when linear_class says weight_scale divides (transformers'
+ * BitLinear) rather than multiplies (AutoBitLinear). */
+int bitnet_config_scale_divides(const Tstream__ModelConfig *c);
+
+#endif

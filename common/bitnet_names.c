@@ -1,0 +1,96 @@
+#include "bitnet_names.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LAYER_PREFIX "model.layers."
+
+/* Per-layer tensors in forward order; projections are BitLinear. */
+static const struct {
+	const char *suffix;
+	int is_projection;
+} layer_parts[] = {
+	{ "input_layernorm.weight", 0 },
+	{ "self_attn.q_proj.weight", 1 },
+	{ "self_attn.k_proj.weight", 1 },
+	{ "self_attn.v_proj.weight", 1 },
+	{ "self_attn.attn_sub_norm.weight", 0 },
+	{ "self_attn.o_proj.weight", 1 },
+	{ "post_attention_layernorm.weight", 0 },
+	{ "mlp.gate_proj.weight", 1 },
+	{ "mlp.up_proj.weight", 1 },
+	{ "mlp.ffn_sub_norm.weight", 0 },
+	{ "mlp.down_proj.weight", 1 },
+};
+#define N_PARTS (int)(sizeof layer_parts / sizeof layer_parts[0])
+
+static void
+parse_layer_part(const char *rest, struct bitnet_name *out)
+{
+	size_t slen = strlen(BITNET_SCALE_SUFFIX), rlen = strlen(rest);
+	int is_scale = rlen > slen &&
+	    strcmp(rest + rlen - slen, BITNET_SCALE_SUFFIX) == 0;
+
+	out->rank = 2 * N_PARTS;
+	for (int i = 0; i < N_PARTS; i++) {
+		size_t plen = strlen(layer_parts[i].suffix);
+		if (plen != rlen - (is_scale ? slen : 0) ||
+		    strncmp(rest, layer_parts[i].suffix, plen) != 0)
+			continue;
+		if (is_scale && !layer_parts[i].is_projection)
+			continue;
+		out->rank = 2 * i + (is_scale ? 0 : 1);
+		out->is_projection = layer_parts[i].is_projection && !is_scale;
+		out->is_scale = is_scale;
+		return;
+	}
+}
+
+void
+bitnet_name_parse(const char *name, struct bitnet_name *out)
+{
+	memset(out, 0, sizeof *out);
+	out->layer = -1;
+	if (strcmp(name, "model.embed_tokens.weight") == 0) {
+		out->group = BITNET_GROUP_EMBED;
+	} else if (strcmp(name, "model.norm.weight") == 0) {
+		out->group = BITNET_GROUP_NORM;
+	} else if (strcmp(name, "lm_head.weight") == 0) {
+		out->group = BITNET_GROUP_HEAD;
+	} else if (strncmp(name, LAYER_PREFIX, strlen(LAYER_PREFIX)) == 0) {
+		const char *p = name + strlen(LAYER_PREFIX);
+		char *end;
+		long n;
+
+		if (*p < '0' || *p > '9') {
+			out->group = BITNET_GROUP_OTHER;
+			return;
+		}
+		n = strtol(p, &end, 10);
+		if (*end != '.' || n < 0) {
+			out->group = BITNET_GROUP_OTHER;
+			return;
+		}
+		out->group = BITNET_GROUP_LAYER;
+		out->layer = n;
+		parse_layer_part(end + 1, out);
+	} else {
+		out->group = BITNET_GROUP_OTHER;
+	}
+}
+
+int
+bitnet_name_cmp(const char *a, const char *b)
+{
+	struct bitnet_name x, y;
+
+	bitnet_name_parse(a, &x);
+	bitnet_name_parse(b, &y);
+	if (x.group != y.group)
+		return x.group < y.group ? -1 : 1;
+	if (x.layer != y.layer)
+		return x.layer < y.layer ? -1 : 1;
+	if (x.rank != y.rank)
+		return x.rank < y.rank ? -1 : 1;
+	return strcmp(a, b);
+}

@@ -1,0 +1,44 @@
+#include "cli.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tstream.h"
+#include "version.h"
+
+FILE *
+cli_open_input(const char *path, const char **name, struct diag *d)
+{
+	FILE *fp;
+
+	if (path == NULL || (path[0] == '-' && path[1] == '\0')) {
+		*name = "<stdin>";
+		return stdin;
+	}
+	*name = path;
+	if ((fp = fopen(path, "rb")) == NULL)
+		diag_errno(d, "%s", path);
+	return fp;
+}
+
+int
+cli_refuse_tty_stdout(const char *what, struct diag *d)
+{
+	if (isatty(STDOUT_FILENO))
+		return diag_fail(d, BN_EXIT_USAGE,
+		    "refusing to write %s to a terminal; redirect or pipe "
+		    "standard output", what);
+	return 0;
+}
+
+void
+cli_print_version(const char *prog)
+{
+	printf("%s (bitnet-onnx) %s\n", prog, BN_VERSION);
+}
+
+void
+cli_stream_stdout(void)
+{
+	setvbuf(stdout, NULL, _IOFBF, TSTREAM_CHUNK);
+}

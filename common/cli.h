@@ -1,0 +1,25 @@
+/*
+ * cli.h - what every front end does the same way: the input stream, the
+ * refusal to write binary data to a terminal, --version.
+ */
+#ifndef BN_CLI_H
+#define BN_CLI_H
+
+#include <stdio.h>
+
+#include "diag.h"
+
+/* Open path for reading, "-" or NULL meaning standard input; *name is
+ * set to what messages call it. */
+FILE *cli_open_input(const char *path, const char **name, struct diag *d);
+
+/* Fail when standard output is a terminal (binary data would be lost). */
+int cli_refuse_tty_stdout(const char *what, struct diag *d);
+
+/* Print "prog (bitnet-onnx) VERSION" on stdout. */
+void cli_print_version(const char *prog);
+
+/* Give stdout a large buffer for streaming payloads. */
+void cli_stream_stdout(void);
+
+#endif

@@ -1,0 +1,507 @@
+#include "hf_model.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bitnet_config.h"
+#include "bitnet_names.h"
+#include "io.h"
+
+#define INDEX_NAME	"model.safetensors.index.json"
+#define SINGLE_NAME	"model.safetensors"
+
+static const char *const side_names[] = {
+	"tokenizer.json", "tokenizer_config.json", "generation_config.json",
+	"special_tokens_map.json",
+};
+#define N_SIDE_NAMES (sizeof side_names / sizeof side_names[0])
+
+struct entry {
+	const struct st_file *file;
+	const struct st_tensor *st;
+};
+
+static int
+path_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* True when path names file shard inside some folder: ".../shard". */
+static int
+is_file_in(const char *path, const char *shard)
+{
+	size_t n = strlen(path), k = strlen(shard);
+
+	return n > k && path[n - k - 1] == '/' && strcmp(path + n - k, shard) == 0;
+}
+
+static int
+load_config(struct hf_model *m, const char *dir, const char *config_path,
+    struct diag *d)
+{
+	char buf[4096];
+	size_t len;
+
+	if (config_path == NULL) {
+		if (io_join(dir, "config.json", buf, sizeof buf, d) == -1)
+			return -1;
+		if (!path_exists(buf))
+			return diag_fail(d, BN_EXIT_INPUT,
+			    "%s: no config.json beside the weights; give one "
+			    "with --config", m->path);
+		config_path = buf;
+	}
+	if ((m->config_path = strdup(config_path)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (io_slurp(m->config_path, HF_MAX_CONFIG, &m->config_text, &len,
+	    d) == -1)
+		return -1;
+	return bitnet_config_parse(m->config_text, len, m->config_path,
+	    &m->config, d);
+}
+
+static int
+load_side_file(struct hf_model *m, const char *dir, const char *name,
+    struct diag *d)
+{
+	Tstream__SideFile *s = &m->side[m->n_side];
+	char path[4096], *buf;
+	size_t len;
+
+	if (io_join(dir, name, path, sizeof path, d) == -1)
+		return -1;
+	if (!path_exists(path))
+		return 0;
+	if (io_slurp(path, HF_MAX_SIDE_FILE, &buf, &len, d) == -1)
+		return -1;
+	tstream__side_file__init(s);
+	s->name = (char *)name;
+	s->has_content = 1;
+	s->content.data = (uint8_t *)buf;
+	s->content.len = len;
+	m->side_ptrs[m->n_side++] = s;
+	return 0;
+}
+
+static int
+load_side_files(struct hf_model *m, const char *dir, struct diag *d)
+{
+	m->side = calloc(N_SIDE_NAMES, sizeof *m->side);
+	m->side_ptrs = calloc(N_SIDE_NAMES, sizeof *m->side_ptrs);
+	if (m->side == NULL || m->side_ptrs == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < N_SIDE_NAMES; i++)
+		if (load_side_file(m, dir, side_names[i], d) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+open_files(struct hf_model *m, const char *dir, const char **names,
+    size_t n, struct diag *d)
+{
+	char path[4096];
+
+	if ((m->files = calloc(n, sizeof *m->files)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		m->files[i].fd = -1;
+		if (dir != NULL && io_join(dir, names[i], path, sizeof path,
+		    d) == -1)
+			return -1;
+		m->n_files = i + 1;
+		if (st_open(&m->files[i], dir ? path : names[i], d) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+index_shard_names(json_t *map, const char *path, const char ***names,
+    size_t *n, struct diag *d)
+{
+	const char *key;
+	json_t *v;
+
+	*names = calloc(json_object_size(map) + 1, sizeof **names);
+	if (*names == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	*n = 0;
+	json_object_foreach(map, key, v) {
+		const char *s = json_string_value(v);
+		size_t i;
+
+		if (s == NULL || *s == '\0' || strchr(s, '/') != NULL ||
+		    strcmp(s, "..") == 0 || strcmp(s, ".") == 0)
+			return diag_fail(d, BN_EXIT_INPUT,
+			    "%s: weight_map['%s'] is not a file name in the "
+			    "model folder", path, key);
+		for (i = 0; i < *n && strcmp((*names)[i], s) != 0; i++)
+			;
+		if (i == *n && (*n)++ >= HF_MAX_SHARDS)
+			return diag_fail(d, BN_EXIT_INPUT,
+			    "%s: more than %u shards", path, HF_MAX_SHARDS);
+		(*names)[i] = s;
+	}
+	return 0;
+}
+
+/* Every weight_map entry must be in the shard it names, and no shard may
+ * hold tensors the index does not list. */
+static int
+check_index(struct hf_model *m, json_t *map, const char *path,
+    struct diag *d)
+{
+	size_t total = 0;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(map, key, v) {
+		const char *shard = json_string_value(v);
+		size_t i;
+
+		for (i = 0; i < m->n_files; i++)
+			if (is_file_in(m->files[i].path, shard))
+				break;
+		if (i == m->n_files || st_find(&m->files[i], key) == NULL)
+			return diag_fail(d, BN_EXIT_INPUT,
+			    "%s: tensor '%s' is not in %s, where weight_map "
+			    "says it is", path, key, shard);
+	}
+	for (size_t i = 0; i < m->n_files; i++)
+		total += m->files[i].n_tensors;
+	if (total != json_object_size(map))
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: the shards hold %zu tensors, weight_map lists %zu",
+		    path, total, json_object_size(map));
+	return 0;
+}
+
+static int
+open_index(struct hf_model *m, const char *path, const char *dir,
+    struct diag *d)
+{
+	const char **names = NULL;
+	json_t *root, *map;
+	json_error_t je;
+	size_t n = 0;
+	int rc;
+
+	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: invalid JSON at line %d column %d: %s", path, je.line,
+		    je.column, je.text);
+	map = json_object_get(root, "weight_map");
+	if (!json_is_object(map) || json_object_size(map) == 0)
+		rc = diag_fail(d, BN_EXIT_INPUT,
+		    "%s: no 'weight_map' object naming the shards", path);
+	else if (json_object_size(map) > TSTREAM_MAX_TENSORS)
+		rc = diag_fail(d, BN_EXIT_INPUT,
+		    "%s: weight_map of more than %u tensors", path,
+		    TSTREAM_MAX_TENSORS);
+	else
+		rc = index_shard_names(map, path, &names, &n, d);
+	if (rc == 0)
+		rc = open_files(m, dir, names, n, d);
+	if (rc == 0)
+		rc = check_index(m, map, path, d);
+	free(names);
+	json_decref(root);
+	return rc;
+}
+
+static int
+open_weights(struct hf_model *m, const char *path, char *dir, size_t dlen,
+    struct diag *d)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return diag_errno(d, "%s", path);
+	if (!S_ISDIR(st.st_mode)) {
+		io_dirname(path, dir, dlen);
+		if (ends_with(path, ".json"))
+			return open_index(m, path, dir, d);
+		return open_files(m, NULL, &path, 1, d);
+	}
+	snprintf(dir, dlen, "%s", path);
+	if (io_join(path, INDEX_NAME, buf, sizeof buf, d) == -1)
+		return -1;
+	if (path_exists(buf))
+		return open_index(m, buf, dir, d);
+	if (io_join(path, SINGLE_NAME, buf, sizeof buf, d) == -1)
+		return -1;
+	if (!path_exists(buf))
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: no %s or %s in this folder", path, SINGLE_NAME,
+		    INDEX_NAME);
+	return open_files(m, path, (const char *[]){ SINGLE_NAME }, 1, d);
+}
+
+static int
+cmp_entry_name(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->st->name,
+	    ((const struct entry *)b)->st->name);
+}
+
+static int
+cmp_tensor_order(const void *a, const void *b)
+{
+	return bitnet_name_cmp(((const struct hf_tensor *)a)->info.name,
+	    ((const struct hf_tensor *)b)->info.name);
+}
+
+static const struct entry *
+find_entry(const struct entry *e, size_t n, const char *name)
+{
+	struct st_tensor key = { .name = (char *)name };
+	struct entry k = { NULL, &key };
+
+	return bsearch(&k, e, n, sizeof *e, cmp_entry_name);
+}
+
+static int
+read_scale(const struct entry *s, float *out, struct diag *d)
+{
+	unsigned char raw[4];
+	uint64_t n;
+
+	shape_numel(s->st->shape, s->st->rank, &n);
+	if (n != 1 || !dtype_is_float(s->st->dtype))
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s': expected one float, found %s with %llu "
+		    "elements", s->file->path, s->st->name,
+		    dtype_name(s->st->dtype), (unsigned long long)n);
+	if (st_read_data(s->file, s->st, 0, raw, dtype_size(s->st->dtype),
+	    d) == -1)
+		return -1;
+	dtype_to_f32(s->st->dtype, raw, out, 1);
+	return 0;
+}
+
+static int
+set_packed(struct hf_tensor *t, const struct entry *scale, struct diag *d)
+{
+	const struct st_tensor *st = t->st;
+
+	if (st->dtype != TSTREAM__DTYPE__U8 || st->rank != 2 ||
+	    st->shape[0] > UINT64_MAX / 4)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s' has a weight_scale, so it must be packed "
+		    "u8 [out/4, in]; found %s of rank %zu", t->file->path,
+		    st->name, dtype_name(st->dtype), st->rank);
+	t->info.encoding = TSTREAM__ENCODING__TERNARY_HF_PACKED;
+	t->shape[0] *= 4;
+	t->info.has_scale = 1;
+	return read_scale(scale, &t->info.scale, d);
+}
+
+static int
+describe_tensor(struct hf_tensor *t, const struct entry *all, size_t n,
+    struct diag *d)
+{
+	char sname[TSTREAM_MAX_NAME + 16];
+	const struct entry *scale;
+
+	tstream__tensor_info__init(&t->info);
+	memcpy(t->shape, t->st->shape, sizeof t->shape);
+	t->info.name = t->st->name;
+	t->info.source = t->file->path;
+	t->info.dtype = t->st->dtype;
+	t->info.has_dtype = t->info.has_encoding = 1;
+	t->info.encoding = TSTREAM__ENCODING__PLAIN;
+	t->info.shape = t->shape;
+	t->info.n_shape = t->st->rank;
+	t->info.has_payload_length = 1;
+	t->info.payload_length = t->st->end - t->st->begin;
+	snprintf(sname, sizeof sname, "%s%s", t->st->name,
+	    BITNET_SCALE_SUFFIX);
+	if ((scale = find_entry(all, n, sname)) != NULL)
+		return set_packed(t, scale, d);
+	if (t->st->dtype == TSTREAM__DTYPE__U8)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s' is u8 (packed ternary) but has no '%s'",
+		    t->file->path, t->st->name, sname);
+	return 0;
+}
+
+/* A weight_scale must sit beside the weight it scales. */
+static int
+check_scale_entry(const struct entry *e, const struct entry *all, size_t n,
+    struct diag *d)
+{
+	size_t len = strlen(e->st->name), slen = strlen(BITNET_SCALE_SUFFIX);
+	char base[TSTREAM_MAX_NAME + 1];
+
+	snprintf(base, sizeof base, "%.*s", (int)(len - slen), e->st->name);
+	if (find_entry(all, n, base) == NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s' has no weight '%s' to scale",
+		    e->file->path, e->st->name, base);
+	return 0;
+}
+
+static int
+build_tensors(struct hf_model *m, struct entry *all, size_t n,
+    struct diag *d)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(all[i - 1].st->name, all[i].st->name) == 0)
+			return diag_fail(d, BN_EXIT_INPUT,
+			    "tensor '%s' is in both %s and %s",
+			    all[i].st->name, all[i - 1].file->path,
+			    all[i].file->path);
+	if ((m->tensors = calloc(n ? n : 1, sizeof *m->tensors)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct hf_tensor *t = &m->tensors[m->n_tensors];
+
+		if (ends_with(all[i].st->name, "." "weight" BITNET_SCALE_SUFFIX)) {
+			if (check_scale_entry(&all[i], all, n, d) == -1)
+				return -1;
+			continue;
+		}
+		t->file = all[i].file;
+		t->st = all[i].st;
+		if (describe_tensor(t, all, n, d) == -1)
+			return -1;
+		m->n_tensors++;
+	}
+	qsort(m->tensors, m->n_tensors, sizeof *m->tensors, cmp_tensor_order);
+	for (size_t i = 0; i < m->n_tensors; i++)	/* moved by qsort */
+		m->tensors[i].info.shape = m->tensors[i].shape;
+	return 0;
+}
+
+static int
+plan_tensors(struct hf_model *m, struct diag *d)
+{
+	struct entry *all;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < m->n_files; i++)
+		n += m->files[i].n_tensors;
+	if ((all = calloc(n ? n : 1, sizeof *all)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	n = 0;
+	for (size_t i = 0; i < m->n_files; i++)
+		for (size_t j = 0; j < m->files[i].n_tensors; j++) {
+			all[n].file = &m->files[i];
+			all[n++].st = &m->files[i].tensors[j];
+		}
+	qsort(all, n, sizeof *all, cmp_entry_name);
+	rc = build_tensors(m, all, n, d);
+	free(all);
+	return rc;
+}
+
+int
+hf_model_open(struct hf_model *m, const char *path, const char *config_path,
+    struct diag *d)
+{
+	char dir[4096];
+
+	memset(m, 0, sizeof *m);
+	if ((m->path = strdup(path)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (open_weights(m, path, dir, sizeof dir, d) == -1 ||
+	    load_config(m, dir, config_path, d) == -1 ||
+	    load_side_files(m, dir, d) == -1)
+		return -1;
+	return plan_tensors(m, d);
+}
+
+int
+hf_model_select(struct hf_model *m, const struct selection *s,
+    struct diag *d)
+{
+	size_t kept = 0;
+
+	if (selection_check_layers(s, m->config->num_hidden_layers, d) == -1)
+		return -1;
+	for (size_t i = 0; i < m->n_tensors; i++) {
+		if (!selection_match(s, m->tensors[i].info.name))
+			continue;
+		m->tensors[kept] = m->tensors[i];
+		m->tensors[kept].info.shape = m->tensors[kept].shape;
+		kept++;
+	}
+	m->n_tensors = kept;
+	if (kept == 0)
+		return diag_fail(d, BN_EXIT_USAGE,
+		    "%s: the selection matches no tensor", m->path);
+	return 0;
+}
+
+void
+hf_model_header(struct hf_model *m, Tstream__StreamHeader *h,
+    Tstream__TensorInfo **manifest)
+{
+	tstream__stream_header__init(h);
+	h->has_version = 1;
+	h->version = TSTREAM_VERSION;
+	h->config_json = m->config_text;
+	h->config = m->config;
+	h->side_files = m->side_ptrs;
+	h->n_side_files = m->n_side;
+	for (size_t i = 0; i < m->n_tensors; i++)
+		manifest[i] = &m->tensors[i].info;
+	h->manifest = manifest;
+	h->n_manifest = m->n_tensors;
+	h->source = m->path;
+}
+
+int
+hf_model_write_tensor(const struct hf_model *m, size_t i,
+    struct tstream_writer *w, void *buf, struct diag *d)
+{
+	const struct hf_tensor *t = &m->tensors[i];
+	uint64_t len = t->info.payload_length;
+
+	if (tstream_begin_tensor(w, &t->info, d) == -1)
+		return -1;
+	for (uint64_t off = 0; off < len;) {
+		size_t n = len - off < TSTREAM_CHUNK ?
+		    (size_t)(len - off) : TSTREAM_CHUNK;
+		if (st_read_data(t->file, t->st, off, buf, n, d) == -1 ||
+		    tstream_write_payload(w, buf, n, d) == -1)
+			return -1;
+		off += n;
+	}
+	return tstream_end_tensor(w, d);
+}
+
+void
+hf_model_close(struct hf_model *m)
+{
+	for (size_t i = 0; i < m->n_files; i++)
+		st_close(&m->files[i]);
+	for (size_t i = 0; i < m->n_side; i++)
+		free(m->side[i].content.data);
+	free(m->files);
+	free(m->tensors);
+	free(m->side);
+	free(m->side_ptrs);
+	bitnet_config_free(m->config);
+	free(m->config_text);
+	free(m->config_path);
+	free(m->path);
+	memset(m, 0, sizeof *m);
+}

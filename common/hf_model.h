@@ -1,0 +1,63 @@
+/*
+ * hf_model.h - a Hugging Face BitNet model on disk: config.json, the side
+ * files beside it, and one safetensors file or an index with shards.
+ *
+ * Opening checks every header and pairs each packed projection with its
+ * weight_scale; the tensors are then listed in model order, as they go
+ * into a stream (weight_scale travels in its weight's TensorInfo).
+ */
+#ifndef BN_HF_MODEL_H
+#define BN_HF_MODEL_H
+
+#include "diag.h"
+#include "safetensors.h"
+#include "selection.h"
+#include "tstream.h"
+
+#define HF_MAX_SIDE_FILE	(64u << 20)
+#define HF_MAX_CONFIG		(16u << 20)
+#define HF_MAX_INDEX		(64u << 20)
+#define HF_MAX_SHARDS		4096u
+
+struct hf_tensor {
+	const struct st_file *file;
+	const struct st_tensor *st;
+	Tstream__TensorInfo info;	/* what goes into the stream */
+	uint64_t shape[TSTREAM_MAX_RANK];
+};
+
+struct hf_model {
+	char *path;
+	char *config_path;
+	char *config_text;
+	Tstream__ModelConfig *config;
+	struct st_file *files;
+	size_t n_files;
+	struct hf_tensor *tensors;	/* model order */
+	size_t n_tensors;
+	Tstream__SideFile *side;
+	Tstream__SideFile **side_ptrs;
+	size_t n_side;
+};
+
+/* path: a folder, a .safetensors file or a model.safetensors.index.json;
+ * config_path: NULL to look for config.json beside the weights. */
+int hf_model_open(struct hf_model *m, const char *path,
+    const char *config_path, struct diag *d);
+
+/* Keep only the selected tensors; an empty result is an error. */
+int hf_model_select(struct hf_model *m, const struct selection *s,
+    struct diag *d);
+
+/* Fill h (which points into m) with the stream header of the model. */
+void hf_model_header(struct hf_model *m, Tstream__StreamHeader *h,
+    Tstream__TensorInfo **manifest);
+
+/* Copy the payload of tensor i into w, chunk by chunk through buf of
+ * TSTREAM_CHUNK bytes. */
+int hf_model_write_tensor(const struct hf_model *m, size_t i,
+    struct tstream_writer *w, void *buf, struct diag *d);
+
+void hf_model_close(struct hf_model *m);
+
+#endif

@@ -1,0 +1,48 @@
+#include "ternary.h"
+
+#include <string.h>
+
+int
+ternary_hf_unpack_row(const uint8_t *packed, uint64_t rows, uint64_t cols,
+    uint64_t row, uint64_t col0, uint64_t n, int8_t *out, uint64_t *bad_col)
+{
+	uint64_t r4 = rows / 4;
+	unsigned shift = (unsigned)(2 * (row / r4));
+	const uint8_t *p = packed + (row % r4) * cols + col0;
+
+	for (uint64_t c = 0; c < n; c++) {
+		unsigned code = (p[c] >> shift) & 3u;
+		if (code == 3) {
+			*bad_col = col0 + c;
+			return -1;
+		}
+		out[c] = (int8_t)((int)code - 1);
+	}
+	return 0;
+}
+
+void
+ternary_scale_row(const int8_t *t, uint64_t n, float scale, int divide,
+    float *out)
+{
+	if (divide) {
+		for (uint64_t i = 0; i < n; i++)
+			out[i] = (float)t[i] / scale;
+	} else {
+		for (uint64_t i = 0; i < n; i++)
+			out[i] = (float)t[i] * scale;
+	}
+}
+
+void
+ternary_hf_pack(const int8_t *w, uint64_t rows, uint64_t cols,
+    uint8_t *packed)
+{
+	uint64_t r4 = rows / 4;
+
+	memset(packed, 0, r4 * cols);
+	for (uint64_t row = 0; row < rows; row++)
+		for (uint64_t c = 0; c < cols; c++)
+			packed[(row % r4) * cols + c] |= (uint8_t)(
+			    (unsigned)(w[row * cols + c] + 1) << (2 * (row / r4)));
+}

@@ -1,0 +1,28 @@
+/*
+ * ternary.h - ternary weights in the packing of transformers'
+ * pack_weights: a u8 tensor [R, in] holds W [4R, in]; bits 1:0 of P[r,c]
+ * give W[r,c], bits 3:2 W[R+r,c], bits 5:4 W[2R+r,c], bits 7:6 W[3R+r,c];
+ * value = code - 1, and code 3 is invalid.
+ */
+#ifndef BN_TERNARY_H
+#define BN_TERNARY_H
+
+#include <stdint.h>
+
+/* Decode columns col0 .. col0+n-1 of row `row` (< rows, rows = 4R) of
+ * the packed [rows/4, cols] into out[n] as -1/0/+1.  Returns 0, or -1
+ * with *bad_col set to the first column holding code 3. */
+int ternary_hf_unpack_row(const uint8_t *packed, uint64_t rows,
+    uint64_t cols, uint64_t row, uint64_t col0, uint64_t n, int8_t *out,
+    uint64_t *bad_col);
+
+/* out[i] = t[i] * scale, or t[i] / scale when divide is set. */
+void ternary_scale_row(const int8_t *t, uint64_t n, float scale, int divide,
+    float *out);
+
+/* Pack W [rows, cols] of -1/0/+1 into [rows/4, cols] (rows % 4 == 0);
+ * the inverse of ternary_hf_unpack_row, for tests and writers. */
+void ternary_hf_pack(const int8_t *w, uint64_t rows, uint64_t cols,
+    uint8_t *packed);
+
+#endif

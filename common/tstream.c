@@ -1,0 +1,629 @@
+#include "tstream.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "dtype.h"
+#include "io.h"
+
+static void
+put_u32le(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = v >> 24;
+}
+
+static uint32_t
+get_u32le(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+const char *
+tstream_encoding_name(Tstream__Encoding e)
+{
+	switch (e) {
+	case TSTREAM__ENCODING__PLAIN:
+		return "plain";
+	case TSTREAM__ENCODING__TERNARY_HF_PACKED:
+		return "ternary-hf-packed";
+	case TSTREAM__ENCODING__TERNARY_I2S:
+		return "ternary-i2s";
+	case TSTREAM__ENCODING__TERNARY_INT8:
+		return "ternary-int8";
+	default:
+		return "?";
+	}
+}
+
+int
+tstream_payload_length(Tstream__Encoding e, Tstream__DType t,
+    const uint64_t *shape, size_t rank, uint64_t *out)
+{
+	uint64_t n;
+
+	if (shape_numel(shape, rank, &n) == -1)
+		return -1;
+	switch (e) {
+	case TSTREAM__ENCODING__PLAIN:
+		if (dtype_size(t) == 0 || n > UINT64_MAX / dtype_size(t))
+			return -1;
+		*out = n * dtype_size(t);
+		return 0;
+	case TSTREAM__ENCODING__TERNARY_HF_PACKED:
+		if (t != TSTREAM__DTYPE__U8 || rank != 2 || shape[0] % 4)
+			return -1;
+		*out = n / 4;
+		return 0;
+	case TSTREAM__ENCODING__TERNARY_I2S:
+		if (t != TSTREAM__DTYPE__U8 || n % 128)
+			return -1;
+		*out = n / 4 + 32;
+		return 0;
+	case TSTREAM__ENCODING__TERNARY_INT8:
+		if (t != TSTREAM__DTYPE__I8)
+			return -1;
+		*out = n;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int
+tstream_check_info(const Tstream__TensorInfo *t, struct diag *d)
+{
+	const char *name = t->name ? t->name : "";
+	uint64_t want;
+	char sb[256];
+
+	if (name[0] == '\0')
+		return diag_fail(d, BN_EXIT_INPUT, "tensor with an empty name");
+	if (strlen(name) > TSTREAM_MAX_NAME)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor name of %zu bytes, more than %u", strlen(name),
+		    TSTREAM_MAX_NAME);
+	if (t->n_shape > TSTREAM_MAX_RANK)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s': rank %zu, more than %u", name, t->n_shape,
+		    TSTREAM_MAX_RANK);
+	if (dtype_size(t->dtype) == 0)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s': unknown dtype %d", name, (int)t->dtype);
+	if (tstream_payload_length(t->encoding, t->dtype, t->shape, t->n_shape,
+	    &want) == -1)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s': encoding %s cannot hold %s %s", name,
+		    tstream_encoding_name(t->encoding), dtype_name(t->dtype),
+		    shape_format(t->shape, t->n_shape, sb, sizeof sb));
+	if (!t->has_payload_length || t->payload_length != want)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s': payload of %llu bytes, expected %llu for %s "
+		    "%s %s", name, (unsigned long long)t->payload_length,
+		    (unsigned long long)want, tstream_encoding_name(t->encoding),
+		    dtype_name(t->dtype),
+		    shape_format(t->shape, t->n_shape, sb, sizeof sb));
+	if (t->encoding != TSTREAM__ENCODING__PLAIN &&
+	    t->encoding != TSTREAM__ENCODING__TERNARY_I2S && !t->has_scale)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s': %s tensor without a scale", name,
+		    tstream_encoding_name(t->encoding));
+	return 0;
+}
+
+static int
+cmp_name_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+check_unique_names(const Tstream__StreamHeader *h, struct diag *d)
+{
+	const char **names;
+	int rc = 0;
+
+	if (h->n_manifest < 2)
+		return 0;
+	if ((names = io_alloc(h->n_manifest * sizeof *names, "manifest",
+	    d)) == NULL)
+		return -1;
+	for (size_t i = 0; i < h->n_manifest; i++)
+		names[i] = h->manifest[i]->name;
+	qsort(names, h->n_manifest, sizeof *names, cmp_name_ptr);
+	for (size_t i = 1; i < h->n_manifest && rc == 0; i++)
+		if (strcmp(names[i - 1], names[i]) == 0)
+			rc = diag_fail(d, BN_EXIT_INPUT,
+			    "manifest names tensor '%s' twice", names[i]);
+	free(names);
+	return rc;
+}
+
+int
+tstream_check_header(const Tstream__StreamHeader *h, struct diag *d)
+{
+	if (!h->has_version || h->version != TSTREAM_VERSION)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "stream header version %u, expected %u", h->version,
+		    TSTREAM_VERSION);
+	if (h->config == NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "stream header has no model config");
+	if (h->n_manifest > TSTREAM_MAX_TENSORS)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "manifest of %zu tensors, more than %u", h->n_manifest,
+		    TSTREAM_MAX_TENSORS);
+	for (size_t i = 0; i < h->n_manifest; i++)
+		if (tstream_check_info(h->manifest[i], d) == -1)
+			return diag_prefix(d, "manifest entry %zu", i);
+	return check_unique_names(h, d);
+}
+
+/* Index of name in the manifest, trying hint first; -1 if absent. */
+static long
+manifest_find(const Tstream__StreamHeader *h, const char *name, uint64_t hint)
+{
+	if (hint < h->n_manifest && strcmp(h->manifest[hint]->name, name) == 0)
+		return (long)hint;
+	for (size_t i = 0; i < h->n_manifest; i++)
+		if (strcmp(h->manifest[i]->name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int
+info_same(const Tstream__TensorInfo *a, const Tstream__TensorInfo *b)
+{
+	if (a->dtype != b->dtype || a->encoding != b->encoding ||
+	    a->payload_length != b->payload_length || a->n_shape != b->n_shape)
+		return 0;
+	for (size_t i = 0; i < a->n_shape; i++)
+		if (a->shape[i] != b->shape[i])
+			return 0;
+	return 1;
+}
+
+/* Mark t as sent/received; checks it against the manifest. */
+static int
+manifest_claim(const Tstream__StreamHeader *h, unsigned char *seen,
+    uint64_t count, const Tstream__TensorInfo *t, struct diag *d)
+{
+	long i = manifest_find(h, t->name, count);
+
+	if (i < 0)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s' is not in the manifest", t->name);
+	if (seen[i])
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s' appears twice", t->name);
+	if (!info_same(h->manifest[i], t))
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s' differs from its manifest entry", t->name);
+	seen[i] = 1;
+	return 0;
+}
+
+/* --- reading --------------------------------------------------------- */
+
+/* Read exactly n bytes; *eof set if the stream ended before the first. */
+static int
+read_exact(struct tstream_reader *r, void *buf, size_t n, const char *what,
+    int *eof, struct diag *d)
+{
+	ssize_t got = io_read_some(r->fp, buf, n, r->name, d);
+
+	if (got < 0)
+		return -1;
+	if (eof)
+		*eof = (got == 0);
+	if ((size_t)got < n) {
+		if (eof && got == 0)
+			return -1;
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: stream truncated in %s after %llu tensors",
+		    r->name, what, (unsigned long long)r->count);
+	}
+	return 0;
+}
+
+static int
+read_frame(struct tstream_reader *r, char tag[5], uint32_t limit,
+    unsigned char **body, uint32_t *len, struct diag *d)
+{
+	unsigned char head[8];
+	int eof = 0;
+
+	if (read_exact(r, head, sizeof head, "a frame header", &eof, d) == -1) {
+		if (eof)
+			return diag_fail(d, BN_EXIT_INPUT,
+			    "%s: stream truncated after %llu tensors, before "
+			    "its trailer", r->name,
+			    (unsigned long long)r->count);
+		return -1;
+	}
+	memcpy(tag, head, 4);
+	tag[4] = '\0';
+	*len = get_u32le(head + 4);
+	if (strcmp(tag, "HEAD") && strcmp(tag, "TENS") && strcmp(tag, "TRLR"))
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: bad frame tag after %llu tensors (not HEAD, TENS or "
+		    "TRLR): stream corrupt", r->name,
+		    (unsigned long long)r->count);
+	if (*len > limit)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: %s frame of %u bytes, more than the limit of %u",
+		    r->name, tag, *len, limit);
+	if ((*body = io_alloc(*len, r->name, d)) == NULL)
+		return -1;
+	if (read_exact(r, *body, *len, tag, NULL, d) == -1) {
+		free(*body);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_header(struct tstream_reader *r, struct diag *d)
+{
+	unsigned char *body;
+	uint32_t len;
+	char tag[5];
+
+	if (read_frame(r, tag, TSTREAM_MAX_HEADER, &body, &len, d) == -1)
+		return -1;
+	if (strcmp(tag, "HEAD") != 0) {
+		free(body);
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: expected the HEAD frame, found %s", r->name, tag);
+	}
+	r->header = tstream__stream_header__unpack(NULL, len, body);
+	free(body);
+	if (r->header == NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: stream header is not a valid StreamHeader message",
+		    r->name);
+	if (tstream_check_header(r->header, d) == -1)
+		return diag_prefix(d, "%s", r->name);
+	r->seen = calloc(r->header->n_manifest + 1, 1);
+	if (r->seen == NULL)
+		return diag_fail(d, BN_EXIT_IO, "%s: out of memory", r->name);
+	return 0;
+}
+
+int
+tstream_reader_open(struct tstream_reader *r, FILE *fp, const char *name,
+    struct diag *d)
+{
+	unsigned char magic[12];
+	int eof = 0;
+
+	memset(r, 0, sizeof *r);
+	r->fp = fp;
+	r->name = name;
+	if (read_exact(r, magic, sizeof magic, "the magic", &eof, d) == -1) {
+		if (eof)
+			return diag_fail(d, BN_EXIT_INPUT,
+			    "%s: empty input, expected a tensor stream", name);
+		return -1;
+	}
+	if (memcmp(magic, TSTREAM_MAGIC, 8) != 0)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: bad magic: not a tensor stream", name);
+	if (get_u32le(magic + 8) != TSTREAM_VERSION)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: stream version %u, this tool reads version %u", name,
+		    get_u32le(magic + 8), TSTREAM_VERSION);
+	return read_header(r, d);
+}
+
+static int
+read_trailer(struct tstream_reader *r, const unsigned char *body,
+    uint32_t len, struct diag *d)
+{
+	Tstream__Trailer *t = tstream__trailer__unpack(NULL, len, body);
+	int rc = 0;
+
+	if (t == NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: trailer is not a valid Trailer message", r->name);
+	if (t->tensor_count != r->count || r->count != r->header->n_manifest)
+		rc = diag_fail(d, BN_EXIT_INPUT,
+		    "%s: stream ended after %llu tensors; trailer counts %llu, "
+		    "manifest %zu", r->name, (unsigned long long)r->count,
+		    (unsigned long long)t->tensor_count,
+		    r->header->n_manifest);
+	else if (t->payload_bytes != r->payload_bytes)
+		rc = diag_fail(d, BN_EXIT_INPUT,
+		    "%s: trailer counts %llu payload bytes, stream had %llu",
+		    r->name, (unsigned long long)t->payload_bytes,
+		    (unsigned long long)r->payload_bytes);
+	tstream__trailer__free_unpacked(t, NULL);
+	return rc;
+}
+
+static int
+adopt_tensor(struct tstream_reader *r, unsigned char *body, uint32_t len,
+    struct diag *d)
+{
+	Tstream__TensorInfo *t = tstream__tensor_info__unpack(NULL, len, body);
+
+	if (t == NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor header %llu is not a valid TensorInfo message",
+		    r->name, (unsigned long long)r->count);
+	r->cur = t;
+	if (tstream_check_info(t, d) == -1 ||
+	    manifest_claim(r->header, r->seen, r->count, t, d) == -1)
+		return diag_prefix(d, "%s", r->name);
+	r->remaining = t->payload_length;
+	r->crc = 0;
+	r->count++;
+	return 0;
+}
+
+int
+tstream_next_tensor(struct tstream_reader *r,
+    const Tstream__TensorInfo **info, struct diag *d)
+{
+	unsigned char *body;
+	uint32_t len;
+	char tag[5];
+	int rc;
+
+	if (r->cur != NULL && r->remaining > 0)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s': payload not read to its end", r->name,
+		    r->cur->name);
+	if (r->cur != NULL) {
+		tstream__tensor_info__free_unpacked(r->cur, NULL);
+		r->cur = NULL;
+	}
+	if (read_frame(r, tag, TSTREAM_MAX_FRAME, &body, &len, d) == -1)
+		return -1;
+	if (strcmp(tag, "TRLR") == 0)
+		rc = read_trailer(r, body, len, d) == -1 ? -1 : 0;
+	else if (strcmp(tag, "TENS") == 0)
+		rc = adopt_tensor(r, body, len, d) == -1 ? -1 : 1;
+	else
+		rc = diag_fail(d, BN_EXIT_INPUT,
+		    "%s: a second HEAD frame after %llu tensors", r->name,
+		    (unsigned long long)r->count);
+	free(body);
+	if (rc == 1)
+		*info = r->cur;
+	return rc;
+}
+
+static int
+check_tensor_end(struct tstream_reader *r, struct diag *d)
+{
+	unsigned char end[8];
+
+	if (read_exact(r, end, sizeof end, r->cur->name, NULL, d) == -1)
+		return -1;
+	if (memcmp(end, "TEND", 4) != 0)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s': no TEND mark after the payload: stream "
+		    "corrupt", r->name, r->cur->name);
+	if (get_u32le(end + 4) != r->crc)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s': checksum mismatch (crc32c %08x, stream "
+		    "says %08x): payload corrupt", r->name, r->cur->name,
+		    r->crc, get_u32le(end + 4));
+	return 0;
+}
+
+int
+tstream_read_payload(struct tstream_reader *r, void *buf, size_t n,
+    struct diag *d)
+{
+	if (r->cur == NULL || n > r->remaining)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: read of %zu payload bytes past the end of tensor '%s'",
+		    r->name, n, r->cur ? r->cur->name : "(none)");
+	if (read_exact(r, buf, n, r->cur->name, NULL, d) == -1)
+		return -1;
+	r->crc = crc32c_update(r->crc, buf, n);
+	r->remaining -= n;
+	r->payload_bytes += n;
+	if (r->remaining == 0)
+		return check_tensor_end(r, d);
+	return 0;
+}
+
+int
+tstream_skip_payload(struct tstream_reader *r, struct diag *d)
+{
+	unsigned char *buf;
+	int rc = 0;
+
+	if (r->cur == NULL)
+		return 0;
+	if (r->remaining == 0)
+		return 0;
+	if ((buf = io_alloc(TSTREAM_CHUNK, r->name, d)) == NULL)
+		return -1;
+	while (rc == 0 && r->remaining > 0) {
+		size_t n = r->remaining < TSTREAM_CHUNK ?
+		    (size_t)r->remaining : TSTREAM_CHUNK;
+		rc = tstream_read_payload(r, buf, n, d);
+	}
+	free(buf);
+	return rc;
+}
+
+void
+tstream_reader_close(struct tstream_reader *r)
+{
+	if (r->cur != NULL)
+		tstream__tensor_info__free_unpacked(r->cur, NULL);
+	if (r->header != NULL)
+		tstream__stream_header__free_unpacked(r->header, NULL);
+	free(r->seen);
+	memset(r, 0, sizeof *r);
+}
+
+/* --- writing --------------------------------------------------------- */
+
+static int
+write_frame(FILE *fp, const char *name, const char *tag,
+    const ProtobufCMessage *m, struct diag *d)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	unsigned char head[8], *body;
+	int rc;
+
+	if (len > UINT32_MAX)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s frame too large",
+		    name, tag);
+	if ((body = io_alloc(len, name, d)) == NULL)
+		return -1;
+	protobuf_c_message_pack(m, body);
+	memcpy(head, tag, 4);
+	put_u32le(head + 4, (uint32_t)len);
+	rc = io_write_full(fp, head, sizeof head, name, d);
+	if (rc == 0)
+		rc = io_write_full(fp, body, len, name, d);
+	free(body);
+	return rc;
+}
+
+int
+tstream_writer_open(struct tstream_writer *w, FILE *fp, const char *name,
+    const Tstream__StreamHeader *h, struct diag *d)
+{
+	unsigned char magic[12];
+
+	memset(w, 0, sizeof *w);
+	w->fp = fp;
+	w->name = name;
+	w->header = h;
+	if (tstream_check_header(h, d) == -1)
+		return diag_prefix(d, "%s: refusing to write", name);
+	if (protobuf_c_message_get_packed_size(&h->base) > TSTREAM_MAX_HEADER)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: stream header larger than %u bytes", name,
+		    TSTREAM_MAX_HEADER);
+	if ((w->seen = calloc(h->n_manifest + 1, 1)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "%s: out of memory", name);
+	memcpy(magic, TSTREAM_MAGIC, 8);
+	put_u32le(magic + 8, TSTREAM_VERSION);
+	if (io_write_full(fp, magic, sizeof magic, name, d) == -1)
+		return -1;
+	return write_frame(fp, name, "HEAD", &h->base, d);
+}
+
+int
+tstream_begin_tensor(struct tstream_writer *w,
+    const Tstream__TensorInfo *info, struct diag *d)
+{
+	if (w->cur != NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s' begun before '%s' ended", w->name,
+		    info->name, w->cur->name);
+	if (tstream_check_info(info, d) == -1 ||
+	    manifest_claim(w->header, w->seen, w->count, info, d) == -1)
+		return diag_prefix(d, "%s", w->name);
+	if (write_frame(w->fp, w->name, "TENS", &info->base, d) == -1)
+		return -1;
+	w->cur = info;
+	w->remaining = info->payload_length;
+	w->crc = 0;
+	w->count++;
+	return 0;
+}
+
+int
+tstream_write_payload(struct tstream_writer *w, const void *buf, size_t n,
+    struct diag *d)
+{
+	if (w->cur == NULL || n > w->remaining)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: %zu payload bytes past the end of tensor '%s'",
+		    w->name, n, w->cur ? w->cur->name : "(none)");
+	w->crc = crc32c_update(w->crc, buf, n);
+	w->remaining -= n;
+	w->payload_bytes += n;
+	return io_write_full(w->fp, buf, n, w->name, d);
+}
+
+int
+tstream_end_tensor(struct tstream_writer *w, struct diag *d)
+{
+	unsigned char end[8];
+
+	if (w->cur == NULL || w->remaining != 0)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s' ended %llu bytes short", w->name,
+		    w->cur ? w->cur->name : "(none)",
+		    (unsigned long long)w->remaining);
+	memcpy(end, "TEND", 4);
+	put_u32le(end + 4, w->crc);
+	w->cur = NULL;
+	return io_write_full(w->fp, end, sizeof end, w->name, d);
+}
+
+int
+tstream_writer_finish(struct tstream_writer *w, struct diag *d)
+{
+	Tstream__Trailer t = TSTREAM__TRAILER__INIT;
+
+	if (w->cur != NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s' not ended", w->name, w->cur->name);
+	if (w->count != w->header->n_manifest)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: %llu of %zu manifest tensors written", w->name,
+		    (unsigned long long)w->count, w->header->n_manifest);
+	t.has_tensor_count = t.has_payload_bytes = 1;
+	t.tensor_count = w->count;
+	t.payload_bytes = w->payload_bytes;
+	if (write_frame(w->fp, w->name, "TRLR", &t.base, d) == -1)
+		return -1;
+	return io_flush(w->fp, w->name, d);
+}
+
+void
+tstream_writer_close(struct tstream_writer *w)
+{
+	free(w->seen);
+	memset(w, 0, sizeof *w);
+}
+
+int
+tstream_header_add_producer(Tstream__StreamHeader *h, const char *who,
+    struct diag *d)
+{
+	char **p = realloc(h->producers, (h->n_producers + 1) * sizeof *p);
+	char *s = strdup(who);
+
+	if (p != NULL)
+		h->producers = p;
+	if (p == NULL || s == NULL) {
+		free(s);
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	}
+	h->producers[h->n_producers++] = s;
+	return 0;
+}
+
+Tstream__StreamHeader *
+tstream_header_copy(const Tstream__StreamHeader *h, struct diag *d)
+{
+	size_t len = protobuf_c_message_get_packed_size(&h->base);
+	Tstream__StreamHeader *copy;
+	uint8_t *buf;
+
+	if ((buf = io_alloc(len, "stream header", d)) == NULL)
+		return NULL;
+	protobuf_c_message_pack(&h->base, buf);
+	copy = tstream__stream_header__unpack(NULL, len, buf);
+	free(buf);
+	if (copy == NULL)
+		diag_fail(d, BN_EXIT_IO, "stream header: out of memory");
+	return copy;
+}

@@ -1,0 +1,112 @@
+/*
+ * tstream.h - the framed tensor stream (see tstream(5)).
+ *
+ *   stream  = magic(8) version(u32le) HEAD-frame tensor* TRLR-frame
+ *   frame   = tag(4) length(u32le) protobuf(length)
+ *   tensor  = TENS-frame payload(payload_length) "TEND" crc32c(u32le)
+ *
+ * A reader checks everything a writer promised: the manifest, each tensor
+ * against its manifest entry, each payload's CRC-32C, and a trailer that
+ * accounts for every tensor, so a truncated stream is always an error.
+ */
+#ifndef BN_TSTREAM_H
+#define BN_TSTREAM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "tstream.pb-c.h"
+
+#define TSTREAM_MAGIC		"\x89TSTR\r\n\x1a"
+#define TSTREAM_VERSION		1u
+
+/* Limits a reader enforces before it allocates (documented in tstream.5). */
+#define TSTREAM_MAX_HEADER	(256u << 20)	/* HEAD frame bytes */
+#define TSTREAM_MAX_FRAME	(64u << 10)	/* TENS and TRLR frame bytes */
+#define TSTREAM_MAX_TENSORS	100000u
+#define TSTREAM_MAX_RANK	8u
+#define TSTREAM_MAX_NAME	1024u
+
+/* Payload bytes moved at a time by the tools. */
+#define TSTREAM_CHUNK		(1u << 20)
+
+struct tstream_reader {
+	FILE *fp;
+	const char *name;		/* for messages: a path or "<stdin>" */
+	Tstream__StreamHeader *header;	/* valid after open */
+	Tstream__TensorInfo *cur;	/* the tensor being read */
+	uint64_t remaining;		/* payload bytes of cur still unread */
+	uint32_t crc;			/* of cur's payload so far */
+	uint64_t count;			/* tensors begun */
+	uint64_t payload_bytes;
+	unsigned char *seen;		/* per manifest entry */
+};
+
+struct tstream_writer {
+	FILE *fp;
+	const char *name;
+	const Tstream__StreamHeader *header;
+	const Tstream__TensorInfo *cur;
+	uint64_t remaining;
+	uint32_t crc;
+	uint64_t count;
+	uint64_t payload_bytes;
+	unsigned char *seen;
+};
+
+/* Read magic, version and header; the reader owns r->header. */
+int tstream_reader_open(struct tstream_reader *r, FILE *fp, const char *name,
+    struct diag *d);
+
+/* 1 and *info set: a tensor whose payload follows; 0: the trailer was read
+ * and checked; -1: error.  The previous payload must be fully read. */
+int tstream_next_tensor(struct tstream_reader *r,
+    const Tstream__TensorInfo **info, struct diag *d);
+
+/* Read exactly n payload bytes of the current tensor (n <= remaining).
+ * The CRC is checked when the last byte has been read. */
+int tstream_read_payload(struct tstream_reader *r, void *buf, size_t n,
+    struct diag *d);
+
+/* Read and discard what is left of the current payload, checking it. */
+int tstream_skip_payload(struct tstream_reader *r, struct diag *d);
+
+void tstream_reader_close(struct tstream_reader *r);
+
+/* Write magic, version and h (which must outlive the writer). */
+int tstream_writer_open(struct tstream_writer *w, FILE *fp, const char *name,
+    const Tstream__StreamHeader *h, struct diag *d);
+int tstream_begin_tensor(struct tstream_writer *w,
+    const Tstream__TensorInfo *info, struct diag *d);
+int tstream_write_payload(struct tstream_writer *w, const void *buf,
+    size_t n, struct diag *d);
+int tstream_end_tensor(struct tstream_writer *w, struct diag *d);
+/* Write the trailer and flush; fails unless every manifest entry was sent. */
+int tstream_writer_finish(struct tstream_writer *w, struct diag *d);
+void tstream_writer_close(struct tstream_writer *w);
+
+/* Check one tensor description: name, rank, dtype, encoding and that
+ * payload_length is what the encoding needs for the shape. */
+int tstream_check_info(const Tstream__TensorInfo *t, struct diag *d);
+
+/* Check a header: version, config, manifest entries, unique names. */
+int tstream_check_header(const Tstream__StreamHeader *h, struct diag *d);
+
+/* Payload bytes that encoding e of dtype t needs for shape; -1 if the
+ * shape does not fit the encoding or overflows. */
+int tstream_payload_length(Tstream__Encoding e, Tstream__DType t,
+    const uint64_t *shape, size_t rank, uint64_t *out);
+
+const char *tstream_encoding_name(Tstream__Encoding e);
+
+/* A deep copy of h, to be freed with
+ * tstream__stream_header__free_unpacked(copy, NULL). */
+Tstream__StreamHeader *tstream_header_copy(const Tstream__StreamHeader *h,
+    struct diag *d);
+
+/* Append "who" to h->producers (h from tstream_reader_open). */
+int tstream_header_add_producer(Tstream__StreamHeader *h, const char *who,
+    struct diag *d);
+
+#endif

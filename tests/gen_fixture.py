@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""Write BitNet b1.58 models in the real Hugging Face formats, at any size.
+
+The packed format is that of microsoft/bitnet-b1.58-2B-4T: every BitLinear
+projection is a uint8 tensor [out/4, in] whose 2-bit codes (value + 1) are
+stacked along the output axis (rows r, R+r, 2R+r, 3R+r of W in bits 1:0,
+3:2, 5:4, 7:6 of row r), with a bf16 [1] weight_scale beside it; every other
+tensor is bf16; the head is tied to model.embed_tokens.weight.  The packing
+here is written from that description, independently of the C code.
+
+Values follow published statistics of the 2B4T master weights: ternary
+fractions about 0.32/0.36/0.32, weight_scale 0.3-1.7, embedding rows of L2
+norm 0.2-0.9, norm weights that grow with depth.  Same seed, same bytes.
+
+    gen_fixture.py OUT [--preset NAME] [--seed N] [--shards N]
+                       [--linear-class autobitlinear|bitlinear] [--truth F]
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+PRESETS = {
+    # hidden, layers, heads, kv_heads, ffn, vocab
+    "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, intermediate_size=96,
+                 vocab_size=200),
+    "tiny-mqa": dict(hidden_size=64, num_hidden_layers=1,
+                     num_attention_heads=4, num_key_value_heads=1,
+                     intermediate_size=128, vocab_size=131),
+    "tiny-mha": dict(hidden_size=96, num_hidden_layers=3,
+                     num_attention_heads=3, num_key_value_heads=3,
+                     intermediate_size=160, vocab_size=257),
+    "2b": dict(hidden_size=2560, num_hidden_layers=30,
+               num_attention_heads=20, num_key_value_heads=5,
+               intermediate_size=6912, vocab_size=128256),
+}
+
+PROJECTIONS = [  # (name, out, in) in terms of the config
+    ("self_attn.q_proj", "q", "h"), ("self_attn.k_proj", "kv", "h"),
+    ("self_attn.v_proj", "kv", "h"), ("self_attn.o_proj", "h", "q"),
+    ("mlp.gate_proj", "f", "h"), ("mlp.up_proj", "f", "h"),
+    ("mlp.down_proj", "h", "f"),
+]
+
+
+def bf16_bits(x):
+    """float32 -> bf16 bit patterns (uint16), round to nearest even."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    u = u.astype(np.uint64)
+    rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+    return rounded.astype(np.uint16)
+
+
+def bf16_value(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def pack_ternary(w):
+    """W [out, in] of -1/0/1 -> uint8 [out/4, in], transformers' layout."""
+    out = w.shape[0]
+    assert out % 4 == 0
+    r = out // 4
+    codes = (w + 1).astype(np.uint8)
+    packed = np.zeros((r,) + w.shape[1:], dtype=np.uint8)
+    for i in range(4):
+        packed |= codes[i * r:(i + 1) * r] << (2 * i)
+    return packed
+
+
+def make_config(sizes, linear_class="autobitlinear", mode="offline"):
+    cfg = {
+        "architectures": ["BitNetForCausalLM"],
+        "model_type": "bitnet",
+        "hidden_act": "relu2",
+        "max_position_embeddings": 4096,
+        "rms_norm_eps": 1e-05,
+        "rope_theta": 500000.0,
+        "tie_word_embeddings": True,
+        "bos_token_id": 128000 if sizes["vocab_size"] > 128000 else 1,
+        "eos_token_id": 128001 if sizes["vocab_size"] > 128001 else 2,
+        "torch_dtype": "bfloat16",
+        "use_cache": True,
+        "quantization_config": {
+            "quant_method": "bitnet",
+            "linear_class": linear_class,
+            "quantization_mode": mode,
+        },
+    }
+    cfg.update(sizes)
+    return cfg
+
+
+def dims(cfg):
+    h = cfg["hidden_size"]
+    hd = h // cfg["num_attention_heads"]
+    return {"h": h, "q": cfg["num_attention_heads"] * hd,
+            "kv": cfg["num_key_value_heads"] * hd,
+            "f": cfg["intermediate_size"]}
+
+
+def model_tensors(cfg, rng):
+    """Yield (name, numpy array, truth) in a file order, one at a time.
+
+    truth is what the tensor means as float32: the value itself for plain
+    tensors, (ternary int8, scale) for packed projections."""
+    d = dims(cfg)
+    layers = cfg["num_hidden_layers"]
+    emb = rng.standard_normal((cfg["vocab_size"], d["h"]), dtype=np.float32)
+    emb *= (rng.uniform(0.2, 0.9, (cfg["vocab_size"], 1)) /
+            np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
+    bits = bf16_bits(emb)
+    yield "model.embed_tokens.weight", bits, bf16_value(bits)
+    for layer in range(layers):
+        depth = layer / max(layers - 1, 1)
+        pre = f"model.layers.{layer}."
+        for norm, size, scale in (
+                ("input_layernorm", d["h"], 1.0 + depth),
+                ("self_attn.attn_sub_norm", d["h"], 0.01 * 1000 ** depth),
+                ("post_attention_layernorm", d["h"], 1.0 + depth),
+                ("mlp.ffn_sub_norm", d["f"], 0.01 * 1000 ** depth)):
+            w = (scale * rng.uniform(0.8, 1.2, size)).astype(np.float32)
+            bits = bf16_bits(w)
+            yield pre + norm + ".weight", bits, bf16_value(bits)
+        for name, o, i in PROJECTIONS:
+            t = rng.choice(np.array([-1, 0, 1], dtype=np.int8),
+                           size=(d[o], d[i]), p=[0.32, 0.36, 0.32])
+            s = bf16_bits(np.array([rng.uniform(0.3, 1.7)], np.float32))
+            yield pre + name + ".weight", pack_ternary(t), (t, bf16_value(s)[0])
+            yield pre + name + ".weight_scale", s, bf16_value(s)
+    w = rng.uniform(1.0, 3.0, d["h"]).astype(np.float32)
+    bits = bf16_bits(w)
+    yield "model.norm.weight", bits, bf16_value(bits)
+
+
+ST_DTYPES = {np.dtype(np.uint16): "BF16", np.dtype(np.uint8): "U8",
+             np.dtype(np.float32): "F32", np.dtype(np.float16): "F16",
+             np.dtype(np.int8): "I8"}
+
+
+def write_safetensors(path, items):
+    """items: list of (name, array); uint16 arrays are bf16."""
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
+    for name, arr in items:
+        header[name] = {"dtype": ST_DTYPES[arr.dtype],
+                        "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + arr.nbytes]}
+        offset += arr.nbytes
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for _, arr in items:
+            f.write(np.ascontiguousarray(arr).tobytes())
+
+
+def write_side_files(out, cfg):
+    gen = {"bos_token_id": cfg["bos_token_id"],
+           "eos_token_id": cfg["eos_token_id"], "do_sample": False}
+    tok = {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>",
+           "model_max_length": cfg["max_position_embeddings"]}
+    for name, obj in (("generation_config.json", gen),
+                      ("tokenizer_config.json", tok)):
+        with open(os.path.join(out, name), "w") as f:
+            json.dump(obj, f, indent=2)
+
+
+def write_model(out, sizes, seed=0, linear_class="autobitlinear", shards=1):
+    """Write a packed model folder; return {name: truth}."""
+    os.makedirs(out, exist_ok=True)
+    cfg = make_config(sizes, linear_class)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    write_side_files(out, cfg)
+    rng = np.random.default_rng(seed)
+    items, truth = [], {}
+    for name, arr, t in model_tensors(cfg, rng):
+        items.append((name, arr))
+        truth[name] = t
+    items.sort(key=lambda it: it[0])  # file order is by name, as HF writes
+    if shards <= 1:
+        write_safetensors(os.path.join(out, "model.safetensors"), items)
+        return truth
+    weight_map, per = {}, -(-len(items) // shards)
+    for k in range(shards):
+        fname = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
+        part = items[k * per:(k + 1) * per]
+        write_safetensors(os.path.join(out, fname), part)
+        weight_map.update({name: fname for name, _ in part})
+    index = {"metadata": {"total_size": sum(a.nbytes for _, a in items)},
+             "weight_map": weight_map}
+    with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
+        json.dump(index, f, indent=2)
+    return truth
+
+
+def save_truth(path, truth):
+    flat = {}
+    for name, t in truth.items():
+        if isinstance(t, tuple):
+            flat[name + "/ternary"] = t[0]
+            flat[name + "/scale"] = np.array([t[1]], np.float32)
+        else:
+            flat[name] = t
+    np.savez(path, **flat)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("out")
+    ap.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shards", type=int, default=1)
+    ap.add_argument("--linear-class", default="autobitlinear",
+                    choices=["autobitlinear", "bitlinear"])
+    ap.add_argument("--truth", help="also save the float truth as .npz")
+    a = ap.parse_args()
+    truth = write_model(a.out, PRESETS[a.preset], a.seed, a.linear_class,
+                        a.shards)
+    if a.truth:
+        save_truth(a.truth, truth)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
