@@ -43,7 +43,8 @@ UNIT_BIN := $(BUILD)/tests/unit
 MAN1     := $(TOOLS:%=man/%.1)
 MAN5     := man/tstream.5
 
-.PHONY: all check check-asan test test-unit test-cli deps install clean
+.PHONY: all check check-asan test test-unit test-cli test-man deps install demo \
+	clean
 .SECONDARY:
 
 all: $(TOOLS:%=$(BIN)/%) $(ONNX_OBJ)
@@ -90,14 +91,20 @@ check: deps
 	$(MAKE) test
 	$(MAKE) check-asan
 
+# LeakSanitizer exits 23 so that a leak cannot pass for an expected error.
 check-asan:
-	$(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 test
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=exitcode=23 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 test
 
 deps:
 	sh tests/install-deps.sh
 
 test: all $(UNIT_BIN)
-	$(MAKE) test-unit test-cli
+	$(MAKE) test-unit test-cli test-man
+
+test-man:
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)
 
 test-unit: $(UNIT_BIN)
 	CK_FORK=yes $(UNIT_BIN)
@@ -114,3 +121,14 @@ install: all
 
 clean:
 	rm -rf $(BUILD) $(BIN)
+
+# The newcomer's first command: a small real-format model through the
+# pipeline that exists so far.
+DEMO := $(BUILD)/demo
+demo: deps
+	$(MAKE) all
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(PYTHON) tests/gen_fixture.py $(DEMO)/model --preset tiny-mha
+	$(BIN)/st-read --list $(DEMO)/model
+	$(BIN)/st-read $(DEMO)/model | $(BIN)/tern-dequant | \
+	    $(BIN)/tstream-info

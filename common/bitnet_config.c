@@ -253,10 +253,10 @@ bitnet_config_parse(const char *text, size_t len, const char *path,
 		    "%s: invalid JSON at line %d column %d: %s", path, je.line,
 		    je.column, je.text);
 	if (!json_is_object(c.root)) {
+		diag_fail(d, BN_EXIT_INPUT, "%s: expected a JSON object, "
+		    "found %s", path, json_kind(c.root));
 		json_decref(c.root);
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "%s: expected a JSON object, found %s", path,
-		    json_kind(c.root));
+		return -1;
 	}
 	if ((m = malloc(sizeof *m)) == NULL) {
 		json_decref(c.root);

@@ -198,10 +198,15 @@ open_index(struct hf_model *m, const char *path, const char *dir,
 	const char **names = NULL;
 	json_t *root, *map;
 	json_error_t je;
-	size_t n = 0;
+	size_t n = 0, len;
+	char *text;
 	int rc;
 
-	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL)
+	if (io_slurp(path, HF_MAX_INDEX, &text, &len, d) == -1)
+		return -1;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (root == NULL)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "%s: invalid JSON at line %d column %d: %s", path, je.line,
 		    je.column, je.text);

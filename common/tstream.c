@@ -224,7 +224,7 @@ read_exact(struct tstream_reader *r, void *buf, size_t n, const char *what,
 		if (eof && got == 0)
 			return -1;
 		return diag_fail(d, BN_EXIT_INPUT,
-		    "%s: stream truncated in %s after %llu tensors",
+		    "%s: stream truncated in %s (%llu tensors begun)",
 		    r->name, what, (unsigned long long)r->count);
 	}
 	return 0;
@@ -401,9 +401,12 @@ tstream_next_tensor(struct tstream_reader *r,
 static int
 check_tensor_end(struct tstream_reader *r, struct diag *d)
 {
+	char what[TSTREAM_MAX_NAME + 32];
 	unsigned char end[8];
 
-	if (read_exact(r, end, sizeof end, r->cur->name, NULL, d) == -1)
+	snprintf(what, sizeof what, "the TEND mark of tensor '%s'",
+	    r->cur->name);
+	if (read_exact(r, end, sizeof end, what, NULL, d) == -1)
 		return -1;
 	if (memcmp(end, "TEND", 4) != 0)
 		return diag_fail(d, BN_EXIT_INPUT,
@@ -421,11 +424,14 @@ int
 tstream_read_payload(struct tstream_reader *r, void *buf, size_t n,
     struct diag *d)
 {
+	char what[TSTREAM_MAX_NAME + 16];
+
 	if (r->cur == NULL || n > r->remaining)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "%s: read of %zu payload bytes past the end of tensor '%s'",
 		    r->name, n, r->cur ? r->cur->name : "(none)");
-	if (read_exact(r, buf, n, r->cur->name, NULL, d) == -1)
+	snprintf(what, sizeof what, "tensor '%s'", r->cur->name);
+	if (read_exact(r, buf, n, what, NULL, d) == -1)
 		return -1;
 	r->crc = crc32c_update(r->crc, buf, n);
 	r->remaining -= n;

@@ -1,0 +1,562 @@
+#!/usr/bin/python3
+"""End-to-end and bad-input tests of the command-line tools.
+
+Runs the tools in $BIN on fixtures from gen_fixture.py and on files broken
+on purpose; checks values against the generator's truth, exit statuses and
+the one-line messages.  Prints 'N passed, N failed' last."""
+import json
+import os
+import pty
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_fixture as gf  # noqa: E402
+
+BIN = os.environ.get("BIN", os.path.join(os.path.dirname(__file__), "..",
+                                         "bin"))
+TMP = tempfile.mkdtemp(prefix="bn-cli-")
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def tool(name):
+    return os.path.join(BIN, name)
+
+
+def run(argv, stdin=None, input_bytes=None):
+    """Run a command; returns (rc, stdout bytes, stderr text)."""
+    p = subprocess.run(argv, stdin=stdin, input=input_bytes,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def pipeline(*cmds, stdin_bytes=None):
+    """Run cmds as one pipeline; returns (rcs, stdout, stderrs)."""
+    procs, prev = [], None
+    errs = [tempfile.TemporaryFile() for _ in cmds]
+    for i, cmd in enumerate(cmds):
+        stdin = prev.stdout if prev else (subprocess.PIPE if stdin_bytes
+                                          is not None else None)
+        p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
+                             stderr=errs[i])
+        if prev:
+            prev.stdout.close()
+        procs.append(p)
+        prev = p
+    if stdin_bytes is not None:
+        procs[0].stdin.write(stdin_bytes)
+        procs[0].stdin.close()
+    out = procs[-1].stdout.read()
+    rcs = [p.wait() for p in procs]
+    texts = []
+    for e in errs:
+        e.seek(0)
+        texts.append(e.read().decode(errors="replace"))
+    return rcs, out, texts
+
+
+def fixture(name, preset="tiny", seed=0, linear_class="autobitlinear",
+            shards=1):
+    out = os.path.join(TMP, name)
+    if not os.path.exists(out):
+        truth = gf.write_model(out, gf.PRESETS[preset], seed, linear_class,
+                               shards)
+        np.save(out + ".truth.npy", np.array([truth], dtype=object),
+                allow_pickle=True)
+    truth = np.load(out + ".truth.npy", allow_pickle=True)[0]
+    return out, truth
+
+
+def extract(stream_bytes, name):
+    """tstream-info -x on a stream; returns {tensor: array}, stdout."""
+    d = os.path.join(TMP, "x-" + name)
+    shutil.rmtree(d, ignore_errors=True)
+    rc, out, err = run([tool("tstream-info"), "-x", d],
+                       input_bytes=stream_bytes)
+    assert rc == 0, err
+    arrays = {f[:-4]: np.load(os.path.join(d, f)) for f in os.listdir(d)}
+    return arrays, out.decode()
+
+
+def expected_f32(truth, name, divide=False):
+    t = truth[name]
+    if isinstance(t, tuple):
+        w, s = t
+        return (w.astype(np.float32) / np.float32(s) if divide
+                else w.astype(np.float32) * np.float32(s))
+    return t
+
+
+def convert(model, *args):
+    rcs, out, errs = pipeline([tool("st-read"), *args, model],
+                              [tool("tern-dequant")])
+    assert rcs == [0, 0], errs
+    return out
+
+
+def check_against_truth(model, truth, divide):
+    arrays, text = extract(convert(model), os.path.basename(model))
+    names = [n for n in truth if not n.endswith("_scale")]
+    assert sorted(arrays) == sorted(names), (sorted(arrays), names)
+    for n in names:
+        want = expected_f32(truth, n, divide)
+        got = arrays[n]
+        assert got.dtype == np.float32, (n, got.dtype)
+        assert got.shape == want.shape, (n, got.shape, want.shape)
+        assert np.array_equal(got, want), n
+    return text
+
+
+@test
+def packed_autobitlinear_multiplies():
+    model, truth = fixture("auto")
+    text = check_against_truth(model, truth, divide=False)
+    assert "trailer ok: 24 tensors" in text, text
+
+
+@test
+def packed_bitlinear_divides():
+    model, truth = fixture("bitlin", linear_class="bitlinear", seed=3)
+    check_against_truth(model, truth, divide=True)
+
+
+@test
+def other_shapes_convert():
+    for preset in ("tiny-mqa", "tiny-mha"):
+        model, truth = fixture(preset, preset=preset, seed=7)
+        check_against_truth(model, truth, divide=False)
+
+
+@test
+def sharded_equals_single():
+    single, truth = fixture("auto")
+    sharded, truth2 = fixture("sharded", shards=3)
+    assert os.path.exists(os.path.join(sharded,
+                                       "model.safetensors.index.json"))
+    a, _ = extract(convert(single), "single")
+    b, _ = extract(convert(sharded), "sharded")
+    assert sorted(a) == sorted(b)
+    for n in a:
+        assert np.array_equal(a[n], b[n]), n
+    # the index file itself is also accepted as MODEL
+    c, _ = extract(convert(os.path.join(
+        sharded, "model.safetensors.index.json")), "index")
+    assert sorted(c) == sorted(a)
+
+
+@test
+def model_order_and_side_files():
+    model, _ = fixture("auto")
+    rc, out, err = run([tool("st-read"), "--list", "--json", model])
+    assert rc == 0, err
+    j = json.loads(out)
+    names = [t["name"] for t in j["tensors"]]
+    assert names[0] == "model.embed_tokens.weight"
+    assert names[1] == "model.layers.0.input_layernorm.weight"
+    assert names[2] == "model.layers.0.self_attn.q_proj.weight"
+    assert names[-1] == "model.norm.weight"
+    assert names.index("model.layers.1.input_layernorm.weight") > \
+        names.index("model.layers.0.mlp.down_proj.weight")
+    assert not any(n.endswith("weight_scale") for n in names)
+    q = j["tensors"][2]
+    assert q["shape"] == [64, 64] and q["dtype"] == "u8"
+    assert q["encoding"] == "ternary-hf-packed" and q["bytes"] == 1024
+    assert sorted(s["name"] for s in j["side_files"]) == [
+        "generation_config.json", "tokenizer_config.json"]
+    assert j["config"]["linear_class"] == "autobitlinear"
+    stream = convert(model)
+    rc, cfg, err = run([tool("tstream-info"), "--config"],
+                       input_bytes=stream)
+    with open(os.path.join(model, "config.json"), "rb") as f:
+        assert cfg == f.read()
+    rc, out, err = run([tool("tstream-info"), "--json", "--header"],
+                       input_bytes=stream)
+    j = json.loads(out)
+    assert j["producers"] == ["st-read 0.1.0", "tern-dequant 0.1.0 (to f32)"]
+    assert all(t["dtype"] == "f32" for t in j["tensors"])
+
+
+@test
+def human_listing():
+    model, _ = fixture("auto")
+    rc, out, err = run([tool("st-read"), "--list", model])
+    assert rc == 0, err
+    text = out.decode()
+    assert "model.layers.1.mlp.down_proj.weight" in text
+    assert "ternary-hf-packed" in text and "24 tensors" in text
+    assert "hidden 64, layers 2, heads 4/2" in text
+
+
+@test
+def layer_and_glob_selection():
+    model, truth = fixture("auto")
+    rc, out, err = run([tool("st-read"), "--list", "--json", "--layers",
+                        "1", model])
+    names = [t["name"] for t in json.loads(out)["tensors"]]
+    assert len(names) == 11 and all(".layers.1." in n for n in names)
+    rc, out, err = run([tool("st-read"), "--list", "--json", "-t",
+                        "*.q_proj.*", "-t", "model.embed_tokens.*", model])
+    names = [t["name"] for t in json.loads(out)["tensors"]]
+    assert names == ["model.embed_tokens.weight",
+                     "model.layers.0.self_attn.q_proj.weight",
+                     "model.layers.1.self_attn.q_proj.weight"], names
+    rc, out, err = run([tool("st-read"), "--list", "--json", "-l", "0-1",
+                        "-t", "*norm*", model])
+    names = [t["name"] for t in json.loads(out)["tensors"]]
+    assert len(names) == 8 and "model.norm.weight" not in names
+    arrays, _ = extract(convert(model, "--layers", "1"), "layer1")
+    for n, a in arrays.items():
+        assert np.array_equal(a, expected_f32(truth, n)), n
+
+
+@test
+def single_file_and_config_option():
+    model, truth = fixture("auto")
+    lone = os.path.join(TMP, "lone")
+    os.makedirs(lone, exist_ok=True)
+    st = os.path.join(lone, "weights.safetensors")
+    shutil.copy(os.path.join(model, "model.safetensors"), st)
+    rc, out, err = run([tool("st-read"), st])
+    assert rc == 1 and "no config.json" in err and st in err, err
+    assert out == b""
+    stream = convert(st, "--config", os.path.join(model, "config.json"))
+    arrays, _ = extract(stream, "lone")
+    assert len(arrays) == 24
+
+
+@test
+def refuses_a_terminal():
+    model, _ = fixture("auto")
+    for argv in ([tool("st-read"), model], [tool("tern-dequant")]):
+        master, slave = pty.openpty()
+        p = subprocess.run(argv, stdout=slave, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL)
+        os.close(slave)
+        os.close(master)
+        assert p.returncode == 2, p.returncode
+        assert b"terminal" in p.stderr, p.stderr
+
+
+@test
+def usage_errors():
+    model, _ = fixture("auto")
+    for argv, needle in (
+            ([tool("st-read"), "--json", model], "--json goes with --list"),
+            ([tool("st-read")], "usage"),
+            ([tool("st-read"), "--layers", "1-x", model], "--layers"),
+            ([tool("st-read"), "--list", "--layers", "2", model],
+             "layer 2 does not exist"),
+            ([tool("st-read"), "--list", "-t", "nothing*", model],
+             "matches no tensor"),
+            ([tool("tern-dequant"), "--bogus"], "usage")):
+        rc, out, err = run(argv)
+        assert rc == 2, (argv, rc, err)
+        assert needle in err, (needle, err)
+    for t in ("st-read", "tern-dequant", "tstream-info"):
+        rc, out, err = run([tool(t), "--help"])
+        assert rc == 0 and b"usage: " + t.encode() in out
+        rc, out, err = run([tool(t), "--version"])
+        assert rc == 0 and b"0.1.0" in out
+
+
+# --- bad input ---------------------------------------------------------
+
+def write_st(path, header, data):
+    raw = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)) + raw + data)
+
+
+def broken_model(name, mutate):
+    """A copy of the tiny model with model.safetensors rewritten by
+    mutate(header dict, data bytes) -> (header, data) or raw bytes."""
+    src, _ = fixture("auto")
+    dst = os.path.join(TMP, "bad-" + name)
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    path = os.path.join(dst, "model.safetensors")
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    header, data = json.loads(blob[8:8 + n]), blob[8 + n:]
+    res = mutate(header, data)
+    if res is None:
+        return dst, path
+    if isinstance(res, bytes):
+        with open(path, "wb") as f:
+            f.write(res)
+    else:
+        write_st(path, *res)
+    return dst, path
+
+
+def expect_st_read_fails(model, *needles, rc_want=1):
+    rc, out, err = run([tool("st-read"), model])
+    assert rc == rc_want, (rc, err)
+    assert out == b"", "st-read wrote output before failing"
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+Q = "model.layers.0.self_attn.q_proj.weight"
+
+
+@test
+def bad_file_shorter_than_header_says():
+    model, path = broken_model("short", lambda h, d: None)
+    with open(path, "rb") as f:
+        blob = f.read()
+    with open(path, "wb") as f:
+        f.write(blob[:-100])
+    expect_st_read_fails(model, path, "model.norm.weight", "out of range")
+
+
+@test
+def bad_header_length_past_end():
+    model, path = broken_model(
+        "hlen", lambda h, d: struct.pack("<Q", 10 ** 6) + b"{}")
+    expect_st_read_fails(model, path, "header length 1000000",
+                         "past the end")
+
+
+@test
+def bad_header_length_huge():
+    model, path = broken_model(
+        "hhuge", lambda h, d: struct.pack("<Q", 2 ** 60) + b"{}")
+    expect_st_read_fails(model, path, "limit")
+
+
+def mutate_entry(name, **changes):
+    def m(h, d):
+        h[name].update(changes)
+        return h, d
+    return m
+
+
+@test
+def bad_data_offsets():
+    model, path = broken_model("offs", lambda h, d: (
+        h.__setitem__(Q, dict(h[Q], data_offsets=[h[Q]["data_offsets"][0],
+                                                   len(d) + 64])) or (h, d)))
+    expect_st_read_fails(model, path, Q, "out of range")
+
+
+@test
+def bad_overlapping_tensors():
+    def m(h, d):
+        k = "model.layers.0.self_attn.k_proj.weight"
+        b = h[Q]["data_offsets"][0]
+        size = h[k]["data_offsets"][1] - h[k]["data_offsets"][0]
+        h[k]["data_offsets"] = [b, b + size]
+        return h, d
+    model, path = broken_model("overlap", m)
+    expect_st_read_fails(model, path, "overlap", Q)
+
+
+@test
+def bad_offsets_not_matching_shape():
+    model, path = broken_model("mismatch",
+                               mutate_entry(Q, shape=[16, 65]))
+    expect_st_read_fails(model, path, Q, "needs 1040")
+
+
+@test
+def bad_unknown_dtype():
+    model, path = broken_model("dtype", mutate_entry(Q, dtype="I3"))
+    expect_st_read_fails(model, path, Q, "dtype 'I3'")
+
+
+@test
+def bad_header_json():
+    model, path = broken_model(
+        "json", lambda h, d: struct.pack("<Q", 9) + b'{"a": [1,' + d)
+    expect_st_read_fails(model, path, "invalid JSON")
+
+
+@test
+def bad_config_json():
+    model, _ = broken_model("cfgjson", lambda h, d: (h, d))
+    cfg = os.path.join(model, "config.json")
+    with open(cfg, "w") as f:
+        f.write('{"model_type": "bitnet", "hidden_size": ')
+    expect_st_read_fails(model, cfg, "invalid JSON")
+
+
+@test
+def bad_config_missing_keys():
+    for key in ("hidden_size", "num_hidden_layers", "vocab_size",
+                "model_type", "intermediate_size"):
+        model, _ = broken_model("cfgkey-" + key, lambda h, d: (h, d))
+        cfg = os.path.join(model, "config.json")
+        with open(cfg) as f:
+            c = json.load(f)
+        del c[key]
+        with open(cfg, "w") as f:
+            json.dump(c, f)
+        expect_st_read_fails(model, cfg, "'%s' is missing" % key)
+
+
+@test
+def bad_packed_without_scale():
+    def m(h, d):
+        del h[Q + "_scale"]
+        return h, d
+    model, path = broken_model("noscale", m)
+    expect_st_read_fails(model, path, Q, "no '%s_scale'" % Q)
+
+
+@test
+def bad_scale_without_weight():
+    def m(h, d):
+        h["model.layers.0.extra.weight_scale"] = {
+            "dtype": "BF16", "shape": [1],
+            "data_offsets": [len(d), len(d) + 2]}
+        return h, d + b"\x80\x3f"
+    model, path = broken_model("orphan", m)
+    expect_st_read_fails(model, path, "extra.weight_scale",
+                         "no weight")
+
+
+@test
+def bad_index():
+    src, _ = fixture("sharded", shards=3)
+    dst = os.path.join(TMP, "bad-index")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    idx = os.path.join(dst, "model.safetensors.index.json")
+    with open(idx) as f:
+        orig = json.load(f)
+    for change, needle in (
+            (lambda j: j["weight_map"].__setitem__(Q, "../etc.safetensors"),
+             "not a file name"),
+            (lambda j: j["weight_map"].__setitem__("ghost.weight",
+                                                   j["weight_map"][Q]),
+             "'ghost.weight' is not in"),
+            (lambda j: j["weight_map"].pop(Q), "weight_map lists"),
+            (lambda j: j.pop("weight_map"), "no 'weight_map'")):
+        j = json.loads(json.dumps(orig))
+        change(j)
+        with open(idx, "w") as f:
+            json.dump(j, f)
+        expect_st_read_fails(dst, idx, needle)
+
+
+def stream_of(model):
+    rc, out, err = run([tool("st-read"), model])
+    assert rc == 0, err
+    return out
+
+
+@test
+def bad_code_three():
+    def m(h, d):
+        b = h[Q]["data_offsets"][0] + 70
+        return h, d[:b] + bytes([0x3c]) + d[b + 1:]   # bits 3:2 = 3
+    model, path = broken_model("code3", m)
+    rcs, out, errs = pipeline([tool("st-read"), model],
+                              [tool("tern-dequant")])
+    assert rcs[0] == 0 and rcs[1] == 1, (rcs, errs)
+    err = errs[1]
+    assert len(err.strip().splitlines()) == 1, err
+    for n in (Q, "0x3c", "[1, 6]", "code 3", "bits 3:2", path):
+        assert n in err, (n, err)
+    # what did reach stdout is no whole stream
+    rc, _, err = run([tool("tstream-info")], input_bytes=out)
+    assert rc == 1 and "truncated" in err, err
+
+
+@test
+def bad_stream_cut_mid_tensor():
+    model, _ = fixture("auto")
+    full = stream_of(model)
+    for cut in (len(full) // 2, len(full) - 30, 40, 7):
+        part = full[:cut]
+        for t in ("tern-dequant", "tstream-info"):
+            rc, out, err = run([tool(t)], input_bytes=part)
+            assert rc == 1, (t, cut, rc, err)
+            assert "truncated" in err or "empty" in err, (t, cut, err)
+            assert "<stdin>" in err, err
+            assert len(err.strip().splitlines()) == 1, err
+    rc, out, err = run([tool("tstream-info")],
+                       input_bytes=full[:len(full) // 2])
+    assert "stream truncated in tensor" in err, err
+
+
+@test
+def bad_stream_magic():
+    model, _ = fixture("auto")
+    full = bytearray(stream_of(model))
+    full[1:4] = b"PNG"
+    for t in ("tern-dequant", "tstream-info"):
+        rc, out, err = run([tool(t)], input_bytes=bytes(full))
+        assert rc == 1 and "bad magic" in err, (t, err)
+        assert out == b""
+
+
+@test
+def bad_stream_payload_corrupt():
+    model, _ = fixture("auto")
+    full = bytearray(stream_of(model))
+    full[len(full) // 2] ^= 0x01
+    rc, out, err = run([tool("tstream-info")], input_bytes=bytes(full))
+    assert rc == 1, err
+    assert "checksum mismatch" in err or "corrupt" in err, err
+
+
+@test
+def bad_stream_file_argument():
+    rc, out, err = run([tool("tern-dequant"), "/nonexistent/stream"])
+    assert rc == 3 and "/nonexistent/stream" in err, (rc, err)
+
+
+@test
+def online_mode_is_refused():
+    model, _ = broken_model("online", lambda h, d: (h, d))
+    cfg = os.path.join(model, "config.json")
+    with open(cfg) as f:
+        c = json.load(f)
+    c["quantization_config"]["quantization_mode"] = "online"
+    with open(cfg, "w") as f:
+        json.dump(c, f)
+    # a bf16 projection, as in the master-weights repository
+    path = os.path.join(model, "model.safetensors")
+    h = {"model.layers.0.self_attn.q_proj.weight":
+         {"dtype": "BF16", "shape": [4, 4], "data_offsets": [0, 32]}}
+    write_st(path, h, bytes(32))
+    rcs, out, errs = pipeline([tool("st-read"), model],
+                              [tool("tern-dequant")])
+    assert rcs == [0, 1], (rcs, errs)
+    assert "online" in errs[1] and Q in errs[1], errs[1]
+    assert out == b""
+
+
+def main():
+    passed = failed = 0
+    for fn in TESTS:
+        try:
+            fn()
+            passed += 1
+        except Exception:  # report every failure, then go on
+            failed += 1
+            print("FAIL %s" % fn.__name__)
+            traceback.print_exc()
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("cli: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

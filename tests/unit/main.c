@@ -1,0 +1,22 @@
+/* The unit tests (Check); CK_FORK=yes runs each test in its own process. */
+#include <stdlib.h>
+
+#include "unit.h"
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite_dtype());
+	int failed;
+
+	srunner_add_suite(sr, suite_crc32c());
+	srunner_add_suite(sr, suite_safetensors());
+	srunner_add_suite(sr, suite_tstream());
+	srunner_add_suite(sr, suite_ternary());
+	srunner_add_suite(sr, suite_selection());
+	srunner_add_suite(sr, suite_config());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

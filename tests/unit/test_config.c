@@ -1,0 +1,118 @@
+#include <string.h>
+
+#include "bitnet_config.h"
+#include "unit.h"
+
+static const char *full =
+    "{\"architectures\": [\"BitNetForCausalLM\"], \"model_type\": \"bitnet\","
+    " \"hidden_size\": 2560, \"num_hidden_layers\": 30,"
+    " \"num_attention_heads\": 20, \"num_key_value_heads\": 5,"
+    " \"intermediate_size\": 6912, \"vocab_size\": 128256,"
+    " \"hidden_act\": \"relu2\", \"rope_theta\": 500000.0,"
+    " \"rms_norm_eps\": 1e-05, \"max_position_embeddings\": 4096,"
+    " \"tie_word_embeddings\": true, \"bos_token_id\": 128000,"
+    " \"eos_token_id\": [128001, 128009],"
+    " \"quantization_config\": {\"quant_method\": \"bitnet\","
+    " \"linear_class\": \"autobitlinear\","
+    " \"quantization_mode\": \"offline\"}}";
+
+static void
+expect_error(const char *json, const char *needle)
+{
+	Tstream__ModelConfig *c = NULL;
+	struct diag d = { 0 };
+
+	ck_assert_int_eq(bitnet_config_parse(json, strlen(json), "cfg.json",
+	    &c, &d), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(d.msg, needle) && strstr(d.msg, "cfg.json"),
+	    "'%s' lacks '%s'", d.msg, needle);
+}
+
+START_TEST(the_2b4t_config)
+{
+	Tstream__ModelConfig *c;
+	struct diag d = { 0 };
+
+	ck_assert_int_eq(bitnet_config_parse(full, strlen(full), "cfg.json",
+	    &c, &d), 0);
+	ck_assert_uint_eq(c->hidden_size, 2560);
+	ck_assert_uint_eq(c->head_dim, 128);
+	ck_assert_uint_eq(c->num_key_value_heads, 5);
+	ck_assert(c->tie_word_embeddings);
+	ck_assert_double_eq(c->rope_theta, 500000.0);
+	ck_assert_uint_eq(c->n_eos_token_id, 2);
+	ck_assert_int_eq(c->eos_token_id[1], 128009);
+	ck_assert_str_eq(c->linear_class, "autobitlinear");
+	ck_assert(!bitnet_config_scale_divides(c));
+	bitnet_config_free(c);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	const char *j = "{\"model_type\": \"bitnet\", \"hidden_size\": 64,"
+	    " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+	    " \"num_key_value_heads\": 2, \"intermediate_size\": 96,"
+	    " \"vocab_size\": 100, \"quantization_config\":"
+	    " {\"quant_method\": \"bitnet\"}}";
+	Tstream__ModelConfig *c;
+	struct diag d = { 0 };
+
+	ck_assert_int_eq(bitnet_config_parse(j, strlen(j), "x", &c, &d), 0);
+	ck_assert_str_eq(c->hidden_act, "relu2");
+	ck_assert_double_eq(c->rope_theta, 500000.0);
+	ck_assert_double_eq_tol(c->rms_norm_eps, 1e-5, 1e-12);
+	ck_assert(!c->tie_word_embeddings);
+	ck_assert_uint_eq(c->head_dim, 16);
+	/* BitNetQuantConfig's default class is BitLinear: scale divides */
+	ck_assert_str_eq(c->linear_class, "bitlinear");
+	ck_assert_str_eq(c->quantization_mode, "offline");
+	ck_assert(bitnet_config_scale_divides(c));
+	bitnet_config_free(c);
+}
+END_TEST
+
+START_TEST(bad_configs)
+{
+	expect_error("{\"model_type\": \"bitnet\"", "invalid JSON");
+	expect_error("[]", "expected a JSON object");
+	expect_error("{\"model_type\": \"llama\"}", "'llama'");
+	expect_error("{\"model_type\": \"bitnet\", \"num_hidden_layers\": 2,"
+	    " \"num_attention_heads\": 4, \"intermediate_size\": 8,"
+	    " \"vocab_size\": 10}", "'hidden_size' is missing");
+	expect_error("{\"model_type\": \"bitnet\", \"hidden_size\": \"64\"}",
+	    "found a string");
+	expect_error("{\"model_type\": \"bitnet\", \"hidden_size\": -4}",
+	    "'hidden_size'");
+	expect_error("{\"model_type\": \"bitnet\", \"hidden_size\": 64,"
+	    " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+	    " \"num_key_value_heads\": 3, \"intermediate_size\": 8,"
+	    " \"vocab_size\": 10}", "not a multiple");
+	expect_error("{\"model_type\": \"bitnet\", \"hidden_size\": 64,"
+	    " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+	    " \"num_key_value_heads\": 2, \"intermediate_size\": 8,"
+	    " \"vocab_size\": 10, \"quantization_config\": {\"quant_method\":"
+	    " \"bitnet\", \"linear_class\": \"fancy\"}}", "'fancy'");
+	expect_error("{\"model_type\": \"bitnet\", \"hidden_size\": 64,"
+	    " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+	    " \"num_key_value_heads\": 2, \"intermediate_size\": 8,"
+	    " \"vocab_size\": 10, \"quantization_config\": {\"quant_method\":"
+	    " \"gptq\"}}", "'gptq'");
+	expect_error("{\"model_type\": \"bitnet\", \"model_type\": \"bitnet\"}",
+	    "invalid JSON");
+}
+END_TEST
+
+Suite *
+suite_config(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, the_2b4t_config);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, bad_configs);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,126 @@
+#include <math.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "unit.h"
+
+static uint32_t
+bits(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof u);
+	return u;
+}
+
+START_TEST(bf16_values)
+{
+	ck_assert_float_eq(bf16_to_f32(0x3f80), 1.0f);
+	ck_assert_float_eq(bf16_to_f32(0xc000), -2.0f);
+	ck_assert_float_eq(bf16_to_f32(0x3e80), 0.25f);
+	ck_assert(isinf(bf16_to_f32(0x7f80)) && bf16_to_f32(0x7f80) > 0);
+	ck_assert(isinf(bf16_to_f32(0xff80)) && bf16_to_f32(0xff80) < 0);
+	ck_assert(isnan(bf16_to_f32(0x7fc1)));
+	ck_assert_uint_eq(bits(bf16_to_f32(0x7fc1)), 0x7fc10000u);
+	/* smallest subnormal bf16 is 2^-133 */
+	ck_assert_float_eq(bf16_to_f32(0x0001), ldexpf(1.0f, -133));
+	ck_assert_uint_eq(bits(bf16_to_f32(0x8000)), 0x80000000u);
+}
+END_TEST
+
+START_TEST(f16_values)
+{
+	ck_assert_float_eq(f16_to_f32(0x3c00), 1.0f);
+	ck_assert_float_eq(f16_to_f32(0xc000), -2.0f);
+	ck_assert_float_eq(f16_to_f32(0x7bff), 65504.0f);
+	ck_assert_float_eq(f16_to_f32(0x3555), 0.333251953125f);
+	ck_assert(isinf(f16_to_f32(0x7c00)) && f16_to_f32(0x7c00) > 0);
+	ck_assert(isinf(f16_to_f32(0xfc00)) && f16_to_f32(0xfc00) < 0);
+	ck_assert(isnan(f16_to_f32(0x7e00)));
+	ck_assert(isnan(f16_to_f32(0xfd01)));
+	/* NaN payload bits survive the widening */
+	ck_assert_uint_eq(bits(f16_to_f32(0x7c01)) & 0x7fffffu, 1u << 13);
+	/* subnormals: smallest 2^-24, largest (1023) * 2^-24 */
+	ck_assert_float_eq(f16_to_f32(0x0001), ldexpf(1.0f, -24));
+	ck_assert_float_eq(f16_to_f32(0x03ff), 1023.0f * ldexpf(1.0f, -24));
+	ck_assert_float_eq(f16_to_f32(0x8001), -ldexpf(1.0f, -24));
+	ck_assert_float_eq(f16_to_f32(0x0400), ldexpf(1.0f, -14));
+	ck_assert_uint_eq(bits(f16_to_f32(0x8000)), 0x80000000u);
+}
+END_TEST
+
+START_TEST(f16_every_finite_value)
+{
+	/* every finite half is k * 2^e exactly: check all 63488 of them */
+	for (uint32_t h = 0; h < 0x10000; h++) {
+		uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
+		float want;
+
+		if (e == 0x1f)
+			continue;
+		want = e ? ldexpf((float)(m | 0x400), (int)e - 25) :
+		    ldexpf((float)m, -24);
+		if (h & 0x8000)
+			want = -want;
+		ck_assert_uint_eq(bits(f16_to_f32((uint16_t)h)), bits(want));
+	}
+}
+END_TEST
+
+START_TEST(convert_buffers)
+{
+	const uint16_t bf[3] = { 0x3f80, 0x4040, 0xbf00 };
+	const uint16_t hf[3] = { 0x3c00, 0x4200, 0xb800 };
+	float out[3];
+
+	dtype_to_f32(TSTREAM__DTYPE__BF16, bf, out, 3);
+	ck_assert_float_eq(out[0], 1.0f);
+	ck_assert_float_eq(out[1], 3.0f);
+	ck_assert_float_eq(out[2], -0.5f);
+	dtype_to_f32(TSTREAM__DTYPE__F16, hf, out, 3);
+	ck_assert_float_eq(out[1], 3.0f);
+	ck_assert_float_eq(out[2], -0.5f);
+}
+END_TEST
+
+START_TEST(numel_overflow)
+{
+	uint64_t big[2] = { 1ull << 33, 1ull << 31 }, ok[3] = { 3, 4, 5 };
+	uint64_t zero[2] = { 0, UINT64_MAX }, n;
+
+	ck_assert_int_eq(shape_numel(ok, 3, &n), 0);
+	ck_assert_uint_eq(n, 60);
+	ck_assert_int_eq(shape_numel(big, 2, &n), -1);
+	ck_assert_int_eq(shape_numel(zero, 2, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(shape_numel(NULL, 0, &n), 0);
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
+START_TEST(safetensors_names)
+{
+	ck_assert_int_eq(dtype_from_safetensors("BF16"), TSTREAM__DTYPE__BF16);
+	ck_assert_int_eq(dtype_from_safetensors("U8"), TSTREAM__DTYPE__U8);
+	ck_assert_int_eq(dtype_from_safetensors("Q4"), 0);
+	ck_assert_int_eq(dtype_from_safetensors("bf16"), 0);
+	ck_assert_uint_eq(dtype_size(TSTREAM__DTYPE__BF16), 2);
+	ck_assert_uint_eq(dtype_size(99), 0);
+}
+END_TEST
+
+Suite *
+suite_dtype(void)
+{
+	Suite *s = suite_create("dtype");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, bf16_values);
+	tcase_add_test(tc, f16_values);
+	tcase_add_test(tc, f16_every_finite_value);
+	tcase_add_test(tc, convert_buffers);
+	tcase_add_test(tc, numel_overflow);
+	tcase_add_test(tc, safetensors_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
