@@ -34,6 +34,10 @@ PRESETS = {
     "tiny-mha": dict(hidden_size=96, num_hidden_layers=3,
                      num_attention_heads=3, num_key_value_heads=3,
                      intermediate_size=160, vocab_size=257),
+    # the 2B4T layer and vocabulary sizes with only two layers
+    "2b-2layers": dict(hidden_size=2560, num_hidden_layers=2,
+                       num_attention_heads=20, num_key_value_heads=5,
+                       intermediate_size=6912, vocab_size=128256),
     "2b": dict(hidden_size=2560, num_hidden_layers=30,
                num_attention_heads=20, num_key_value_heads=5,
                intermediate_size=6912, vocab_size=128256),
