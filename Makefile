@@ -30,12 +30,11 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 CPPFLAGS += -Icommon -I$(BUILD)/gen
 
-TOOLS    := st-read tern-dequant tstream-info
+TOOLS    := st-read tern-dequant tstream-info onnx-emit onnx-verify
 GEN      := $(BUILD)/gen
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:common/%.c=$(BUILD)/obj/common/%.o) \
-	      $(BUILD)/obj/gen/tstream.pb-c.o
-ONNX_OBJ := $(BUILD)/obj/gen/onnx.pb-c.o
+	      $(BUILD)/obj/gen/tstream.pb-c.o $(BUILD)/obj/gen/onnx.pb-c.o
 LIB      := $(BUILD)/libbitnet-onnx.a
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/tests/unit
@@ -47,7 +46,7 @@ MAN5     := man/tstream.5
 	clean
 .SECONDARY:
 
-all: $(TOOLS:%=$(BIN)/%) $(ONNX_OBJ)
+all: $(TOOLS:%=$(BIN)/%)
 
 $(GEN)/tstream.pb-c.c $(GEN)/tstream.pb-c.h: proto/tstream.proto
 	@mkdir -p $(GEN)
@@ -66,7 +65,7 @@ $(BUILD)/obj/gen/%.o: $(GEN)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter $(PKG_CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/common/%.o: common/%.c $(GEN)/tstream.pb-c.h \
+$(BUILD)/obj/common/%.o: common/%.c $(GEN)/tstream.pb-c.h $(GEN)/onnx.pb-c.h \
     $(GEN)/crc32c_table.h $(wildcard common/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<

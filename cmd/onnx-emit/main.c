@@ -1,0 +1,141 @@
+/*
+ * onnx-emit - build the ONNX model of a BitNet decoder from a float32
+ * tensor stream, streaming the weights into it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bitnet_graph.h"
+#include "cli.h"
+#include "diag.h"
+#include "onnx_graph.h"
+#include "onnx_write.h"
+#include "tstream.h"
+#include "version.h"
+
+struct options {
+	const char *input;
+	const char *output;
+	int external;
+	int act_quant;
+};
+
+static _Noreturn void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: onnx-emit [-o PATH] [--external-data] [--no-act-quant] "
+	    "[FILE]\n"
+	    "Reads a float32 tensor stream (FILE, or standard input) of a "
+	    "whole BitNet\n"
+	    "model and writes its ONNX model (opset 17) to standard output "
+	    "or PATH.\n"
+	    "  -o, --output PATH    write PATH atomically (and PATH_data "
+	    "when external)\n"
+	    "  -e, --external-data  weights in PATH_data even when under "
+	    "2 GiB\n"
+	    "      --no-act-quant   leave out the int8 activation "
+	    "quantization\n"
+	    "                       (a different, unquantized model)\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        the version\n");
+	exit(status);
+}
+
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "external-data", no_argument, NULL, 'e' },
+		{ "no-act-quant", no_argument, NULL, 'Q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	o->act_quant = 1;
+	while ((ch = getopt_long(argc, argv, "o:ehV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'o': o->output = optarg; break;
+		case 'e': o->external = 1; break;
+		case 'Q': o->act_quant = 0; break;
+		case 'h': usage(0);
+		case 'V': cli_print_version("onnx-emit"); exit(0);
+		default: usage(BN_EXIT_USAGE);
+		}
+	}
+	if (argc - optind > 1)
+		usage(BN_EXIT_USAGE);
+	o->input = optind < argc ? argv[optind] : NULL;
+}
+
+static int
+copy_weights(struct tstream_reader *r, struct onnx_out *out, struct diag *d)
+{
+	const Tstream__TensorInfo *t;
+	int rc;
+
+	while ((rc = tstream_next_tensor(r, &t, d)) == 1)
+		if (onnx_out_tensor(out, r, t, d) == -1)
+			return -1;
+	return rc;
+}
+
+static int
+emit(struct tstream_reader *r, const struct options *o, struct diag *d)
+{
+	struct bitnet_graph_opts go = { .act_quant = o->act_quant };
+	struct onnx_out out = { .path = o->output, .data_fd = -1,
+	    .force_external = o->external };
+	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
+	    "onnx-emit " BN_VERSION " (no activation quantization)";
+	struct onnx_graph g;
+	Onnx__ModelProto m;
+	int rc;
+
+	if (bitnet_graph_check_stream(r->header, d) == -1)
+		return diag_prefix(d, "%s", r->name);
+	og_init(&g, "bitnet");
+	rc = bitnet_graph_build(&g, r->header->config, &go, d);
+	if (rc == 0)
+		rc = bitnet_graph_model(&g, &m, r->header, who, d);
+	if (rc == 0)
+		rc = onnx_out_begin(&out, &m, &g, r->header, d);
+	if (rc == 0)
+		rc = copy_weights(r, &out, d);
+	if (rc == 0)
+		rc = onnx_out_finish(&out, &m, &g, d);
+	onnx_out_close(&out);
+	og_free(&g);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct tstream_reader r;
+	struct diag d = { 0 };
+	const char *name;
+	FILE *in;
+	int rc;
+
+	parse_args(argc, argv, &o);
+	if ((o.output == NULL &&
+	    cli_refuse_tty_stdout("an ONNX model", &d) == -1) ||
+	    (in = cli_open_input(o.input, &name, &d)) == NULL)
+		diag_exit(&d);
+	rc = tstream_reader_open(&r, in, name, &d);
+	if (rc == 0)
+		rc = emit(&r, &o, &d);
+	tstream_reader_close(&r);
+	if (in != stdin)
+		fclose(in);
+	if (rc == -1)
+		diag_exit(&d);
+	return 0;
+}

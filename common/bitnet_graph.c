@@ -1,0 +1,582 @@
+#include "bitnet_graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "version.h"
+
+#define NAME_MAX_LEN 128
+#define FLOAT32_LOWEST (-3.4028234663852886e38f)
+
+/* --- which tensors a model has -------------------------------------- */
+
+struct expected {
+	char name[NAME_MAX_LEN];
+	uint64_t shape[2];
+	size_t rank;
+};
+
+static void
+expect(struct expected *e, size_t *n, const char *name, uint64_t d0,
+    uint64_t d1, size_t rank)
+{
+	snprintf(e[*n].name, sizeof e[*n].name, "%s", name);
+	e[*n].shape[0] = d0;
+	e[*n].shape[1] = d1;
+	e[*n].rank = rank;
+	(*n)++;
+}
+
+static void
+expect_layer(struct expected *e, size_t *n, const Tstream__ModelConfig *c,
+    unsigned l)
+{
+	uint64_t h = c->hidden_size, f = c->intermediate_size;
+	uint64_t q = (uint64_t)c->num_attention_heads * c->head_dim;
+	uint64_t kv = (uint64_t)c->num_key_value_heads * c->head_dim;
+	char b[NAME_MAX_LEN];
+
+#define PART(s, d0, d1, r) do { \
+	snprintf(b, sizeof b, "model.layers.%u.%s.weight", l, s); \
+	expect(e, n, b, d0, d1, r); } while (0)
+	PART("input_layernorm", h, 0, 1);
+	PART("self_attn.q_proj", q, h, 2);
+	PART("self_attn.k_proj", kv, h, 2);
+	PART("self_attn.v_proj", kv, h, 2);
+	PART("self_attn.attn_sub_norm", q, 0, 1);
+	PART("self_attn.o_proj", h, q, 2);
+	PART("post_attention_layernorm", h, 0, 1);
+	PART("mlp.gate_proj", f, h, 2);
+	PART("mlp.up_proj", f, h, 2);
+	PART("mlp.ffn_sub_norm", f, 0, 1);
+	PART("mlp.down_proj", h, f, 2);
+#undef PART
+}
+
+static const Tstream__TensorInfo *
+find_info(const Tstream__StreamHeader *h, const char *name)
+{
+	for (size_t i = 0; i < h->n_manifest; i++)
+		if (strcmp(h->manifest[i]->name, name) == 0)
+			return h->manifest[i];
+	return NULL;
+}
+
+static int
+check_one(const Tstream__StreamHeader *h, const struct expected *e,
+    struct diag *d)
+{
+	const Tstream__TensorInfo *t = find_info(h, e->name);
+	char want[64], got[64];
+
+	if (t == NULL)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "the stream lacks tensor '%s' (partial graphs are not "
+		    "supported yet)", e->name);
+	shape_format(e->shape, e->rank, want, sizeof want);
+	if (t->n_shape != e->rank || t->shape[0] != e->shape[0] ||
+	    (e->rank == 2 && t->shape[1] != e->shape[1]))
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s' has shape %s; the config implies %s", e->name,
+		    shape_format(t->shape, t->n_shape, got, sizeof got), want);
+	if (t->dtype != TSTREAM__DTYPE__F32 ||
+	    t->encoding != TSTREAM__ENCODING__PLAIN)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s' is %s %s; onnx-emit takes plain f32 (run "
+		    "tern-dequant first)", e->name, dtype_name(t->dtype),
+		    tstream_encoding_name(t->encoding));
+	return 0;
+}
+
+int
+bitnet_graph_check_stream(const Tstream__StreamHeader *h, struct diag *d)
+{
+	const Tstream__ModelConfig *c = h->config;
+	size_t n = 0, max = 3 + (size_t)c->num_hidden_layers * 11;
+	struct expected *e = calloc(max, sizeof *e);
+	int rc = 0;
+
+	if (e == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	expect(e, &n, "model.embed_tokens.weight", c->vocab_size,
+	    c->hidden_size, 2);
+	for (unsigned l = 0; l < c->num_hidden_layers; l++)
+		expect_layer(e, &n, c, l);
+	expect(e, &n, "model.norm.weight", c->hidden_size, 0, 1);
+	if (!c->tie_word_embeddings)
+		expect(e, &n, "lm_head.weight", c->vocab_size, c->hidden_size,
+		    2);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = check_one(h, &e[i], d);
+	if (rc == 0 && h->n_manifest != n) {
+		for (size_t i = 0; i < h->n_manifest && rc == 0; i++) {
+			size_t j;
+			for (j = 0; j < n && strcmp(e[j].name,
+			    h->manifest[i]->name) != 0; j++)
+				;
+			if (j == n)
+				rc = diag_fail(d, BN_EXIT_INPUT,
+				    "tensor '%s' is not part of a BitNet "
+				    "model with this config",
+				    h->manifest[i]->name);
+		}
+	}
+	free(e);
+	return rc;
+}
+
+/* --- the graph -------------------------------------------------------- */
+
+struct ctx {
+	struct onnx_graph *g;
+	const Tstream__ModelConfig *c;
+	int act_quant;
+	const char *shape_q, *shape_kv, *shape_logits;	/* Reshape targets */
+	const char *flat_q;			/* [-1, heads * head_dim] */
+	const char *cos, *sin, *mask;
+	const char *eps, *q127, *absmax_min, *qmin, *qmax, *attn_scale;
+	const char *half_split, *gqa_expand, *gqa_shape;
+};
+
+static const char *
+ints_attr_node(struct ctx *x, const char *op, const char *hint,
+    const char *in, const char *attr, const int64_t *v, size_t n)
+{
+	Onnx__AttributeProto *a = og_attr_ints(x->g, attr, v, n);
+
+	return og_node(x->g, op, hint, (const char *const[]){ in }, 1, &a, 1);
+}
+
+static const char *
+int_attr_node(struct ctx *x, const char *op, const char *hint,
+    const char *const *in, size_t n_in, const char *attr, int64_t v)
+{
+	Onnx__AttributeProto *a = og_attr_int(x->g, attr, v);
+
+	return og_node(x->g, op, hint, in, n_in, &a, 1);
+}
+
+static const char *
+unsqueeze(struct ctx *x, const char *hint, const char *in, const int64_t *axes,
+    size_t n)
+{
+	return og_op2(x->g, "Unsqueeze", hint, in,
+	    og_vec_i64(x->g, "axes", axes, n));
+}
+
+static const char *
+transpose(struct ctx *x, const char *hint, const char *in, int64_t a,
+    int64_t b, int64_t c, int64_t d)
+{
+	return ints_attr_node(x, "Transpose", hint, in, "perm",
+	    (const int64_t[]){ a, b, c, d }, 4);
+}
+
+static void
+add_interface(struct ctx *x)
+{
+	const Tstream__ModelConfig *c = x->c;
+	char kv[16], hd[16], vocab[16], name[64];
+
+	snprintf(kv, sizeof kv, "%u", c->num_key_value_heads);
+	snprintf(hd, sizeof hd, "%u", c->head_dim);
+	snprintf(vocab, sizeof vocab, "%u", c->vocab_size);
+	og_input(x->g, "input_ids", OG_INT64,
+	    (const char *const[]){ "batch_size", "sequence_length" }, 2);
+	og_input(x->g, "attention_mask", OG_INT64,
+	    (const char *const[]){ "batch_size", "total_sequence_length" }, 2);
+	og_input(x->g, "position_ids", OG_INT64,
+	    (const char *const[]){ "batch_size", "sequence_length" }, 2);
+	for (unsigned l = 0; l < c->num_hidden_layers; l++)
+		for (int v = 0; v < 2; v++) {
+			snprintf(name, sizeof name, "past_key_values.%u.%s", l,
+			    v ? "value" : "key");
+			og_input(x->g, name, OG_FLOAT, (const char *const[]){
+			    "batch_size", kv, "past_sequence_length", hd }, 4);
+		}
+	og_output(x->g, "logits", OG_FLOAT, (const char *const[]){
+	    "batch_size", "sequence_length", vocab }, 3);
+	for (unsigned l = 0; l < c->num_hidden_layers; l++)
+		for (int v = 0; v < 2; v++) {
+			snprintf(name, sizeof name, "present.%u.%s", l,
+			    v ? "value" : "key");
+			og_output(x->g, name, OG_FLOAT, (const char *const[]){
+			    "batch_size", kv, "total_sequence_length", hd }, 4);
+		}
+}
+
+static void
+add_constants(struct ctx *x)
+{
+	const Tstream__ModelConfig *c = x->c;
+	int64_t hd = c->head_dim, heads = c->num_attention_heads;
+	int64_t group = heads / c->num_key_value_heads;
+
+	x->eps = og_scalar_f32(x->g, "rms_norm_eps", (float)c->rms_norm_eps);
+	x->q127 = og_scalar_f32(x->g, "q127", 127.0f);
+	x->absmax_min = og_scalar_f32(x->g, "absmax_min", 1e-5f);
+	x->qmin = og_scalar_f32(x->g, "qmin", -128.0f);
+	x->qmax = og_scalar_f32(x->g, "qmax", 127.0f);
+	x->attn_scale = og_scalar_f32(x->g, "attn_scale",
+	    (float)(1.0 / sqrt((double)hd)));
+	x->half_split = og_vec_i64(x->g, "half", (const int64_t[]){ hd / 2,
+	    hd / 2 }, 2);
+	x->flat_q = og_vec_i64(x->g, "flat_q", (const int64_t[]){ -1,
+	    heads * hd }, 2);
+	x->gqa_expand = og_vec_i64(x->g, "gqa_expand", (const int64_t[]){ 1,
+	    1, group, 1, 1 }, 5);
+	x->gqa_shape = og_vec_i64(x->g, "gqa_shape", (const int64_t[]){ 0,
+	    heads, -1, hd }, 4);
+}
+
+/* Reshape targets that depend on [batch, seq] = Shape(input_ids). */
+static void
+add_shapes(struct ctx *x)
+{
+	const Tstream__ModelConfig *c = x->c;
+	const char *bs = og_op1(x->g, "Shape", "batch_seq", "input_ids");
+	const char *q = og_vec_i64(x->g, "heads_hd", (const int64_t[]){
+	    c->num_attention_heads, c->head_dim }, 2);
+	const char *kv = og_vec_i64(x->g, "kv_hd", (const int64_t[]){
+	    c->num_key_value_heads, c->head_dim }, 2);
+	const char *v = og_vec_i64(x->g, "vocab", (const int64_t[]){
+	    c->vocab_size }, 1);
+
+	x->shape_q = int_attr_node(x, "Concat", "shape_q",
+	    (const char *const[]){ bs, q }, 2, "axis", 0);
+	x->shape_kv = int_attr_node(x, "Concat", "shape_kv",
+	    (const char *const[]){ bs, kv }, 2, "axis", 0);
+	x->shape_logits = int_attr_node(x, "Concat", "shape_logits",
+	    (const char *const[]){ bs, v }, 2, "axis", 0);
+}
+
+/* cos and sin [batch, 1, seq, head_dim] of rotate-half RoPE, with
+ * inv_freq computed in float32 as transformers does. */
+static void
+add_rope(struct ctx *x)
+{
+	unsigned hd = x->c->head_dim;
+	float *inv = calloc(hd / 2 ? hd / 2 : 1, sizeof *inv);
+	const char *pos, *freqs, *emb;
+
+	if (inv == NULL) {
+		x->g->arena.failed = 1;
+		return;
+	}
+	for (unsigned i = 0; i < hd / 2; i++)
+		inv[i] = 1.0f / powf((float)x->c->rope_theta,
+		    (float)(2 * i) / (float)hd);
+	pos = int_attr_node(x, "Cast", "pos_f", (const char *const[]){
+	    "position_ids" }, 1, "to", OG_FLOAT);
+	pos = unsqueeze(x, "pos_col", pos, (const int64_t[]){ 2 }, 1);
+	freqs = og_op2(x->g, "Mul", "freqs", pos, og_const_f32(x->g,
+	    "inv_freq", inv, (const int64_t[]){ hd / 2 }, 1));
+	free(inv);
+	emb = int_attr_node(x, "Concat", "rope_emb", (const char *const[]){
+	    freqs, freqs }, 2, "axis", -1);
+	emb = unsqueeze(x, "rope_emb4", emb, (const int64_t[]){ 1 }, 1);
+	x->cos = og_op1(x->g, "Cos", "cos", emb);
+	x->sin = og_op1(x->g, "Sin", "sin", emb);
+}
+
+/* Additive mask [batch, 1, seq, total]: 0 where query i (at absolute
+ * position past + i) may see key j (j <= past + i and attention_mask
+ * set), the lowest float32 elsewhere, as transformers builds it. */
+static void
+add_mask(struct ctx *x)
+{
+	struct onnx_graph *g = x->g;
+	const char *zero = og_const_i64(g, "zero", (const int64_t[]){ 0 },
+	    NULL, 0);
+	const char *step = og_const_i64(g, "step", (const int64_t[]){ 1 },
+	    NULL, 0);
+	const char *s = og_op2(g, "Gather", "seq_len", og_op1(g, "Shape",
+	    "ids_shape", "input_ids"), og_const_i64(g, "idx1",
+	    (const int64_t[]){ 1 }, NULL, 0));
+	const char *t = og_op2(g, "Gather", "total_len", og_op1(g, "Shape",
+	    "mask_shape", "attention_mask"), og_const_i64(g, "idx1b",
+	    (const int64_t[]){ 1 }, NULL, 0));
+	const char *qpos = og_op2(g, "Add", "q_pos", og_op3(g, "Range",
+	    "q_range", zero, s, step), og_op2(g, "Sub", "past_len", t, s));
+	const char *kpos = og_op3(g, "Range", "k_pos", zero, t, step);
+	const char *causal = og_op2(g, "LessOrEqual", "causal",
+	    unsqueeze(x, "k_row", kpos, (const int64_t[]){ 0 }, 1),
+	    unsqueeze(x, "q_col", qpos, (const int64_t[]){ 1 }, 1));
+	const char *pad = int_attr_node(x, "Cast", "pad", (const char *const[]){
+	    "attention_mask" }, 1, "to", OG_BOOL);
+
+	pad = unsqueeze(x, "pad4", pad, (const int64_t[]){ 1, 2 }, 2);
+	x->mask = og_op3(g, "Where", "mask", og_op2(g, "And", "allowed",
+	    causal, pad), og_scalar_f32(g, "mask_open", 0.0f),
+	    og_scalar_f32(g, "mask_shut", FLOAT32_LOWEST));
+}
+
+/* weight * x / sqrt(mean(x^2) + eps) over the last axis. */
+static const char *
+rms_norm(struct ctx *x, const char *in, const char *weight)
+{
+	struct onnx_graph *g = x->g;
+	const char *ms = ints_attr_node(x, "ReduceMean", "ms", og_op2(g, "Mul",
+	    "sq", in, in), "axes", (const int64_t[]){ -1 }, 1);
+	const char *rms = og_op1(g, "Sqrt", "rms", og_op2(g, "Add", "ms_eps",
+	    ms, x->eps));
+
+	return og_op2(g, "Mul", "normed", og_op2(g, "Div", "scaled", in, rms),
+	    weight);
+}
+
+/* Per-token int8 quantization: s = 127 / max(max|x|, 1e-5),
+ * xq = clip(round(x * s), -128, 127). */
+static void
+act_quant(struct ctx *x, const char *in, const char **xq, const char **s)
+{
+	struct onnx_graph *g = x->g;
+	const char *amax = ints_attr_node(x, "ReduceMax", "absmax",
+	    og_op1(g, "Abs", "abs", in), "axes", (const int64_t[]){ -1 }, 1);
+
+	*s = og_op2(g, "Div", "act_scale", x->q127, og_op2(g, "Max",
+	    "absmax_clamped", amax, x->absmax_min));
+	*xq = og_op3(g, "Clip", "act_q", og_op1(g, "Round", "act_round",
+	    og_op2(g, "Mul", "act_scaled", in, *s)), x->qmin, x->qmax);
+}
+
+/* y = (xq @ W^T) / s with W [out, in] as stored; or x @ W^T unquantized. */
+static const char *
+bitlinear(struct ctx *x, const char *in, const char *xq, const char *s,
+    const char *weight)
+{
+	const char *y = int_attr_node(x, "Gemm", "proj", (const char *const[]){
+	    x->act_quant ? xq : in, weight }, 2, "transB", 1);
+
+	return x->act_quant ? og_op2(x->g, "Div", "proj_deq", y, s) : y;
+}
+
+static const char *
+weight(char *buf, size_t len, unsigned layer, const char *part)
+{
+	snprintf(buf, len, "model.layers.%u.%s.weight", layer, part);
+	return buf;
+}
+
+/* Rotate-half RoPE of t [batch, heads, seq, head_dim]. */
+static const char *
+rope(struct ctx *x, const char *t)
+{
+	struct onnx_graph *g = x->g;
+	const char *half[2] = { og_name(g, "rope_lo"), og_name(g, "rope_hi") };
+	Onnx__AttributeProto *axis = og_attr_int(g, "axis", -1);
+	const char *rot;
+
+	og_node_named(g, "Split", (const char *const[]){ t, x->half_split },
+	    2, half, 2, &axis, 1);
+	rot = int_attr_node(x, "Concat", "rotated", (const char *const[]){
+	    og_op1(g, "Neg", "neg_hi", half[1]), half[0] }, 2, "axis", -1);
+	return og_op2(g, "Add", "roped", og_op2(g, "Mul", "t_cos", t, x->cos),
+	    og_op2(g, "Mul", "rot_sin", rot, x->sin));
+}
+
+/* [batch * seq, heads * head_dim] -> [batch, heads, seq, head_dim] */
+static const char *
+heads_first(struct ctx *x, const char *flat, const char *shape)
+{
+	return transpose(x, "by_head", og_op2(x->g, "Reshape", "split_heads",
+	    flat, shape), 0, 2, 1, 3);
+}
+
+/* Grouped-query attention: kv head j serves query heads j*g .. j*g+g-1. */
+static const char *
+repeat_kv(struct ctx *x, const char *t)
+{
+	if (x->c->num_attention_heads == x->c->num_key_value_heads)
+		return t;
+	t = og_op2(x->g, "Expand", "kv_rep", unsqueeze(x, "kv5", t,
+	    (const int64_t[]){ 2 }, 1), x->gqa_expand);
+	return og_op2(x->g, "Reshape", "kv_as_heads", t, x->gqa_shape);
+}
+
+static void
+kv_cache(struct ctx *x, unsigned l, const char *k, const char *v,
+    const char **pk, const char **pv)
+{
+	char past[2][64], present[2][64];
+	Onnx__AttributeProto *axis = og_attr_int(x->g, "axis", 2);
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(past[i], sizeof past[i], "past_key_values.%u.%s", l,
+		    i ? "value" : "key");
+		snprintf(present[i], sizeof present[i], "present.%u.%s", l,
+		    i ? "value" : "key");
+	}
+	og_node_named(x->g, "Concat", (const char *const[]){ past[0], k }, 2,
+	    (const char *const[]){ present[0] }, 1, &axis, 1);
+	og_node_named(x->g, "Concat", (const char *const[]){ past[1], v }, 2,
+	    (const char *const[]){ present[1] }, 1, &axis, 1);
+	*pk = og_name_copy(x->g, present[0]);
+	*pv = og_name_copy(x->g, present[1]);
+}
+
+static const char *
+attention(struct ctx *x, unsigned l, const char *h)
+{
+	struct onnx_graph *g = x->g;
+	const char *xq = NULL, *s = NULL, *q, *k, *v, *pk, *pv, *p, *o;
+	char w[NAME_MAX_LEN];
+
+	if (x->act_quant)
+		act_quant(x, h, &xq, &s);
+	q = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "self_attn.q_proj"));
+	q = rope(x, heads_first(x, q, x->shape_q));
+	k = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "self_attn.k_proj"));
+	k = rope(x, heads_first(x, k, x->shape_kv));
+	v = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "self_attn.v_proj"));
+	v = heads_first(x, v, x->shape_kv);
+	kv_cache(x, l, k, v, &pk, &pv);
+	p = og_op2(g, "MatMul", "scores", q, transpose(x, "k_t",
+	    repeat_kv(x, pk), 0, 1, 3, 2));
+	p = og_op2(g, "Add", "masked", og_op2(g, "Mul", "scores_scaled", p,
+	    x->attn_scale), x->mask);
+	p = int_attr_node(x, "Softmax", "probs", (const char *const[]){ p },
+	    1, "axis", -1);
+	o = transpose(x, "ctx_t", og_op2(g, "MatMul", "ctx", p,
+	    repeat_kv(x, pv)), 0, 2, 1, 3);
+	o = og_op2(g, "Reshape", "ctx_flat", o, x->flat_q);
+	o = rms_norm(x, o, weight(w, sizeof w, l, "self_attn.attn_sub_norm"));
+	if (x->act_quant)
+		act_quant(x, o, &xq, &s);
+	return bitlinear(x, o, xq, s, weight(w, sizeof w, l,
+	    "self_attn.o_proj"));
+}
+
+/* down(ffn_sub_norm(relu(gate(h))^2 * up(h))) */
+static const char *
+mlp(struct ctx *x, unsigned l, const char *h)
+{
+	struct onnx_graph *g = x->g;
+	const char *xq = NULL, *s = NULL, *gate, *up, *r, *a;
+	char w[NAME_MAX_LEN];
+
+	if (x->act_quant)
+		act_quant(x, h, &xq, &s);
+	gate = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "mlp.gate_proj"));
+	up = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "mlp.up_proj"));
+	r = og_op1(g, "Relu", "relu", gate);
+	a = og_op2(g, "Mul", "act", og_op2(g, "Mul", "relu2", r, r), up);
+	a = rms_norm(x, a, weight(w, sizeof w, l, "mlp.ffn_sub_norm"));
+	if (x->act_quant)
+		act_quant(x, a, &xq, &s);
+	return bitlinear(x, a, xq, s, weight(w, sizeof w, l, "mlp.down_proj"));
+}
+
+static const char *
+block(struct ctx *x, unsigned l, const char *h)
+{
+	char w[NAME_MAX_LEN];
+	const char *n;
+
+	n = rms_norm(x, h, weight(w, sizeof w, l, "input_layernorm"));
+	h = og_op2(x->g, "Add", "resid_attn", h, attention(x, l, n));
+	n = rms_norm(x, h, weight(w, sizeof w, l, "post_attention_layernorm"));
+	return og_op2(x->g, "Add", "resid_mlp", h, mlp(x, l, n));
+}
+
+int
+bitnet_graph_build(struct onnx_graph *g, const Tstream__ModelConfig *c,
+    const struct bitnet_graph_opts *o, struct diag *d)
+{
+	struct ctx x = { .g = g, .c = c, .act_quant = o->act_quant };
+	const char *h, *logits;
+
+	add_interface(&x);
+	add_constants(&x);
+	add_shapes(&x);
+	add_rope(&x);
+	add_mask(&x);
+	h = og_op2(g, "Gather", "embedded", "model.embed_tokens.weight",
+	    "input_ids");
+	h = og_op2(g, "Reshape", "hidden", h, og_vec_i64(g, "flat_h",
+	    (const int64_t[]){ -1, c->hidden_size }, 2));
+	for (unsigned l = 0; l < c->num_hidden_layers; l++)
+		h = block(&x, l, h);
+	h = rms_norm(&x, h, "model.norm.weight");
+	logits = int_attr_node(&x, "Gemm", "head", (const char *const[]){ h,
+	    c->tie_word_embeddings ? "model.embed_tokens.weight" :
+	    "lm_head.weight" }, 2, "transB", 1);
+	og_node_named(g, "Reshape", (const char *const[]){ logits,
+	    x.shape_logits }, 2, (const char *const[]){ "logits" }, 1, NULL, 0);
+	if (og_failed(g))
+		return diag_fail(d, BN_EXIT_IO, "building the graph: out of "
+		    "memory");
+	return 0;
+}
+
+static Onnx__StringStringEntryProto *
+meta(struct onnx_graph *g, const char *key, const char *value)
+{
+	Onnx__StringStringEntryProto *e = arena_alloc(&g->arena, sizeof *e);
+
+	if (e != NULL) {
+		onnx__string_string_entry_proto__init(e);
+		e->key = arena_strdup(&g->arena, key);
+		e->value = arena_strdup(&g->arena, value ? value : "");
+	}
+	return e;
+}
+
+static char *
+producer_chain(struct onnx_graph *g, const Tstream__StreamHeader *h,
+    const char *producer)
+{
+	size_t len = strlen(producer) + 1;
+	char *s;
+
+	for (size_t i = 0; i < h->n_producers; i++)
+		len += strlen(h->producers[i]) + 3;
+	if ((s = arena_alloc(&g->arena, len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < h->n_producers; i++) {
+		strcat(s, h->producers[i]);
+		strcat(s, " | ");
+	}
+	strcat(s, producer);
+	return s;
+}
+
+int
+bitnet_graph_model(struct onnx_graph *g, Onnx__ModelProto *m,
+    const Tstream__StreamHeader *h, const char *producer, struct diag *d)
+{
+	Onnx__OperatorSetIdProto *op = arena_alloc(&g->arena, sizeof *op);
+	Onnx__OperatorSetIdProto **ops = arena_alloc(&g->arena, sizeof *ops);
+	Onnx__StringStringEntryProto **md = arena_alloc(&g->arena,
+	    3 * sizeof *md);
+
+	onnx__model_proto__init(m);
+	if (op == NULL || ops == NULL || md == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	onnx__operator_set_id_proto__init(op);
+	op->domain = arena_strdup(&g->arena, "");
+	op->has_version = 1;
+	op->version = 17;
+	ops[0] = op;
+	m->has_ir_version = 1;
+	m->ir_version = 8;
+	m->opset_import = ops;
+	m->n_opset_import = 1;
+	m->producer_name = arena_strdup(&g->arena, "bitnet-onnx");
+	m->producer_version = arena_strdup(&g->arena, BN_VERSION);
+	m->doc_string = arena_printf(&g->arena, "BitNet b1.58 decoder (%s) "
+	    "converted by bitnet-onnx", h->config->architecture ?
+	    h->config->architecture : "BitNetForCausalLM");
+	md[0] = meta(g, "bitnet_onnx.producers", producer_chain(g, h,
+	    producer));
+	md[1] = meta(g, "bitnet_onnx.source", h->source);
+	md[2] = meta(g, "bitnet_onnx.config", h->config_json);
+	m->metadata_props = md;
+	m->n_metadata_props = 3;
+	if (og_failed(g))
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	return 0;
+}

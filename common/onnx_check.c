@@ -1,0 +1,388 @@
+#include "onnx_check.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dtype.h"
+#include "io.h"
+#include "strset.h"
+
+/* The operators of the default ONNX domain up to opset 17. */
+static const char *const standard_ops[] = {
+	"Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin",
+	"Asinh", "Atan", "Atanh", "AveragePool", "BatchNormalization",
+	"Bernoulli", "BitShift", "BlackmanWindow", "Cast", "CastLike", "Ceil",
+	"Celu", "Clip", "Compress", "Concat", "ConcatFromSequence", "Constant",
+	"ConstantOfShape", "Conv", "ConvInteger", "ConvTranspose", "Cos",
+	"Cosh", "CumSum", "DFT", "DepthToSpace", "DequantizeLinear", "Det",
+	"Div", "Dropout", "DynamicQuantizeLinear", "Einsum", "Elu", "Equal",
+	"Erf", "Exp", "Expand", "EyeLike", "Flatten", "Floor", "GRU", "Gather",
+	"GatherElements", "GatherND", "Gemm", "GlobalAveragePool",
+	"GlobalLpPool", "GlobalMaxPool", "Greater", "GreaterOrEqual",
+	"GridSample", "HammingWindow", "HannWindow", "HardSigmoid", "HardSwish",
+	"Hardmax", "Identity", "If", "InstanceNormalization", "IsInf", "IsNaN",
+	"LRN", "LSTM", "LayerNormalization", "LeakyRelu", "Less",
+	"LessOrEqual", "Log", "LogSoftmax", "Loop", "LpNormalization",
+	"LpPool", "MatMul", "MatMulInteger", "Max", "MaxPool", "MaxRoiPool",
+	"MaxUnpool", "Mean", "MelWeightMatrix", "Min", "Mod", "Mul",
+	"Multinomial", "Neg", "NegativeLogLikelihoodLoss", "NonMaxSuppression",
+	"NonZero", "Not", "OneHot", "Optional", "OptionalGetElement",
+	"OptionalHasElement", "Or", "PRelu", "Pad", "Pow", "QLinearConv",
+	"QLinearMatMul", "QuantizeLinear", "RNN", "RandomNormal",
+	"RandomNormalLike", "RandomUniform", "RandomUniformLike", "Range",
+	"Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum",
+	"ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin",
+	"ReduceProd", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape",
+	"Resize", "ReverseSequence", "RoiAlign", "Round", "STFT", "Scan",
+	"Scatter", "ScatterElements", "ScatterND", "Selu", "SequenceAt",
+	"SequenceConstruct", "SequenceEmpty", "SequenceErase", "SequenceInsert",
+	"SequenceLength", "SequenceMap", "Shape", "Shrink", "Sigmoid", "Sign",
+	"Sin", "Sinh", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss",
+	"Softplus", "Softsign", "SpaceToDepth", "Split", "SplitToSequence",
+	"Sqrt", "Squeeze", "StringNormalizer", "Sub", "Sum", "Tan", "Tanh",
+	"TfIdfVectorizer", "ThresholdedRelu", "Tile", "TopK", "Transpose",
+	"Trilu", "Unique", "Unsqueeze", "Upsample", "Where", "Xor",
+};
+
+size_t
+onnx_elem_size(int t)
+{
+	switch (t) {
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+		return 1;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
+		return 2;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+		return 4;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+static const char *
+elem_name(int t)
+{
+	static const char *const names[] = { "undefined", "float32", "uint8",
+	    "int8", "uint16", "int16", "int32", "int64", "string", "bool",
+	    "float16", "float64", "uint32", "uint64", "complex64",
+	    "complex128", "bfloat16" };
+
+	return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ?
+	    names[t] : "?";
+}
+
+/* --- model and opset ------------------------------------------------ */
+
+static int
+has_opset(const Onnx__ModelProto *mp, const char *domain)
+{
+	const char *want = domain ? domain : "";
+
+	if (strcmp(want, "ai.onnx") == 0)
+		want = "";
+	for (size_t i = 0; i < mp->n_opset_import; i++) {
+		const char *d = mp->opset_import[i]->domain ?
+		    mp->opset_import[i]->domain : "";
+		if (strcmp(d, "ai.onnx") == 0)
+			d = "";
+		if (strcmp(d, want) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+check_header(const struct onnx_model *m, struct diag *d)
+{
+	const Onnx__ModelProto *mp = m->model;
+
+	if (!mp->has_ir_version || mp->ir_version < 3)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: no IR version (or "
+		    "one before 3)", m->path);
+	if (!has_opset(mp, ""))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: no opset import for "
+		    "the default ONNX domain", m->path);
+	if (!m->has_graph)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: the model has no graph",
+		    m->path);
+	if (m->graph->name == NULL || m->graph->name[0] == '\0')
+		return diag_fail(d, BN_EXIT_INPUT, "%s: the graph has no name",
+		    m->path);
+	return 0;
+}
+
+static int
+check_value_info(const struct onnx_model *m, const Onnx__ValueInfoProto *v,
+    const char *what, struct diag *d)
+{
+	const Onnx__TypeProto *t = v->type;
+
+	if (v->name == NULL || v->name[0] == '\0')
+		return diag_fail(d, BN_EXIT_INPUT, "%s: a graph %s without a "
+		    "name", m->path, what);
+	if (t == NULL || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+	    !t->tensor_type->has_elem_type || t->tensor_type->elem_type == 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: graph %s '%s' has no "
+		    "tensor element type", m->path, what, v->name);
+	return 0;
+}
+
+/* --- initializers ----------------------------------------------------- */
+
+static int
+init_numel(const struct onnx_model *m, const Onnx__TensorProto *t,
+    uint64_t *numel, struct diag *d)
+{
+	uint64_t n = 1;
+
+	for (size_t i = 0; i < t->n_dims; i++) {
+		uint64_t v = (uint64_t)t->dims[i];
+		if (t->dims[i] < 0 || (v != 0 && n > UINT64_MAX / v))
+			return diag_fail(d, BN_EXIT_INPUT, "%s: initializer "
+			    "'%s': bad dims", m->path, t->name);
+		n *= v;
+	}
+	*numel = n;
+	return 0;
+}
+
+static const char *
+external_entry(const Onnx__TensorProto *t, const char *key)
+{
+	for (size_t i = 0; i < t->n_external_data; i++)
+		if (t->external_data[i]->key &&
+		    strcmp(t->external_data[i]->key, key) == 0)
+			return t->external_data[i]->value;
+	return NULL;
+}
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	*out = strtoull(s, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+/* The path of an external data file, refusing absolute and ".." ones. */
+static int
+external_path(const struct onnx_model *m, const Onnx__TensorProto *t,
+    char *buf, size_t len, struct diag *d)
+{
+	const char *loc = external_entry(t, "location");
+	char dir[4096];
+
+	if (loc == NULL || loc[0] == '\0' || loc[0] == '/' ||
+	    strstr(loc, "..") != NULL)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s': "
+		    "external location '%s' is not a path inside the model's "
+		    "folder", m->path, t->name, loc ? loc : "");
+	return io_join(io_dirname(m->path, dir, sizeof dir), loc, buf, len, d);
+}
+
+/* Where an external initializer's bytes are: path, offset, length. */
+static int
+external_span(const struct onnx_model *m, const Onnx__TensorProto *t,
+    char *path, size_t plen, uint64_t *off, uint64_t *len, struct diag *d)
+{
+	struct stat st;
+
+	if (external_path(m, t, path, plen, d) == -1)
+		return -1;
+	if (stat(path, &st) == -1)
+		return diag_errno(d, "%s: initializer '%s': external data %s",
+		    m->path, t->name, path);
+	*off = 0;
+	if (external_entry(t, "offset") &&
+	    parse_u64(external_entry(t, "offset"), off) == -1)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s': bad "
+		    "external offset", m->path, t->name);
+	*len = (uint64_t)st.st_size - (*off < (uint64_t)st.st_size ? *off :
+	    (uint64_t)st.st_size);
+	if (external_entry(t, "length") &&
+	    parse_u64(external_entry(t, "length"), len) == -1)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s': bad "
+		    "external length", m->path, t->name);
+	if (*off > (uint64_t)st.st_size || *len > (uint64_t)st.st_size - *off)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s': "
+		    "bytes [%llu, %llu) lie past the end of %s (%llu bytes)",
+		    m->path, t->name, (unsigned long long)*off,
+		    (unsigned long long)(*off + *len), path,
+		    (unsigned long long)st.st_size);
+	return 0;
+}
+
+static uint64_t
+typed_count(const Onnx__TensorProto *t)
+{
+	return t->n_float_data + t->n_int32_data + t->n_int64_data +
+	    t->n_double_data + t->n_uint64_data + t->n_string_data;
+}
+
+int
+onnx_init_is_external(const struct onnx_init *in)
+{
+	return in->t->has_data_location && in->t->data_location ==
+	    ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+}
+
+int
+onnx_init_locate(const struct onnx_model *m, const struct onnx_init *in,
+    char *path, size_t plen, uint64_t *off, uint64_t *len, struct diag *d)
+{
+	if (onnx_init_is_external(in))
+		return external_span(m, in->t, path, plen, off, len, d);
+	if (!in->has_raw)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s' holds "
+		    "typed data, not raw or external bytes", m->path,
+		    in->t->name);
+	snprintf(path, plen, "%s", m->path);
+	*off = in->raw_off;
+	*len = in->raw_len;
+	return 0;
+}
+
+static int
+check_init(const struct onnx_model *m, const struct onnx_init *in,
+    struct diag *d)
+{
+	const Onnx__TensorProto *t = in->t;
+	uint64_t numel = 0, want, have, off;
+	size_t es = onnx_elem_size(t->data_type);
+	char path[4096];
+
+	if (t->name == NULL || t->name[0] == '\0')
+		return diag_fail(d, BN_EXIT_INPUT, "%s: an initializer without "
+		    "a name", m->path);
+	if (es == 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s': data "
+		    "type %d is not supported", m->path, t->name, t->data_type);
+	if (init_numel(m, t, &numel, d) == -1 || numel > UINT64_MAX / es)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s': bad "
+		    "dims", m->path, t->name);
+	want = numel * es;
+	if (onnx_init_is_external(in) || in->has_raw) {
+		if (onnx_init_locate(m, in, path, sizeof path, &off, &have,
+		    d) == -1)
+			return -1;
+	} else {
+		have = typed_count(t) * es;
+	}
+	if (have != want)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s': %llu "
+		    "bytes of data, but dims of %zu axes and type %s need %llu",
+		    m->path, t->name, (unsigned long long)have, t->n_dims,
+		    elem_name(t->data_type), (unsigned long long)want);
+	return 0;
+}
+
+/* --- nodes ------------------------------------------------------------ */
+
+static int
+is_standard_op(const char *op)
+{
+	for (size_t i = 0; i < sizeof standard_ops / sizeof *standard_ops; i++)
+		if (strcmp(standard_ops[i], op) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+check_node(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
+    struct strset *defined, struct diag *d)
+{
+	const char *dom = n->domain ? n->domain : "";
+	const char *op = n->op_type ? n->op_type : "";
+
+	if (!has_opset(m->model, dom))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu (%s) uses "
+		    "domain '%s', which the model does not import", m->path,
+		    idx, op, dom);
+	if ((dom[0] == '\0' || strcmp(dom, "ai.onnx") == 0) &&
+	    !is_standard_op(op))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu: '%s' is not "
+		    "a standard ONNX operator", m->path, idx, op);
+	for (size_t i = 0; i < n->n_input; i++)
+		if (n->input[i][0] != '\0' && !strset_has(defined, n->input[i]))
+			return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu (%s "
+			    "'%s'): input '%s' is not defined before it",
+			    m->path, idx, op, n->name ? n->name : "",
+			    n->input[i]);
+	for (size_t i = 0; i < n->n_output; i++) {
+		int r = n->output[i][0] ? strset_add(defined, n->output[i]) : 1;
+		if (r == -1)
+			return diag_fail(d, BN_EXIT_IO, "out of memory");
+		if (r == 0)
+			return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu (%s): "
+			    "output '%s' is defined twice", m->path, idx, op,
+			    n->output[i]);
+	}
+	return 0;
+}
+
+static int
+define_sources(const struct onnx_model *m, struct strset *defined,
+    struct diag *d)
+{
+	const Onnx__GraphProto *g = m->graph;
+
+	for (size_t i = 0; i < g->n_input; i++) {
+		if (check_value_info(m, g->input[i], "input", d) == -1)
+			return -1;
+		if (strset_add(defined, g->input[i]->name) != 1)
+			return diag_fail(d, BN_EXIT_INPUT, "%s: graph input "
+			    "'%s' is defined twice", m->path,
+			    g->input[i]->name);
+	}
+	for (size_t i = 0; i < m->n_inits; i++) {
+		if (check_init(m, &m->inits[i], d) == -1)
+			return -1;
+		if (strset_add(defined, m->inits[i].t->name) != 1)
+			return diag_fail(d, BN_EXIT_INPUT, "%s: initializer "
+			    "'%s' is defined twice", m->path,
+			    m->inits[i].t->name);
+	}
+	return 0;
+}
+
+int
+onnx_check_model(const struct onnx_model *m, struct diag *d)
+{
+	const Onnx__GraphProto *g;
+	struct strset defined = { 0 };
+	int rc;
+
+	if (check_header(m, d) == -1)
+		return -1;
+	g = m->graph;
+	rc = define_sources(m, &defined, d);
+	for (size_t i = 0; rc == 0 && i < g->n_node; i++)
+		rc = check_node(m, g->node[i], i, &defined, d);
+	for (size_t i = 0; rc == 0 && i < g->n_output; i++) {
+		rc = check_value_info(m, g->output[i], "output", d);
+		if (rc == 0 && !strset_has(&defined, g->output[i]->name))
+			rc = diag_fail(d, BN_EXIT_INPUT, "%s: graph output "
+			    "'%s' is never produced", m->path,
+			    g->output[i]->name);
+	}
+	strset_free(&defined);
+	return rc;
+}

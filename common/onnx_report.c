@@ -1,0 +1,233 @@
+#include "onnx_report.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dtype.h"
+#include "io.h"
+#include "onnx_check.h"
+
+static void
+print_value(FILE *fp, const char *label, const Onnx__ValueInfoProto *v)
+{
+	const Onnx__TypeProto__Tensor *t = v->type->tensor_type;
+	static const char *const names[] = { "?", "float32", "uint8", "int8",
+	    "uint16", "int16", "int32", "int64", "string", "bool", "float16",
+	    "float64", "uint32", "uint64", "c64", "c128", "bfloat16" };
+	int e = t->elem_type;
+
+	fprintf(fp, "%-10s %s %s [", label, v->name, e >= 0 && e <= 16 ?
+	    names[e] : "?");
+	for (size_t i = 0; t->shape && i < t->shape->n_dim; i++) {
+		const Onnx__TensorShapeProto__Dimension *dm = t->shape->dim[i];
+		if (dm->value_case ==
+		    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+			fprintf(fp, "%s%" PRId64, i ? "," : "", dm->dim_value);
+		else
+			fprintf(fp, "%s%s", i ? "," : "", dm->value_case ?
+			    dm->dim_param : "?");
+	}
+	fprintf(fp, "]\n");
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+print_ops(FILE *fp, const Onnx__GraphProto *g, struct diag *d)
+{
+	char **ops = calloc(g->n_node + 1, sizeof *ops);
+	size_t run = 0;
+
+	if (ops == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < g->n_node; i++)
+		ops[i] = g->node[i]->op_type;
+	qsort(ops, g->n_node, sizeof *ops, cmp_str);
+	fprintf(fp, "nodes      %zu:", g->n_node);
+	for (size_t i = 0; i < g->n_node; i++) {
+		run++;
+		if (i + 1 == g->n_node || strcmp(ops[i], ops[i + 1]) != 0) {
+			fprintf(fp, " %s %zu", ops[i], run);
+			run = 0;
+		}
+	}
+	fputc('\n', fp);
+	free(ops);
+	return 0;
+}
+
+static void
+print_params(FILE *fp, const struct onnx_model *m)
+{
+	uint64_t params = 0, bytes = 0, ext = 0;
+
+	for (size_t i = 0; i < m->n_inits; i++) {
+		const Onnx__TensorProto *t = m->inits[i].t;
+		uint64_t n = 1;
+
+		for (size_t k = 0; k < t->n_dims; k++)
+			n *= (uint64_t)t->dims[k];
+		params += n;
+		bytes += n * onnx_elem_size(t->data_type);
+		if (onnx_init_is_external(&m->inits[i]))
+			ext += n * onnx_elem_size(t->data_type);
+	}
+	fprintf(fp, "weights    %zu initializers, %" PRIu64 " parameters, "
+	    "%" PRIu64 " bytes (%" PRIu64 " in external data)\n", m->n_inits,
+	    params, bytes, ext);
+	fprintf(fp, "file       %s: %" PRIu64 " bytes\n", m->path, m->size);
+}
+
+int
+onnx_print_summary(FILE *fp, const struct onnx_model *m, struct diag *d)
+{
+	const Onnx__ModelProto *mp = m->model;
+	const Onnx__GraphProto *g = m->graph;
+
+	fprintf(fp, "model      ir %" PRId64 ", producer %s %s\n",
+	    mp->ir_version, mp->producer_name ? mp->producer_name : "?",
+	    mp->producer_version ? mp->producer_version : "");
+	for (size_t i = 0; i < mp->n_opset_import; i++)
+		fprintf(fp, "opset      %s %" PRId64 "\n",
+		    mp->opset_import[i]->domain && mp->opset_import[i]->domain[0]
+		    ? mp->opset_import[i]->domain : "ai.onnx",
+		    mp->opset_import[i]->version);
+	for (size_t i = 0; i < mp->n_metadata_props; i++)
+		if (strcmp(mp->metadata_props[i]->key,
+		    "bitnet_onnx.producers") == 0)
+			fprintf(fp, "producers  %s\n",
+			    mp->metadata_props[i]->value);
+	for (size_t i = 0; i < g->n_input; i++)
+		print_value(fp, "input", g->input[i]);
+	for (size_t i = 0; i < g->n_output; i++)
+		print_value(fp, "output", g->output[i]);
+	if (print_ops(fp, g, d) == -1)
+		return -1;
+	print_params(fp, m);
+	return 0;
+}
+
+/* --- comparison with a stream --------------------------------------- */
+
+static const struct onnx_init *
+find_init(const struct onnx_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_inits; i++)
+		if (strcmp(m->inits[i].t->name, name) == 0)
+			return &m->inits[i];
+	return NULL;
+}
+
+static int
+onnx_type_of(Tstream__DType t)
+{
+	switch (t) {
+	case TSTREAM__DTYPE__F32: return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+	case TSTREAM__DTYPE__F16: return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
+	case TSTREAM__DTYPE__BF16:
+		return ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
+	case TSTREAM__DTYPE__U8: return ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+	case TSTREAM__DTYPE__I8: return ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
+	case TSTREAM__DTYPE__I32: return ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+	case TSTREAM__DTYPE__I64: return ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+	case TSTREAM__DTYPE__F64: return ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
+	default: return -1;
+	}
+}
+
+static int
+same_layout(const struct onnx_model *m, const struct onnx_init *in,
+    const Tstream__TensorInfo *t, struct diag *d)
+{
+	int same = t->encoding == TSTREAM__ENCODING__PLAIN &&
+	    onnx_type_of(t->dtype) == in->t->data_type &&
+	    in->t->n_dims == t->n_shape;
+
+	for (size_t i = 0; same && i < t->n_shape; i++)
+		same = (uint64_t)in->t->dims[i] == t->shape[i];
+	if (!same)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s' is "
+		    "not the stream's %s %s tensor of that name", m->path,
+		    t->name, tstream_encoding_name(t->encoding),
+		    dtype_name(t->dtype));
+	return 0;
+}
+
+static int
+mismatch(const struct onnx_model *m, const Tstream__TensorInfo *t,
+    const uint8_t *a, const uint8_t *b, size_t n, uint64_t base,
+    struct diag *d)
+{
+	size_t es = dtype_size(t->dtype), i = 0;
+
+	while (i < n && a[i] == b[i])
+		i++;
+	return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s' differs "
+	    "from the stream at element %llu (byte %llu)", m->path, t->name,
+	    (unsigned long long)((base + i) / es),
+	    (unsigned long long)(base + i));
+}
+
+static int
+compare_tensor(const struct onnx_model *m, const struct onnx_init *in,
+    struct tstream_reader *r, const Tstream__TensorInfo *t, uint8_t *a,
+    uint8_t *b, struct diag *d)
+{
+	char path[4096];
+	uint64_t off, len;
+	int fd, rc = 0;
+
+	if (same_layout(m, in, t, d) == -1 ||
+	    onnx_init_locate(m, in, path, sizeof path, &off, &len, d) == -1)
+		return -1;
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return diag_errno(d, "%s", path);
+	for (uint64_t done = 0; rc == 0 && done < len;) {
+		size_t n = len - done < TSTREAM_CHUNK ? (size_t)(len - done) :
+		    TSTREAM_CHUNK;
+
+		rc = tstream_read_payload(r, a, n, d);
+		if (rc == 0)
+			rc = io_pread_full(fd, b, n, off + done, path, d);
+		if (rc == 0 && memcmp(a, b, n) != 0)
+			rc = mismatch(m, t, a, b, n, done, d);
+		done += n;
+	}
+	close(fd);
+	return rc;
+}
+
+int
+onnx_compare_stream(const struct onnx_model *m, struct tstream_reader *r,
+    size_t *checked, struct diag *d)
+{
+	uint8_t *a = io_alloc(TSTREAM_CHUNK, "buffer", d);
+	uint8_t *b = io_alloc(TSTREAM_CHUNK, "buffer", d);
+	const Tstream__TensorInfo *t;
+	int rc = (a && b) ? 0 : -1;
+
+	*checked = 0;
+	while (rc == 0 && (rc = tstream_next_tensor(r, &t, d)) == 1) {
+		const struct onnx_init *in = find_init(m, t->name);
+
+		if (in == NULL)
+			rc = diag_fail(d, BN_EXIT_INPUT, "%s: the model has no "
+			    "initializer '%s', which the stream holds", m->path,
+			    t->name);
+		else
+			rc = compare_tensor(m, in, r, t, a, b, d);
+		if (rc == 0)
+			(*checked)++;
+	}
+	free(a);
+	free(b);
+	return rc;
+}

@@ -1,0 +1,402 @@
+#include "onnx_write.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "pbwire.h"
+
+/* ONNX field numbers (onnx.proto) of what is written by hand. */
+#define MODEL_GRAPH		7
+#define GRAPH_INITIALIZER	5
+#define TENSOR_RAW_DATA		9
+
+/* A weight's TensorProto without its data: dims, type, name. */
+static void
+weight_proto(const Tstream__TensorInfo *t, Onnx__TensorProto *p,
+    int64_t *dims)
+{
+	onnx__tensor_proto__init(p);
+	for (size_t i = 0; i < t->n_shape; i++)
+		dims[i] = (int64_t)t->shape[i];
+	p->dims = dims;
+	p->n_dims = t->n_shape;
+	p->has_data_type = 1;
+	p->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+	p->name = t->name;
+}
+
+/* Bytes of the initializer record of t inside the graph. */
+static uint64_t
+inline_record_size(const Tstream__TensorInfo *t)
+{
+	int64_t dims[TSTREAM_MAX_RANK];
+	Onnx__TensorProto p;
+	uint64_t n;
+
+	weight_proto(t, &p, dims);
+	n = protobuf_c_message_get_packed_size(&p.base) +
+	    pb_len_field_size(TENSOR_RAW_DATA, t->payload_length);
+	return pb_len_field_size(GRAPH_INITIALIZER, n);
+}
+
+static char *
+join_str(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+
+	if (s != NULL) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb + 1);
+	}
+	return s;
+}
+
+/* A temporary file beside final; returns its fd. */
+static int
+open_temp(const char *final, char **tmp, struct diag *d)
+{
+	int fd;
+
+	if ((*tmp = join_str(final, ".tmp-XXXXXX")) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if ((fd = mkstemp(*tmp)) == -1) {
+		diag_errno(d, "%s", final);
+		free(*tmp);
+		*tmp = NULL;
+		return -1;
+	}
+	fchmod(fd, 0644);
+	return fd;
+}
+
+/* The path of standard output if it is a regular file, else NULL. */
+static char *
+stdout_path(void)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(STDOUT_FILENO, &st) == -1 || !S_ISREG(st.st_mode))
+		return NULL;
+	n = readlink("/proc/self/fd/1", buf, sizeof buf - 1);
+	if (n <= 0 || buf[0] != '/')
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+static int
+open_model(struct onnx_out *o, struct diag *d)
+{
+	int fd;
+
+	if (o->path == NULL) {
+		o->fp = stdout;
+		return 0;
+	}
+	if ((fd = open_temp(o->model_final, &o->model_tmp, d)) == -1)
+		return -1;
+	if ((o->fp = fdopen(fd, "wb")) == NULL) {
+		close(fd);
+		return diag_errno(d, "%s", o->model_tmp);
+	}
+	setvbuf(o->fp, NULL, _IOFBF, TSTREAM_CHUNK);
+	return 0;
+}
+
+static int
+open_data(struct onnx_out *o, uint64_t weights, struct diag *d)
+{
+	const char *base;
+
+	if (o->path == NULL && (o->model_final = stdout_path()) == NULL)
+		return diag_fail(d, BN_EXIT_USAGE,
+		    "the weights (%llu bytes) need an external data file, "
+		    "and standard output is not a regular file to put it "
+		    "beside; write with -o PATH or redirect to a file",
+		    (unsigned long long)weights);
+	if ((o->data_final = join_str(o->model_final, ONNX_DATA_SUFFIX))
+	    == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	base = strrchr(o->data_final, '/');
+	o->data_location = strdup(base ? base + 1 : o->data_final);
+	if (o->data_location == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if ((o->data_fd = open_temp(o->data_final, &o->data_tmp, d)) == -1)
+		return -1;
+	if (o->path == NULL) {
+		free(o->model_final);	/* the model itself goes to stdout */
+		o->model_final = NULL;
+	}
+	return 0;
+}
+
+static Onnx__StringStringEntryProto *
+entry(struct onnx_graph *g, const char *key, const char *value)
+{
+	Onnx__StringStringEntryProto *e = arena_alloc(&g->arena, sizeof *e);
+
+	if (e != NULL) {
+		onnx__string_string_entry_proto__init(e);
+		e->key = arena_strdup(&g->arena, key);
+		e->value = arena_strdup(&g->arena, value);
+	}
+	return e;
+}
+
+/* Add every weight to g as an external initializer at its offset. */
+static int
+add_external(struct onnx_out *o, struct onnx_graph *g, struct diag *d)
+{
+	const Tstream__StreamHeader *h = o->h;
+	uint64_t off = 0;
+	char num[32];
+
+	for (size_t i = 0; i < h->n_manifest; i++) {
+		const Tstream__TensorInfo *t = h->manifest[i];
+		Onnx__TensorProto *p = arena_alloc(&g->arena, sizeof *p);
+		int64_t *dims = arena_alloc(&g->arena, TSTREAM_MAX_RANK * 8);
+		Onnx__StringStringEntryProto **ed = arena_alloc(&g->arena,
+		    3 * sizeof *ed);
+
+		if (p == NULL || dims == NULL || ed == NULL)
+			return diag_fail(d, BN_EXIT_IO, "out of memory");
+		weight_proto(t, p, dims);
+		o->offsets[i] = off;
+		ed[0] = entry(g, "location", o->data_location);
+		snprintf(num, sizeof num, "%llu", (unsigned long long)off);
+		ed[1] = entry(g, "offset", num);
+		snprintf(num, sizeof num, "%llu",
+		    (unsigned long long)t->payload_length);
+		ed[2] = entry(g, "length", num);
+		p->external_data = ed;
+		p->n_external_data = 3;
+		p->has_data_location = 1;
+		p->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+		if (arena_push(&g->arena, (void ***)&g->graph.initializer,
+		    &g->graph.n_initializer, &g->cap_init, p) == -1)
+			return diag_fail(d, BN_EXIT_IO, "out of memory");
+		o->data_size = off + t->payload_length;
+		off = (o->data_size + ONNX_DATA_ALIGN - 1) /
+		    ONNX_DATA_ALIGN * ONNX_DATA_ALIGN;
+	}
+	return og_failed(g) ? diag_fail(d, BN_EXIT_IO, "out of memory") : 0;
+}
+
+/* Write the model's fields before the graph, then the graph's head: its
+ * tag, planned length, and everything but the streamed weights. */
+static int
+write_inline_head(struct onnx_out *o, Onnx__ModelProto *m,
+    struct onnx_graph *g, uint64_t graph_len, struct diag *d)
+{
+	size_t mlen = protobuf_c_message_get_packed_size(&m->base);
+	size_t glen = protobuf_c_message_get_packed_size(&g->graph.base);
+	uint8_t *buf = io_alloc(mlen + glen + 2 * PB_VARINT_MAX, "model",
+	    d);
+	size_t n;
+	int rc;
+
+	if (buf == NULL)
+		return -1;
+	n = protobuf_c_message_pack(&m->base, buf);
+	n += pb_put_tag(buf + n, MODEL_GRAPH, PB_LEN);
+	n += pb_put_varint(buf + n, graph_len);
+	n += protobuf_c_message_pack(&g->graph.base, buf + n);
+	rc = io_write_full(o->fp, buf, n, o->model_tmp ? o->model_tmp :
+	    "stdout", d);
+	free(buf);
+	return rc;
+}
+
+int
+onnx_out_begin(struct onnx_out *o, Onnx__ModelProto *m, struct onnx_graph *g,
+    const Tstream__StreamHeader *h, struct diag *d)
+{
+	uint64_t graph_len = protobuf_c_message_get_packed_size(
+	    &g->graph.base), weights = 0;
+
+	o->h = h;
+	o->data_fd = -1;
+	if (o->path != NULL && (o->model_final = strdup(o->path)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	o->offsets = calloc(h->n_manifest + 1, sizeof *o->offsets);
+	o->buf = malloc(TSTREAM_CHUNK);
+	if (o->offsets == NULL || o->buf == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < h->n_manifest; i++) {
+		graph_len += inline_record_size(h->manifest[i]);
+		weights += h->manifest[i]->payload_length;
+	}
+	o->model_size = protobuf_c_message_get_packed_size(&m->base) +
+	    pb_len_field_size(MODEL_GRAPH, graph_len);
+	o->external = o->force_external || o->model_size > ONNX_INLINE_LIMIT;
+	if (o->external)
+		return (open_data(o, weights, d) == -1 ||
+		    add_external(o, g, d) == -1) ? -1 : open_model(o, d);
+	if (open_model(o, d) == -1)
+		return -1;
+	return write_inline_head(o, m, g, graph_len, d);
+}
+
+static long
+manifest_index(const Tstream__StreamHeader *h, const char *name)
+{
+	for (size_t i = 0; i < h->n_manifest; i++)
+		if (strcmp(h->manifest[i]->name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int
+write_record_head(struct onnx_out *o, const Tstream__TensorInfo *t,
+    struct diag *d)
+{
+	int64_t dims[TSTREAM_MAX_RANK];
+	uint8_t head[4 * PB_VARINT_MAX + TSTREAM_MAX_NAME + 128];
+	Onnx__TensorProto p;
+	size_t plen, n = 0;
+
+	weight_proto(t, &p, dims);
+	plen = protobuf_c_message_get_packed_size(&p.base);
+	n += pb_put_tag(head + n, GRAPH_INITIALIZER, PB_LEN);
+	n += pb_put_varint(head + n, plen + pb_len_field_size(TENSOR_RAW_DATA,
+	    t->payload_length));
+	n += protobuf_c_message_pack(&p.base, head + n);
+	n += pb_put_tag(head + n, TENSOR_RAW_DATA, PB_LEN);
+	n += pb_put_varint(head + n, t->payload_length);
+	return io_write_full(o->fp, head, n, o->model_tmp ? o->model_tmp :
+	    "stdout", d);
+}
+
+static int
+write_chunk(struct onnx_out *o, uint64_t *off, size_t n, struct diag *d)
+{
+	size_t done = 0;
+
+	if (!o->external)
+		return io_write_full(o->fp, o->buf, n, o->model_tmp ?
+		    o->model_tmp : "stdout", d);
+	while (done < n) {
+		ssize_t w = pwrite(o->data_fd, o->buf + done, n - done,
+		    (off_t)(*off + done));
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return diag_errno(d, "%s", o->data_final);
+		done += (size_t)w;
+	}
+	*off += n;
+	return 0;
+}
+
+int
+onnx_out_tensor(struct onnx_out *o, struct tstream_reader *r,
+    const Tstream__TensorInfo *t, struct diag *d)
+{
+	long i = manifest_index(o->h, t->name);
+	uint64_t left = t->payload_length, off;
+
+	if (i < 0)
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is not in "
+		    "the manifest", t->name);
+	off = o->offsets[i];
+	if (!o->external && write_record_head(o, t, d) == -1)
+		return -1;
+	while (left > 0) {
+		size_t n = left < TSTREAM_CHUNK ? (size_t)left : TSTREAM_CHUNK;
+
+		if (tstream_read_payload(r, o->buf, n, d) == -1 ||
+		    write_chunk(o, &off, n, d) == -1)
+			return -1;
+		left -= n;
+	}
+	return 0;
+}
+
+static int
+write_small_model(struct onnx_out *o, Onnx__ModelProto *m,
+    struct onnx_graph *g, struct diag *d)
+{
+	size_t len;
+	uint8_t *buf;
+	int rc;
+
+	m->graph = &g->graph;
+	len = protobuf_c_message_get_packed_size(&m->base);
+	if (len > ONNX_INLINE_LIMIT)
+		return diag_fail(d, BN_EXIT_INPUT, "the graph alone is %zu "
+		    "bytes, more than protobuf can hold", len);
+	if ((buf = io_alloc(len, "model", d)) == NULL)
+		return -1;
+	protobuf_c_message_pack(&m->base, buf);
+	rc = io_write_full(o->fp, buf, len, o->model_tmp ? o->model_tmp :
+	    "stdout", d);
+	free(buf);
+	m->graph = NULL;
+	return rc;
+}
+
+int
+onnx_out_finish(struct onnx_out *o, Onnx__ModelProto *m,
+    struct onnx_graph *g, struct diag *d)
+{
+	const char *name = o->model_tmp ? o->model_tmp : "stdout";
+
+	if (o->external) {
+		if (ftruncate(o->data_fd, (off_t)o->data_size) == -1 ||
+		    close(o->data_fd) == -1) {
+			o->data_fd = -1;
+			return diag_errno(d, "%s", o->data_final);
+		}
+		o->data_fd = -1;
+		if (write_small_model(o, m, g, d) == -1)
+			return -1;
+	}
+	if (o->fp != stdout) {
+		int rc = fclose(o->fp);
+		o->fp = NULL;
+		if (rc == EOF)
+			return diag_errno(d, "%s", name);
+	} else if (io_flush(stdout, "stdout", d) == -1) {
+		return -1;
+	}
+	if (o->data_tmp && rename(o->data_tmp, o->data_final) == -1)
+		return diag_errno(d, "%s", o->data_final);
+	free(o->data_tmp);
+	o->data_tmp = NULL;
+	if (o->model_tmp && rename(o->model_tmp, o->model_final) == -1)
+		return diag_errno(d, "%s", o->model_final);
+	free(o->model_tmp);
+	o->model_tmp = NULL;
+	return 0;
+}
+
+void
+onnx_out_close(struct onnx_out *o)
+{
+	if (o->fp != NULL && o->fp != stdout)
+		fclose(o->fp);
+	if (o->data_fd >= 0)
+		close(o->data_fd);
+	if (o->model_tmp)
+		unlink(o->model_tmp);
+	if (o->data_tmp)
+		unlink(o->data_tmp);
+	free(o->model_tmp);
+	free(o->model_final);
+	free(o->data_tmp);
+	free(o->data_final);
+	free(o->data_location);
+	free(o->offsets);
+	free(o->buf);
+	memset(o, 0, sizeof *o);
+	o->data_fd = -1;
+}

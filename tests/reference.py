@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""An independent float32 reference forward pass of a BitNet b1.58 model.
+
+Written from DESIGN.md section 1 and transformers' modeling_bitnet.py /
+integrations/bitnet.py semantics, not from our ONNX graph: it reads the
+Hugging Face safetensors files itself, unpacks the 2-bit weights itself,
+and applies weight_scale the way each transformers class does:
+
+  autobitlinear (AutoBitLinear, offline): y = F.linear(act_quant(x), W_t)
+                                             * weight_scale
+  bitlinear (BitLinear):  y = F.linear(x_int8, W_t) / (s_x * weight_scale)
+
+Everything is computed in float32.  The forward takes the same interface
+as the ONNX model (input_ids, attention_mask, position_ids, past) and
+also records the smallest distance of any x * s to an int8 rounding
+boundary, so a test can tell a real difference from a rounding flip.
+"""
+import json
+import os
+import struct
+
+import numpy as np
+
+F32 = np.float32
+ST_DTYPES = {"BF16": np.uint16, "F16": np.float16, "F32": np.float32,
+             "U8": np.uint8, "I8": np.int8}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, end = e["data_offsets"]
+        a = np.frombuffer(data[b:end], dtype=ST_DTYPES[e["dtype"]])
+        if e["dtype"] == "BF16":
+            a = (a.astype(np.uint32) << 16).view(np.float32)
+        out[name] = a.reshape(e["shape"]).astype(
+            np.float32 if e["dtype"] in ("BF16", "F16", "F32") else a.dtype)
+    return out
+
+
+def read_model(folder):
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    index = os.path.join(folder, "model.safetensors.index.json")
+    tensors = {}
+    if os.path.exists(index):
+        with open(index) as f:
+            shards = sorted(set(json.load(f)["weight_map"].values()))
+        for s in shards:
+            tensors.update(read_safetensors(os.path.join(folder, s)))
+    else:
+        tensors = read_safetensors(os.path.join(folder, "model.safetensors"))
+    return cfg, tensors
+
+
+def unpack(packed):
+    """uint8 [R, in] -> int8 [4R, in]: bits 2i+1:2i of row r are row iR+r."""
+    return np.concatenate([((packed >> (2 * i)) & 3).astype(np.int8) - 1
+                           for i in range(4)], axis=0)
+
+
+class Reference:
+    def __init__(self, folder, act_quant=True):
+        self.cfg, self.t = read_model(folder)
+        c = self.cfg
+        self.h = c["hidden_size"]
+        self.heads = c["num_attention_heads"]
+        self.kv = c.get("num_key_value_heads", 5)
+        self.hd = c.get("head_dim", self.h // self.heads)
+        self.eps = F32(c.get("rms_norm_eps", 1e-5))
+        self.theta = c.get("rope_theta", 500000.0)
+        q = c.get("quantization_config", {})
+        self.linear_class = q.get("linear_class", "bitlinear")
+        self.act_quant = act_quant
+        self.min_margin = np.inf
+
+    def rms_norm(self, x, w):
+        var = np.mean(x * x, axis=-1, keepdims=True)
+        return w * (x * (F32(1) / np.sqrt(var + self.eps)))
+
+    def quantize(self, x):
+        s = F32(127) / np.maximum(np.max(np.abs(x), axis=-1, keepdims=True),
+                                  F32(1e-5))
+        xs = x * s
+        frac = np.abs(xs - np.floor(xs) - F32(0.5))
+        self.min_margin = min(self.min_margin, float(np.min(frac)))
+        return np.clip(np.round(xs), -128, 127).astype(F32), s
+
+    def linear(self, x, name):
+        w = self.t[name]
+        if w.dtype != np.uint8:  # a plain float weight
+            if self.act_quant:
+                xq, s = self.quantize(x)
+                x = xq / s
+            return x @ w.T
+        wt = unpack(w).astype(F32)
+        ws = self.t[name + "_scale"].reshape(())
+        if not self.act_quant:
+            return (x @ wt.T) * ws if self.linear_class == "autobitlinear" \
+                else (x @ wt.T) / ws
+        xq, s = self.quantize(x)
+        if self.linear_class == "autobitlinear":
+            return ((xq / s) @ wt.T) * ws
+        return (xq @ wt.T) / (s * ws)
+
+    def rope(self, position_ids):
+        inv = F32(1) / (F32(self.theta) ** (
+            np.arange(0, self.hd, 2).astype(F32) / F32(self.hd)))
+        freqs = position_ids.astype(F32)[:, :, None] * inv[None, None, :]
+        emb = np.concatenate([freqs, freqs], axis=-1)
+        return np.cos(emb)[:, None], np.sin(emb)[:, None]
+
+    @staticmethod
+    def rotate_half(x):
+        h = x.shape[-1] // 2
+        return np.concatenate([-x[..., h:], x[..., :h]], axis=-1)
+
+    def mask(self, attention_mask, s):
+        t = attention_mask.shape[1]
+        past = t - s
+        causal = np.arange(t)[None, :] <= (np.arange(s) + past)[:, None]
+        allowed = causal[None, None] & (attention_mask[:, None, None, :] == 1)
+        return np.where(allowed, F32(0), np.finfo(F32).min).astype(F32)
+
+    def attention(self, l, x, cos, sin, mask, past):
+        b, s, _ = x.shape
+        p = f"model.layers.{l}.self_attn."
+
+        def heads(y, n):
+            return y.reshape(b, s, n, self.hd).transpose(0, 2, 1, 3)
+        q = heads(self.linear(x, p + "q_proj.weight"), self.heads)
+        k = heads(self.linear(x, p + "k_proj.weight"), self.kv)
+        v = heads(self.linear(x, p + "v_proj.weight"), self.kv)
+        q = q * cos + self.rotate_half(q) * sin
+        k = k * cos + self.rotate_half(k) * sin
+        k = np.concatenate([past[0], k], axis=2)
+        v = np.concatenate([past[1], v], axis=2)
+        g = self.heads // self.kv
+        kr, vr = np.repeat(k, g, axis=1), np.repeat(v, g, axis=1)
+        scores = (q @ kr.transpose(0, 1, 3, 2)) * F32(1 / np.sqrt(self.hd))
+        scores = scores + mask
+        scores = scores - scores.max(axis=-1, keepdims=True)
+        probs = np.exp(scores)
+        probs /= probs.sum(axis=-1, keepdims=True)
+        o = (probs @ vr).transpose(0, 2, 1, 3).reshape(b, s, -1)
+        o = self.rms_norm(o, self.t[p + "attn_sub_norm.weight"])
+        return self.linear(o, p + "o_proj.weight"), (k, v)
+
+    def mlp(self, l, x):
+        p = f"model.layers.{l}.mlp."
+        gate = self.linear(x, p + "gate_proj.weight")
+        up = self.linear(x, p + "up_proj.weight")
+        a = np.square(np.maximum(gate, F32(0))) * up
+        a = self.rms_norm(a, self.t[p + "ffn_sub_norm.weight"])
+        return self.linear(a, p + "down_proj.weight")
+
+    def forward(self, input_ids, attention_mask, position_ids, past=None):
+        """Returns (logits [B,S,V], [(key, value)] per layer)."""
+        b, s = input_ids.shape
+        layers = self.cfg["num_hidden_layers"]
+        if past is None:
+            empty = np.zeros((b, self.kv, 0, self.hd), F32)
+            past = [(empty, empty)] * layers
+        x = self.t["model.embed_tokens.weight"][input_ids]
+        cos, sin = self.rope(position_ids)
+        mask = self.mask(attention_mask, s)
+        present = []
+        for l in range(layers):
+            pre = f"model.layers.{l}."
+            h = self.rms_norm(x, self.t[pre + "input_layernorm.weight"])
+            a, kv = self.attention(l, h, cos, sin, mask, past[l])
+            present.append(kv)
+            x = x + a
+            h = self.rms_norm(x, self.t[pre + "post_attention_layernorm.weight"])
+            x = x + self.mlp(l, h)
+        x = self.rms_norm(x, self.t["model.norm.weight"])
+        head = self.t.get("lm_head.weight", self.t["model.embed_tokens.weight"])
+        return x @ head.T, present
