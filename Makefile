@@ -42,7 +42,7 @@ UNIT_BIN := $(BUILD)/tests/unit
 MAN1     := $(TOOLS:%=man/%.1)
 MAN5     := man/tstream.5
 
-.PHONY: all check check-asan test test-unit test-cli test-man deps install demo \
+.PHONY: all check check-asan test test-unit test-cli test-onnx test-man deps install demo \
 	clean
 .SECONDARY:
 
@@ -100,7 +100,7 @@ deps:
 	sh tests/install-deps.sh
 
 test: all $(UNIT_BIN)
-	$(MAKE) test-unit test-cli test-man
+	$(MAKE) test-unit test-cli test-onnx test-man
 
 test-man:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)
@@ -110,6 +110,9 @@ test-unit: $(UNIT_BIN)
 
 test-cli: all
 	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_cli.py
+
+test-onnx: all
+	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_onnx.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -121,13 +124,16 @@ install: all
 clean:
 	rm -rf $(BUILD) $(BIN)
 
-# The newcomer's first command: a small real-format model through the
-# pipeline that exists so far.
+# The newcomer's first command: a small real-format BitNet model (packed
+# ternary safetensors, a few MB) converted with the README pipeline,
+# verified against its source, and run in onnxruntime.
 DEMO := $(BUILD)/demo
 demo: deps
 	$(MAKE) all
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(PYTHON) tests/gen_fixture.py $(DEMO)/model --preset tiny-mha
-	$(BIN)/st-read --list $(DEMO)/model
-	$(BIN)/st-read $(DEMO)/model | $(BIN)/tern-dequant | \
-	    $(BIN)/tstream-info
+	$(PYTHON) tests/gen_fixture.py $(DEMO)/bitnet-demo --preset demo
+	$(BIN)/st-read $(DEMO)/bitnet-demo | $(BIN)/tern-dequant | \
+	    $(BIN)/onnx-emit > $(DEMO)/model.onnx
+	$(BIN)/st-read $(DEMO)/bitnet-demo | $(BIN)/tern-dequant | \
+	    $(BIN)/onnx-verify --against - $(DEMO)/model.onnx
+	$(PYTHON) tests/demo.py $(DEMO)/model.onnx $(DEMO)/bitnet-demo/config.json

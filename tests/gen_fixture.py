@@ -34,6 +34,10 @@ PRESETS = {
     "tiny-mha": dict(hidden_size=96, num_hidden_layers=3,
                      num_attention_heads=3, num_key_value_heads=3,
                      intermediate_size=160, vocab_size=257),
+    # the model of `make demo`: a few MB, the 2B4T's proportions
+    "demo": dict(hidden_size=256, num_hidden_layers=4,
+                 num_attention_heads=8, num_key_value_heads=2,
+                 intermediate_size=688, vocab_size=1000),
     # the 2B4T layer and vocabulary sizes with only two layers
     "2b-2layers": dict(hidden_size=2560, num_hidden_layers=2,
                        num_attention_heads=20, num_key_value_heads=5,
@@ -110,8 +114,12 @@ def model_tensors(cfg, rng):
     """Yield (name, numpy array, truth) in a file order, one at a time.
 
     truth is what the tensor means as float32: the value itself for plain
-    tensors, (ternary int8, scale) for packed projections."""
+    tensors, (ternary int8, weight_scale) for packed projections.  The
+    effective weight magnitude mean|W| is drawn from 0.3-1.7 in either
+    convention: AutoBitLinear stores it as weight_scale (and multiplies),
+    BitLinear stores its inverse (and divides)."""
     d = dims(cfg)
+    divides = cfg["quantization_config"]["linear_class"] == "bitlinear"
     layers = cfg["num_hidden_layers"]
     emb = rng.standard_normal((cfg["vocab_size"], d["h"]), dtype=np.float32)
     emb *= (rng.uniform(0.2, 0.9, (cfg["vocab_size"], 1)) /
@@ -132,7 +140,9 @@ def model_tensors(cfg, rng):
         for name, o, i in PROJECTIONS:
             t = rng.choice(np.array([-1, 0, 1], dtype=np.int8),
                            size=(d[o], d[i]), p=[0.32, 0.36, 0.32])
-            s = bf16_bits(np.array([rng.uniform(0.3, 1.7)], np.float32))
+            mag = rng.uniform(0.3, 1.7)
+            s = bf16_bits(np.array([1 / mag if divides else mag],
+                                   np.float32))
             yield pre + name + ".weight", pack_ternary(t), (t, bf16_value(s)[0])
             yield pre + name + ".weight_scale", s, bf16_value(s)
     w = rng.uniform(1.0, 3.0, d["h"]).astype(np.float32)

@@ -7,6 +7,9 @@ pkgs="gcc make pkg-config libprotobuf-c-dev protobuf-c-compiler
 libjansson-dev libarchive-dev check python3 python3-numpy python3-onnx
 libonnx-dev mandoc"
 
+command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
@@ -14,7 +17,26 @@ for p in $pkgs; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+install_ort() {
+	# onnxruntime-node, pinned in tests/ort/package.json; its install
+	# script (GPU binaries) is skipped: the CPU runtime ships in the package
+	dir=$(dirname "$0")/ort
+	want=$(sed -n 's/.*"onnxruntime-node": "\(.*\)".*/\1/p' \
+	    "$dir/package.json")
+	have=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' \
+	    "$dir/node_modules/onnxruntime-node/package.json" 2>/dev/null ||
+	    true)
+	[ "$want" = "$have" ] && return 0
+	echo "install-deps: npm install onnxruntime-node@$want" >&2
+	(cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip \
+	    ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install --no-audit \
+	    --no-fund --no-package-lock --loglevel=error >&2)
+}
+
+if [ -z "$missing" ]; then
+	install_ort
+	exit 0
+fi
 
 echo "install-deps: installing:$missing" >&2
 if [ "$(id -u)" -eq 0 ]; then
@@ -29,3 +51,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q >&2
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $missing >&2
+install_ort

@@ -1,0 +1,367 @@
+#!/usr/bin/python3
+"""The ONNX models: numbers against the independent reference, the KV
+cache, padding, activation quantization, onnxruntime and onnx's checker,
+onnx-verify on good and corrupted models, atomic output.
+
+Prints 'N passed, N failed' last."""
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+import onnx
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_fixture as gf  # noqa: E402
+import ort_run  # noqa: E402
+import reference  # noqa: E402
+
+BIN = os.environ.get("BIN", os.path.join(os.path.dirname(__file__), "..",
+                                         "bin"))
+TMP = tempfile.mkdtemp(prefix="bn-onnx-")
+TESTS = []
+TOL = 1e-4
+CONFIGS = [  # (name, preset, seed, linear_class)
+    ("tiny", "tiny", 11, "autobitlinear"),
+    ("mqa", "tiny-mqa", 12, "autobitlinear"),
+    ("mha", "tiny-mha", 13, "autobitlinear"),
+    ("bitlinear", "tiny", 14, "bitlinear"),
+]
+REPORT = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def tool(name):
+    return os.path.join(BIN, name)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, **kw)
+
+
+def model_dir(name, preset, seed, linear_class):
+    d = os.path.join(TMP, name)
+    if not os.path.exists(d):
+        gf.write_model(d, gf.PRESETS[preset], seed, linear_class)
+    return d
+
+
+def emit(name, *flags):
+    """Convert fixture name with the README pipeline; returns the path."""
+    cfg = next(c for c in CONFIGS if c[0] == name)
+    d = model_dir(*cfg)
+    out = os.path.join(TMP, "%s%s.onnx" % (name, "".join(flags).replace(
+        "-", "_")))
+    if not os.path.exists(out):
+        p = sh("%s %s | %s | %s %s > %s" % (tool("st-read"), d,
+               tool("tern-dequant"), tool("onnx-emit"), " ".join(flags),
+               out))
+        assert p.returncode == 0, p.stderr.decode()
+    return out
+
+
+def empty_past(ref, batch):
+    e = np.zeros((batch, ref.kv, 0, ref.hd), np.float32)
+    return [(e, e)] * ref.cfg["num_hidden_layers"]
+
+
+def feeds(ids, mask, pos, past):
+    f = {"input_ids": ids, "attention_mask": mask, "position_ids": pos}
+    for l, (k, v) in enumerate(past):
+        f["past_key_values.%d.key" % l] = k
+        f["past_key_values.%d.value" % l] = v
+    return f
+
+
+def rel_err(got, want):
+    return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+def pick_ids(ref, shape, mask=None, start=0):
+    """Token ids whose activations sit at least 1e-4 from every int8
+    rounding boundary in the reference, so float32 differences of the
+    order of 1e-6 cannot flip a rounding (DESIGN section 5)."""
+    b, s = shape
+    for seed in range(start, start + 200):
+        ids = np.random.default_rng(seed).integers(
+            0, ref.cfg["vocab_size"], shape).astype(np.int64)
+        m = np.ones(shape, np.int64) if mask is None else mask
+        pos = np.clip(np.cumsum(m, axis=1) - 1, 0, None).astype(np.int64)
+        ref.min_margin = np.inf
+        ref.forward(ids, m, pos, empty_past(ref, b))
+        if ref.min_margin > 1e-4:
+            return ids, m, pos
+    raise AssertionError("no input far enough from rounding boundaries")
+
+
+@test
+def logits_equal_reference():
+    for name, *_ in CONFIGS:
+        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
+                                                  if c[0] == name)))
+        ids, mask, pos = pick_ids(ref, (1, 7))
+        want, pres = ref.forward(ids, mask, pos, empty_past(ref, 1))
+        out, _ = ort_run.run(emit(name), feeds(ids, mask, pos,
+                                               empty_past(ref, 1)))
+        err = rel_err(out["logits"], want)
+        REPORT.append("%-10s max |diff| / max |ref| = %.2e" % (name, err))
+        assert out["logits"].shape == want.shape
+        assert err <= TOL, (name, err)
+        for l, (k, v) in enumerate(pres):
+            assert rel_err(out["present.%d.key" % l], k) <= TOL
+            assert rel_err(out["present.%d.value" % l], v) <= TOL
+
+
+@test
+def decode_step_with_cache_equals_full_sequence():
+    for name in ("tiny", "mha"):
+        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
+                                                  if c[0] == name)))
+        ids, mask, pos = pick_ids(ref, (1, 8), start=300)
+        path = emit(name)
+        full, _ = ort_run.run(path, feeds(ids, mask, pos,
+                                          empty_past(ref, 1)))
+        pre, _ = ort_run.run(path, feeds(ids[:, :7], mask[:, :7],
+                                         pos[:, :7], empty_past(ref, 1)))
+        L = ref.cfg["num_hidden_layers"]
+        past = [(pre["present.%d.key" % l], pre["present.%d.value" % l])
+                for l in range(L)]
+        step, _ = ort_run.run(path, feeds(ids[:, 7:], mask, pos[:, 7:],
+                                          past))
+        assert step["logits"].shape[1] == 1
+        err = rel_err(step["logits"][0, 0], full["logits"][0, 7])
+        assert err <= 1e-5, (name, err)
+        assert rel_err(pre["logits"], full["logits"][:, :7]) <= 1e-5
+        assert step["present.0.key"].shape[2] == 8
+
+
+@test
+def left_padded_batch_equals_rows_alone():
+    for name in ("tiny", "mqa"):
+        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
+                                                  if c[0] == name)))
+        path = emit(name)
+        mask = np.array([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], np.int64)
+        ids, mask, pos = pick_ids(ref, (2, 6), mask=mask, start=600)
+        both, _ = ort_run.run(path, feeds(ids, mask, pos,
+                                          empty_past(ref, 2)))
+        want, _ = ref.forward(ids, mask, pos, empty_past(ref, 2))
+        assert rel_err(both["logits"][0, 2:], want[0, 2:]) <= TOL
+        short = ids[:1, 2:]
+        one = np.ones_like(short)
+        alone, _ = ort_run.run(path, feeds(short, one,
+                                           np.arange(4)[None].astype(np.int64),
+                                           empty_past(ref, 1)))
+        assert rel_err(both["logits"][0, 2:], alone["logits"][0]) <= 1e-5
+        alone1, _ = ort_run.run(path, feeds(ids[1:], mask[1:], pos[1:],
+                                            empty_past(ref, 1)))
+        assert rel_err(both["logits"][1], alone1["logits"][0]) <= 1e-5
+
+
+@test
+def activation_quantization_is_in_the_graph():
+    name = "tiny"
+    ref = reference.Reference(model_dir(*CONFIGS[0]))
+    ids, mask, pos = pick_ids(ref, (1, 7))
+    quant_ref, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
+    plain = reference.Reference(model_dir(*CONFIGS[0]), act_quant=False)
+    plain_ref, _ = plain.forward(ids, mask, pos, empty_past(ref, 1))
+    assert rel_err(plain_ref, quant_ref) > 1e-3  # the two models differ
+    q, _ = ort_run.run(emit(name), feeds(ids, mask, pos, empty_past(ref, 1)))
+    p, _ = ort_run.run(emit(name, "--no-act-quant"),
+                       feeds(ids, mask, pos, empty_past(ref, 1)))
+    assert rel_err(q["logits"], quant_ref) <= TOL
+    assert rel_err(p["logits"], plain_ref) <= TOL
+    assert rel_err(q["logits"], plain_ref) > 1e-3
+    nodes = [n.op_type for n in onnx.load(emit(name)).graph.node]
+    assert nodes.count("Round") == 4 * ref.cfg["num_hidden_layers"]
+    nodes = [n.op_type for n in onnx.load(emit(name, "--no-act-quant"))
+             .graph.node]
+    assert "Round" not in nodes
+
+
+@test
+def onnx_checker_passes():
+    for name, *_ in CONFIGS:
+        onnx.checker.check_model(emit(name), full_check=True)
+    onnx.checker.check_model(emit("tiny", "--no-act-quant"), full_check=True)
+    ext = external_model()
+    onnx.checker.check_model(ext, full_check=True)
+
+
+def external_model():
+    out = os.path.join(TMP, "ext", "model.onnx")
+    if not os.path.exists(out):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        p = sh("%s %s | %s | %s --external-data -o %s" % (
+            tool("st-read"), model_dir(*CONFIGS[2]), tool("tern-dequant"),
+            tool("onnx-emit"), out))
+        assert p.returncode == 0, p.stderr.decode()
+    return out
+
+
+@test
+def external_data_runs_and_matches_inline():
+    ext = external_model()
+    data = ext + "_data"
+    assert os.path.getsize(ext) < 64 * 1024 < os.path.getsize(data)
+    m = onnx.load(ext, load_external_data=False)
+    offsets = []
+    for t in m.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            e = {x.key: x.value for x in t.external_data}
+            assert e["location"] == "model.onnx_data"
+            offsets.append(int(e["offset"]))
+    assert offsets and all(o % 4096 == 0 for o in offsets)
+    ref = reference.Reference(model_dir(*CONFIGS[2]))
+    ids, mask, pos = pick_ids(ref, (1, 5))
+    f = feeds(ids, mask, pos, empty_past(ref, 1))
+    a, _ = ort_run.run(ext, f)
+    b, _ = ort_run.run(emit("mha"), f)
+    assert np.array_equal(a["logits"], b["logits"])
+
+
+@test
+def verify_accepts_and_compares():
+    for name, *_ in CONFIGS:
+        d = model_dir(*next(c for c in CONFIGS if c[0] == name))
+        p = sh("%s %s | %s | %s --against - %s" % (
+            tool("st-read"), d, tool("tern-dequant"), tool("onnx-verify"),
+            emit(name)))
+        assert p.returncode == 0, p.stderr.decode()
+        out = p.stdout.decode()
+        assert "equal their initializers bit for bit" in out, out
+        assert out.rstrip().endswith("ok")
+    # the stream of another model is caught
+    p = sh("%s %s | %s | %s --against - %s" % (
+        tool("st-read"), model_dir(*CONFIGS[3]), tool("tern-dequant"),
+        tool("onnx-verify"), emit("tiny")))
+    assert p.returncode == 1, p.returncode
+    assert "differs from the stream at element" in p.stderr.decode()
+
+
+def corrupt_copy(src, name):
+    dst = os.path.join(TMP, "bad-" + name)
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(os.path.dirname(src), dst)
+    return os.path.join(dst, os.path.basename(src))
+
+
+def verify_fails(path, *needles):
+    p = subprocess.run([tool("onnx-verify"), path], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    err = p.stderr.decode()
+    assert p.returncode == 1, (p.returncode, err)
+    assert len(err.strip().splitlines()) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+@test
+def verify_rejects_corrupted_models():
+    ext = corrupt_copy(external_model(), "trunc")
+    with open(ext + "_data", "r+b") as f:
+        f.truncate(os.path.getsize(ext + "_data") - 5000)
+    verify_fails(ext, "past the end of", "model.onnx_data")
+    m = onnx.load(emit("tiny"))
+    m.graph.node[40].input[0] = "nowhere"
+    bad = os.path.join(TMP, "dangling.onnx")
+    onnx.save(m, bad)
+    verify_fails(bad, "input 'nowhere' is not defined")
+    m = onnx.load(emit("tiny"))
+    w = next(t for t in m.graph.initializer if t.name.endswith("q_proj.weight"))
+    w.dims.append(1)
+    w.dims[0] = w.dims[0] * 2
+    bad = os.path.join(TMP, "dims.onnx")
+    onnx.save(m, bad)
+    verify_fails(bad, w.name, "need")
+    m = onnx.load(emit("tiny"))
+    m.graph.node[3].op_type = "Frobnicate"
+    bad = os.path.join(TMP, "op.onnx")
+    onnx.save(m, bad)
+    verify_fails(bad, "Frobnicate")
+    with open(emit("tiny"), "rb") as f:
+        blob = f.read()
+    bad = os.path.join(TMP, "cut.onnx")
+    with open(bad, "wb") as f:
+        f.write(blob[:len(blob) * 2 // 3])
+    verify_fails(bad, "past the end")
+    ext = corrupt_copy(external_model(), "loc")
+    m = onnx.load(ext, load_external_data=False)
+    for t in m.graph.initializer:
+        for e in t.external_data:
+            if e.key == "location":
+                e.value = "../model.onnx_data"
+    onnx.save(m, ext)
+    verify_fails(ext, "not a path inside")
+
+
+@test
+def failed_run_leaves_no_model():
+    d = model_dir(*CONFIGS[0])
+    p = sh("%s %s | %s > %s/f32.tstream" % (tool("st-read"), d,
+                                             tool("tern-dequant"), TMP))
+    assert p.returncode == 0
+    with open(os.path.join(TMP, "f32.tstream"), "rb") as f:
+        stream = f.read()
+    outdir = os.path.join(TMP, "atomic")
+    os.makedirs(outdir, exist_ok=True)
+    for flags in ([], ["--external-data"]):
+        for cut in (len(stream) // 3, len(stream) - 10):
+            out = os.path.join(outdir, "m.onnx")
+            p = subprocess.run([tool("onnx-emit"), "-o", out] + flags,
+                               input=stream[:cut], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            assert p.returncode == 1, p.stderr
+            assert b"truncated" in p.stderr, p.stderr
+            assert os.listdir(outdir) == [], os.listdir(outdir)
+    p = subprocess.run([tool("onnx-emit"), "-o", os.path.join(outdir, "m.onnx")],
+                       input=stream, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    assert p.returncode == 0 and os.listdir(outdir) == ["m.onnx"]
+
+
+@test
+def emit_refuses_what_it_cannot_build():
+    d = model_dir(*CONFIGS[0])
+    p = sh("%s %s | %s" % (tool("st-read"), d, tool("onnx-emit")))
+    assert p.returncode == 1
+    assert b"run tern-dequant first" in p.stderr, p.stderr
+    p = sh("%s --layers 1 %s | %s | %s" % (tool("st-read"), d,
+                                           tool("tern-dequant"),
+                                           tool("onnx-emit")))
+    assert p.returncode == 1 and b"lacks tensor" in p.stderr, p.stderr
+    p = sh("%s %s | %s | %s | cat" % (tool("st-read"), d,
+                                      tool("tern-dequant"), tool("onnx-emit")
+                                      + " --external-data"))
+    assert b"-o PATH" in p.stderr, p.stderr
+
+
+def main():
+    passed = failed = 0
+    for fn in TESTS:
+        try:
+            fn()
+            passed += 1
+        except Exception:  # report every failure, then go on
+            failed += 1
+            print("FAIL %s" % fn.__name__)
+            traceback.print_exc()
+    shutil.rmtree(TMP, ignore_errors=True)
+    for line in REPORT:
+        print(line)
+    print("onnx: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
