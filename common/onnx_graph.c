@@ -195,7 +195,8 @@ add_const(struct onnx_graph *g, const char *hint, int type, const void *v,
 	t->has_raw_data = 1;
 	if (t->dims == NULL || t->raw_data.data == NULL || t->name == NULL)
 		return NULL;
-	memcpy(t->dims, dims, rank * sizeof *dims);
+	if (rank > 0)
+		memcpy(t->dims, dims, rank * sizeof *dims);
 	memcpy(t->raw_data.data, v, n * esize);	/* little-endian host */
 	if (arena_push(&g->arena, (void ***)&g->graph.initializer,
 	    &g->graph.n_initializer, &g->cap_init, t) == -1)
