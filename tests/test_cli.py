@@ -12,26 +12,17 @@ import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
+from harness import Suite, tool  # noqa: E402
 
-BIN = os.environ.get("BIN", os.path.join(os.path.dirname(__file__), "..",
-                                         "bin"))
 TMP = tempfile.mkdtemp(prefix="bn-cli-")
-TESTS = []
+SUITE = Suite("cli", TMP)
 
 
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def tool(name):
-    return os.path.join(BIN, name)
 
 
 def run(argv, stdin=None, input_bytes=None):
@@ -118,27 +109,27 @@ def check_against_truth(model, truth, divide):
     return text
 
 
-@test
+@SUITE.test
 def packed_autobitlinear_multiplies():
     model, truth = fixture("auto")
     text = check_against_truth(model, truth, divide=False)
     assert "trailer ok: 24 tensors" in text, text
 
 
-@test
+@SUITE.test
 def packed_bitlinear_divides():
     model, truth = fixture("bitlin", linear_class="bitlinear", seed=3)
     check_against_truth(model, truth, divide=True)
 
 
-@test
+@SUITE.test
 def other_shapes_convert():
     for preset in ("tiny-mqa", "tiny-mha"):
         model, truth = fixture(preset, preset=preset, seed=7)
         check_against_truth(model, truth, divide=False)
 
 
-@test
+@SUITE.test
 def sharded_equals_single():
     single, truth = fixture("auto")
     sharded, truth2 = fixture("sharded", shards=3)
@@ -155,7 +146,7 @@ def sharded_equals_single():
     assert sorted(c) == sorted(a)
 
 
-@test
+@SUITE.test
 def model_order_and_side_files():
     model, _ = fixture("auto")
     rc, out, err = run([tool("st-read"), "--list", "--json", model])
@@ -187,7 +178,7 @@ def model_order_and_side_files():
     assert all(t["dtype"] == "f32" for t in j["tensors"])
 
 
-@test
+@SUITE.test
 def human_listing():
     model, _ = fixture("auto")
     rc, out, err = run([tool("st-read"), "--list", model])
@@ -198,7 +189,7 @@ def human_listing():
     assert "hidden 64, layers 2, heads 4/2" in text
 
 
-@test
+@SUITE.test
 def layer_and_glob_selection():
     model, truth = fixture("auto")
     rc, out, err = run([tool("st-read"), "--list", "--json", "--layers",
@@ -220,7 +211,7 @@ def layer_and_glob_selection():
         assert np.array_equal(a, expected_f32(truth, n)), n
 
 
-@test
+@SUITE.test
 def single_file_and_config_option():
     model, truth = fixture("auto")
     lone = os.path.join(TMP, "lone")
@@ -235,7 +226,7 @@ def single_file_and_config_option():
     assert len(arrays) == 24
 
 
-@test
+@SUITE.test
 def refuses_a_terminal():
     model, _ = fixture("auto")
     for argv in ([tool("st-read"), model], [tool("tern-dequant")]):
@@ -248,7 +239,7 @@ def refuses_a_terminal():
         assert b"terminal" in p.stderr, p.stderr
 
 
-@test
+@SUITE.test
 def usage_errors():
     model, _ = fixture("auto")
     for argv, needle in (
@@ -314,7 +305,7 @@ def expect_st_read_fails(model, *needles, rc_want=1):
 Q = "model.layers.0.self_attn.q_proj.weight"
 
 
-@test
+@SUITE.test
 def bad_file_shorter_than_header_says():
     model, path = broken_model("short", lambda h, d: None)
     with open(path, "rb") as f:
@@ -324,7 +315,7 @@ def bad_file_shorter_than_header_says():
     expect_st_read_fails(model, path, "model.norm.weight", "out of range")
 
 
-@test
+@SUITE.test
 def bad_header_length_past_end():
     model, path = broken_model(
         "hlen", lambda h, d: struct.pack("<Q", 10 ** 6) + b"{}")
@@ -332,7 +323,7 @@ def bad_header_length_past_end():
                          "past the end")
 
 
-@test
+@SUITE.test
 def bad_header_length_huge():
     model, path = broken_model(
         "hhuge", lambda h, d: struct.pack("<Q", 2 ** 60) + b"{}")
@@ -346,7 +337,7 @@ def mutate_entry(name, **changes):
     return m
 
 
-@test
+@SUITE.test
 def bad_data_offsets():
     model, path = broken_model("offs", lambda h, d: (
         h.__setitem__(Q, dict(h[Q], data_offsets=[h[Q]["data_offsets"][0],
@@ -354,7 +345,7 @@ def bad_data_offsets():
     expect_st_read_fails(model, path, Q, "out of range")
 
 
-@test
+@SUITE.test
 def bad_overlapping_tensors():
     def m(h, d):
         k = "model.layers.0.self_attn.k_proj.weight"
@@ -366,27 +357,27 @@ def bad_overlapping_tensors():
     expect_st_read_fails(model, path, "overlap", Q)
 
 
-@test
+@SUITE.test
 def bad_offsets_not_matching_shape():
     model, path = broken_model("mismatch",
                                mutate_entry(Q, shape=[16, 65]))
     expect_st_read_fails(model, path, Q, "needs 1040")
 
 
-@test
+@SUITE.test
 def bad_unknown_dtype():
     model, path = broken_model("dtype", mutate_entry(Q, dtype="I3"))
     expect_st_read_fails(model, path, Q, "dtype 'I3'")
 
 
-@test
+@SUITE.test
 def bad_header_json():
     model, path = broken_model(
         "json", lambda h, d: struct.pack("<Q", 9) + b'{"a": [1,' + d)
     expect_st_read_fails(model, path, "invalid JSON")
 
 
-@test
+@SUITE.test
 def bad_config_json():
     model, _ = broken_model("cfgjson", lambda h, d: (h, d))
     cfg = os.path.join(model, "config.json")
@@ -395,7 +386,7 @@ def bad_config_json():
     expect_st_read_fails(model, cfg, "invalid JSON")
 
 
-@test
+@SUITE.test
 def bad_config_missing_keys():
     for key in ("hidden_size", "num_hidden_layers", "vocab_size",
                 "model_type", "intermediate_size"):
@@ -409,7 +400,7 @@ def bad_config_missing_keys():
         expect_st_read_fails(model, cfg, "'%s' is missing" % key)
 
 
-@test
+@SUITE.test
 def bad_packed_without_scale():
     def m(h, d):
         del h[Q + "_scale"]
@@ -418,7 +409,7 @@ def bad_packed_without_scale():
     expect_st_read_fails(model, path, Q, "no '%s_scale'" % Q)
 
 
-@test
+@SUITE.test
 def bad_scale_without_weight():
     def m(h, d):
         h["model.layers.0.extra.weight_scale"] = {
@@ -430,7 +421,7 @@ def bad_scale_without_weight():
                          "no weight")
 
 
-@test
+@SUITE.test
 def bad_index():
     src, _ = fixture("sharded", shards=3)
     dst = os.path.join(TMP, "bad-index")
@@ -460,7 +451,7 @@ def stream_of(model):
     return out
 
 
-@test
+@SUITE.test
 def bad_code_three():
     def m(h, d):
         b = h[Q]["data_offsets"][0] + 70
@@ -478,7 +469,7 @@ def bad_code_three():
     assert rc == 1 and "truncated" in err, err
 
 
-@test
+@SUITE.test
 def bad_stream_cut_mid_tensor():
     model, _ = fixture("auto")
     full = stream_of(model)
@@ -495,7 +486,7 @@ def bad_stream_cut_mid_tensor():
     assert "stream truncated in tensor" in err, err
 
 
-@test
+@SUITE.test
 def bad_stream_magic():
     model, _ = fixture("auto")
     full = bytearray(stream_of(model))
@@ -506,7 +497,7 @@ def bad_stream_magic():
         assert out == b""
 
 
-@test
+@SUITE.test
 def bad_stream_payload_corrupt():
     model, _ = fixture("auto")
     full = bytearray(stream_of(model))
@@ -516,13 +507,13 @@ def bad_stream_payload_corrupt():
     assert "checksum mismatch" in err or "corrupt" in err, err
 
 
-@test
+@SUITE.test
 def bad_stream_file_argument():
     rc, out, err = run([tool("tern-dequant"), "/nonexistent/stream"])
     assert rc == 3 and "/nonexistent/stream" in err, (rc, err)
 
 
-@test
+@SUITE.test
 def online_mode_is_refused():
     model, _ = broken_model("online", lambda h, d: (h, d))
     cfg = os.path.join(model, "config.json")
@@ -543,20 +534,6 @@ def online_mode_is_refused():
     assert out == b""
 
 
-def main():
-    passed = failed = 0
-    for fn in TESTS:
-        try:
-            fn()
-            passed += 1
-        except Exception:  # report every failure, then go on
-            failed += 1
-            print("FAIL %s" % fn.__name__)
-            traceback.print_exc()
-    shutil.rmtree(TMP, ignore_errors=True)
-    print("cli: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SUITE.main())

@@ -6,24 +6,21 @@ onnx-verify on good and corrupted models, atomic output.
 Prints 'N passed, N failed' last."""
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 
 import numpy as np
 import onnx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
+from harness import Suite, tool  # noqa: E402
 import ort_run  # noqa: E402
 import reference  # noqa: E402
 
-BIN = os.environ.get("BIN", os.path.join(os.path.dirname(__file__), "..",
-                                         "bin"))
 TMP = tempfile.mkdtemp(prefix="bn-onnx-")
-TESTS = []
+SUITE = Suite("onnx", TMP)
 TOL = 1e-4
 CONFIGS = [  # (name, preset, seed, linear_class)
     ("tiny", "tiny", 11, "autobitlinear"),
@@ -31,16 +28,9 @@ CONFIGS = [  # (name, preset, seed, linear_class)
     ("mha", "tiny-mha", 13, "autobitlinear"),
     ("bitlinear", "tiny", 14, "bitlinear"),
 ]
-REPORT = []
+REPORT = SUITE.report
 
 
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def tool(name):
-    return os.path.join(BIN, name)
 
 
 def sh(cmd, **kw):
@@ -103,7 +93,7 @@ def pick_ids(ref, shape, mask=None, start=0):
     raise AssertionError("no input far enough from rounding boundaries")
 
 
-@test
+@SUITE.test
 def logits_equal_reference():
     for name, *_ in CONFIGS:
         ref = reference.Reference(model_dir(*next(c for c in CONFIGS
@@ -121,7 +111,7 @@ def logits_equal_reference():
             assert rel_err(out["present.%d.value" % l], v) <= TOL
 
 
-@test
+@SUITE.test
 def decode_step_with_cache_equals_full_sequence():
     for name in ("tiny", "mha"):
         ref = reference.Reference(model_dir(*next(c for c in CONFIGS
@@ -144,7 +134,7 @@ def decode_step_with_cache_equals_full_sequence():
         assert step["present.0.key"].shape[2] == 8
 
 
-@test
+@SUITE.test
 def left_padded_batch_equals_rows_alone():
     for name in ("tiny", "mqa"):
         ref = reference.Reference(model_dir(*next(c for c in CONFIGS
@@ -167,7 +157,7 @@ def left_padded_batch_equals_rows_alone():
         assert rel_err(both["logits"][1], alone1["logits"][0]) <= 1e-5
 
 
-@test
+@SUITE.test
 def activation_quantization_is_in_the_graph():
     name = "tiny"
     ref = reference.Reference(model_dir(*CONFIGS[0]))
@@ -189,7 +179,7 @@ def activation_quantization_is_in_the_graph():
     assert "Round" not in nodes
 
 
-@test
+@SUITE.test
 def onnx_checker_passes():
     for name, *_ in CONFIGS:
         onnx.checker.check_model(emit(name), full_check=True)
@@ -209,7 +199,7 @@ def external_model():
     return out
 
 
-@test
+@SUITE.test
 def external_data_runs_and_matches_inline():
     ext = external_model()
     data = ext + "_data"
@@ -230,7 +220,7 @@ def external_data_runs_and_matches_inline():
     assert np.array_equal(a["logits"], b["logits"])
 
 
-@test
+@SUITE.test
 def verify_accepts_and_compares():
     for name, *_ in CONFIGS:
         d = model_dir(*next(c for c in CONFIGS if c[0] == name))
@@ -266,7 +256,7 @@ def verify_fails(path, *needles):
         assert n in err, (n, err)
 
 
-@test
+@SUITE.test
 def verify_rejects_corrupted_models():
     ext = corrupt_copy(external_model(), "trunc")
     with open(ext + "_data", "r+b") as f:
@@ -305,7 +295,7 @@ def verify_rejects_corrupted_models():
     verify_fails(ext, "not a path inside")
 
 
-@test
+@SUITE.test
 def failed_run_leaves_no_model():
     d = model_dir(*CONFIGS[0])
     p = sh("%s %s | %s > %s/f32.tstream" % (tool("st-read"), d,
@@ -330,7 +320,7 @@ def failed_run_leaves_no_model():
     assert p.returncode == 0 and os.listdir(outdir) == ["m.onnx"]
 
 
-@test
+@SUITE.test
 def emit_refuses_what_it_cannot_build():
     d = model_dir(*CONFIGS[0])
     p = sh("%s %s | %s" % (tool("st-read"), d, tool("onnx-emit")))
@@ -346,22 +336,6 @@ def emit_refuses_what_it_cannot_build():
     assert b"-o PATH" in p.stderr, p.stderr
 
 
-def main():
-    passed = failed = 0
-    for fn in TESTS:
-        try:
-            fn()
-            passed += 1
-        except Exception:  # report every failure, then go on
-            failed += 1
-            print("FAIL %s" % fn.__name__)
-            traceback.print_exc()
-    shutil.rmtree(TMP, ignore_errors=True)
-    for line in REPORT:
-        print(line)
-    print("onnx: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SUITE.main())

@@ -1,0 +1,37 @@
+"""The little test runner shared by the Python test files: register with
+@suite.test, run with suite.main(); prints 'NAME: N passed, N failed'."""
+import os
+import shutil
+import traceback
+
+BIN = os.environ.get("BIN", os.path.join(os.path.dirname(
+    os.path.abspath(__file__)), "..", "bin"))
+
+
+def tool(name):
+    return os.path.join(BIN, name)
+
+
+class Suite:
+    def __init__(self, name, tmp):
+        self.name, self.tmp, self.tests, self.report = name, tmp, [], []
+
+    def test(self, fn):
+        self.tests.append(fn)
+        return fn
+
+    def main(self):
+        passed = failed = 0
+        for fn in self.tests:
+            try:
+                fn()
+                passed += 1
+            except Exception:  # report every failure, then go on
+                failed += 1
+                print("FAIL %s" % fn.__name__)
+                traceback.print_exc()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        for line in self.report:
+            print(line)
+        print("%s: %d passed, %d failed" % (self.name, passed, failed))
+        return 1 if failed else 0
