@@ -20,6 +20,7 @@ import json
 import os
 import struct
 import sys
+import zlib
 
 import numpy as np
 
@@ -110,22 +111,85 @@ def dims(cfg):
             "f": cfg["intermediate_size"]}
 
 
-def model_tensors(cfg, rng):
-    """Yield (name, numpy array, truth) in a file order, one at a time.
+EMBED_ROWS = 4096  # embedding rows generated (and written) at a time
 
-    truth is what the tensor means as float32: the value itself for plain
-    tensors, (ternary int8, weight_scale) for packed projections.  The
-    effective weight magnitude mean|W| is drawn from 0.3-1.7 in either
-    convention: AutoBitLinear stores it as weight_scale (and multiplies),
-    BitLinear stores its inverse (and divides)."""
+
+def tensor_rng(seed, name, part=0):
+    """Each tensor (part) has its own generator: the same seed gives the
+    same bytes whatever is generated before it or kept in memory."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), part])
+
+
+def ternary(rng, shape):
+    """-1/0/+1 with probabilities 0.32/0.36/0.32."""
+    lut = np.repeat(np.array([-1, 0, 1], np.int8), [32, 36, 32])
+    return lut[rng.integers(0, 100, shape, dtype=np.uint8)]
+
+
+class Tensor:
+    """One tensor of the model, made on demand: chunks() yields the stored
+    array block by block (so a 2B embedding is never whole in memory),
+    truth() what it means as float32."""
+
+    def __init__(self, name, dtype, shape, chunks, truth):
+        self.name, self.dtype, self.shape = name, dtype, tuple(shape)
+        self.chunks, self.truth = chunks, truth
+        self.nbytes = int(np.prod(self.shape)) * np.dtype(dtype).itemsize
+
+
+def bf16_tensor(name, shape, make):
+    """make() -> float32 values, stored as bf16."""
+    def chunks():
+        yield bf16_bits(make())
+    return Tensor(name, np.uint16, shape, chunks,
+                  lambda: bf16_value(bf16_bits(make())))
+
+
+def embedding(cfg, seed):
+    name, (v, h) = "model.embed_tokens.weight", (cfg["vocab_size"],
+                                                 cfg["hidden_size"])
+
+    def block(b):
+        rng = tensor_rng(seed, name, b)
+        n = min(EMBED_ROWS, v - b * EMBED_ROWS)
+        e = rng.standard_normal((n, h), dtype=np.float32)
+        e *= (rng.uniform(0.2, 0.9, (n, 1)) /
+              np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+        return bf16_bits(e)
+
+    def chunks():
+        for b in range(-(-v // EMBED_ROWS)):
+            yield block(b)
+    return Tensor(name, np.uint16, (v, h), chunks, lambda: bf16_value(
+        np.concatenate(list(chunks()))))
+
+
+def projection(name, shape, seed, divides):
+    """The packed weight and its weight_scale.  The effective magnitude
+    mean|W| is drawn from 0.3-1.7 in either convention: AutoBitLinear
+    stores it as weight_scale (and multiplies), BitLinear stores its
+    inverse (and divides)."""
+    def t():
+        return ternary(tensor_rng(seed, name), shape)
+
+    def scale():
+        mag = tensor_rng(seed, name, 1).uniform(0.3, 1.7)
+        return bf16_bits(np.array([1 / mag if divides else mag], np.float32))
+
+    def chunks():
+        yield pack_ternary(t())
+    return (Tensor(name + ".weight", np.uint8, (shape[0] // 4, shape[1]),
+                   chunks, lambda: (t(), bf16_value(scale())[0])),
+            Tensor(name + ".weight_scale", np.uint16, (1,),
+                   lambda: iter([scale()]), lambda: bf16_value(scale())))
+
+
+def model_tensors(cfg, seed):
+    """Every tensor of the model, in model order, made lazily."""
     d = dims(cfg)
     divides = cfg["quantization_config"]["linear_class"] == "bitlinear"
     layers = cfg["num_hidden_layers"]
-    emb = rng.standard_normal((cfg["vocab_size"], d["h"]), dtype=np.float32)
-    emb *= (rng.uniform(0.2, 0.9, (cfg["vocab_size"], 1)) /
-            np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
-    bits = bf16_bits(emb)
-    yield "model.embed_tokens.weight", bits, bf16_value(bits)
+    out = [embedding(cfg, seed)]
     for layer in range(layers):
         depth = layer / max(layers - 1, 1)
         pre = f"model.layers.{layer}."
@@ -134,20 +198,16 @@ def model_tensors(cfg, rng):
                 ("self_attn.attn_sub_norm", d["h"], 0.01 * 1000 ** depth),
                 ("post_attention_layernorm", d["h"], 1.0 + depth),
                 ("mlp.ffn_sub_norm", d["f"], 0.01 * 1000 ** depth)):
-            w = (scale * rng.uniform(0.8, 1.2, size)).astype(np.float32)
-            bits = bf16_bits(w)
-            yield pre + norm + ".weight", bits, bf16_value(bits)
+            name = pre + norm + ".weight"
+            out.append(bf16_tensor(name, (size,), lambda n=name, k=size,
+                       sc=scale: (sc * tensor_rng(seed, n).uniform(
+                           0.8, 1.2, k)).astype(np.float32)))
         for name, o, i in PROJECTIONS:
-            t = rng.choice(np.array([-1, 0, 1], dtype=np.int8),
-                           size=(d[o], d[i]), p=[0.32, 0.36, 0.32])
-            mag = rng.uniform(0.3, 1.7)
-            s = bf16_bits(np.array([1 / mag if divides else mag],
-                                   np.float32))
-            yield pre + name + ".weight", pack_ternary(t), (t, bf16_value(s)[0])
-            yield pre + name + ".weight_scale", s, bf16_value(s)
-    w = rng.uniform(1.0, 3.0, d["h"]).astype(np.float32)
-    bits = bf16_bits(w)
-    yield "model.norm.weight", bits, bf16_value(bits)
+            out.extend(projection(pre + name, (d[o], d[i]), seed, divides))
+    name = "model.norm.weight"
+    out.append(bf16_tensor(name, (d["h"],), lambda: tensor_rng(
+        seed, name).uniform(1.0, 3.0, d["h"]).astype(np.float32)))
+    return out
 
 
 ST_DTYPES = {np.dtype(np.uint16): "BF16", np.dtype(np.uint8): "U8",
@@ -155,21 +215,23 @@ ST_DTYPES = {np.dtype(np.uint16): "BF16", np.dtype(np.uint8): "U8",
              np.dtype(np.int8): "I8"}
 
 
-def write_safetensors(path, items):
-    """items: list of (name, array); uint16 arrays are bf16."""
+def write_safetensors(path, tensors):
+    """tensors: Tensor objects (uint16 is bf16), written in the given order
+    one chunk at a time."""
     header, offset = {"__metadata__": {"format": "pt"}}, 0
-    for name, arr in items:
-        header[name] = {"dtype": ST_DTYPES[arr.dtype],
-                        "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + arr.nbytes]}
-        offset += arr.nbytes
+    for t in tensors:
+        header[t.name] = {"dtype": ST_DTYPES[np.dtype(t.dtype)],
+                          "shape": list(t.shape),
+                          "data_offsets": [offset, offset + t.nbytes]}
+        offset += t.nbytes
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(raw)))
         f.write(raw)
-        for _, arr in items:
-            f.write(np.ascontiguousarray(arr).tobytes())
+        for t in tensors:
+            for chunk in t.chunks():
+                f.write(np.ascontiguousarray(chunk).tobytes())
 
 
 def write_side_files(out, cfg):
@@ -183,33 +245,31 @@ def write_side_files(out, cfg):
             json.dump(obj, f, indent=2)
 
 
-def write_model(out, sizes, seed=0, linear_class="autobitlinear", shards=1):
-    """Write a packed model folder; return {name: truth}."""
+def write_model(out, sizes, seed=0, linear_class="autobitlinear", shards=1,
+                truth=True):
+    """Write a packed model folder; return {name: truth} (or {} when truth
+    is False, for models too large to hold)."""
     os.makedirs(out, exist_ok=True)
     cfg = make_config(sizes, linear_class)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     write_side_files(out, cfg)
-    rng = np.random.default_rng(seed)
-    items, truth = [], {}
-    for name, arr, t in model_tensors(cfg, rng):
-        items.append((name, arr))
-        truth[name] = t
-    items.sort(key=lambda it: it[0])  # file order is by name, as HF writes
+    tensors = sorted(model_tensors(cfg, seed), key=lambda t: t.name)
     if shards <= 1:
-        write_safetensors(os.path.join(out, "model.safetensors"), items)
-        return truth
-    weight_map, per = {}, -(-len(items) // shards)
-    for k in range(shards):
-        fname = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
-        part = items[k * per:(k + 1) * per]
-        write_safetensors(os.path.join(out, fname), part)
-        weight_map.update({name: fname for name, _ in part})
-    index = {"metadata": {"total_size": sum(a.nbytes for _, a in items)},
-             "weight_map": weight_map}
-    with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
-        json.dump(index, f, indent=2)
-    return truth
+        write_safetensors(os.path.join(out, "model.safetensors"), tensors)
+    else:
+        weight_map, per = {}, -(-len(tensors) // shards)
+        for k in range(shards):
+            fname = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
+            part = tensors[k * per:(k + 1) * per]
+            write_safetensors(os.path.join(out, fname), part)
+            weight_map.update({t.name: fname for t in part})
+        index = {"metadata": {"total_size": sum(t.nbytes for t in tensors)},
+                 "weight_map": weight_map}
+        with open(os.path.join(out, "model.safetensors.index.json"),
+                  "w") as f:
+            json.dump(index, f, indent=2)
+    return {t.name: t.truth() for t in tensors} if truth else {}
 
 
 def save_truth(path, truth):
@@ -234,7 +294,7 @@ def main():
     ap.add_argument("--truth", help="also save the float truth as .npz")
     a = ap.parse_args()
     truth = write_model(a.out, PRESETS[a.preset], a.seed, a.linear_class,
-                        a.shards)
+                        a.shards, truth=bool(a.truth))
     if a.truth:
         save_truth(a.truth, truth)
     return 0

@@ -29,6 +29,20 @@ START_TEST(incremental_equals_whole)
 }
 END_TEST
 
+START_TEST(portable_equals_fast)
+{
+	unsigned char buf[4099];
+
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (unsigned char)(i * 131 + (i >> 5));
+	ck_assert_uint_eq(crc32c_update_portable(0, "123456789", 9),
+	    0xe3069283u);
+	for (size_t n = 0; n < 40; n++)
+		ck_assert_uint_eq(crc32c_update(7, buf + n, sizeof buf - 2 * n),
+		    crc32c_update_portable(7, buf + n, sizeof buf - 2 * n));
+}
+END_TEST
+
 START_TEST(rfc3720_zeros)
 {
 	unsigned char z[32];
@@ -49,6 +63,7 @@ suite_crc32c(void)
 	tcase_add_test(tc, check_value);
 	tcase_add_test(tc, incremental_equals_whole);
 	tcase_add_test(tc, rfc3720_zeros);
+	tcase_add_test(tc, portable_equals_fast);
 	suite_add_tcase(s, tc);
 	return s;
 }
