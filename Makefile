@@ -42,7 +42,8 @@ UNIT_BIN := $(BUILD)/tests/unit
 MAN1     := $(TOOLS:%=man/%.1)
 MAN5     := man/tstream.5
 
-.PHONY: all check check-asan test test-unit test-cli test-onnx test-man deps install demo \
+.PHONY: all check check-asan check-full test test-unit test-cli test-onnx test-man \
+	deps install demo \
 	clean
 .SECONDARY:
 
@@ -137,3 +138,9 @@ demo: deps
 	$(BIN)/st-read $(DEMO)/bitnet-demo | $(BIN)/tern-dequant | \
 	    $(BIN)/onnx-verify --against - $(DEMO)/model.onnx
 	$(PYTHON) tests/demo.py $(DEMO)/model.onnx $(DEMO)/bitnet-demo/config.json
+
+# The full 2B4T shapes: about 10 GB of float32 weights and a few minutes;
+# outside `make check`.  tests/bench/convert.sh measures the same pipeline.
+check-full: deps
+	$(MAKE) all
+	BIN=$(abspath $(BIN)) $(PYTHON) tests/check_full.py $(BUILD)/bench

@@ -345,6 +345,8 @@ read_trailer(struct tstream_reader *r, const unsigned char *body,
 	return rc;
 }
 
+static int check_tensor_end(struct tstream_reader *r, struct diag *d);
+
 static int
 adopt_tensor(struct tstream_reader *r, unsigned char *body, uint32_t len,
     struct diag *d)
@@ -362,6 +364,10 @@ adopt_tensor(struct tstream_reader *r, unsigned char *body, uint32_t len,
 	r->remaining = t->payload_length;
 	r->crc = 0;
 	r->count++;
+	if (r->remaining == 0) {	/* an empty payload ends at once */
+		progress_tensor(r->progress);
+		return check_tensor_end(r, d);
+	}
 	return 0;
 }
 
@@ -384,8 +390,11 @@ tstream_next_tensor(struct tstream_reader *r,
 	}
 	if (read_frame(r, tag, TSTREAM_MAX_FRAME, &body, &len, d) == -1)
 		return -1;
-	if (strcmp(tag, "TRLR") == 0)
+	if (strcmp(tag, "TRLR") == 0) {
 		rc = read_trailer(r, body, len, d) == -1 ? -1 : 0;
+		if (rc == 0)
+			progress_done(r->progress);
+	}
 	else if (strcmp(tag, "TENS") == 0)
 		rc = adopt_tensor(r, body, len, d) == -1 ? -1 : 1;
 	else
@@ -436,8 +445,11 @@ tstream_read_payload(struct tstream_reader *r, void *buf, size_t n,
 	r->crc = crc32c_update(r->crc, buf, n);
 	r->remaining -= n;
 	r->payload_bytes += n;
-	if (r->remaining == 0)
+	progress_bytes(r->progress, n);
+	if (r->remaining == 0) {
+		progress_tensor(r->progress);
 		return check_tensor_end(r, d);
+	}
 	return 0;
 }
 
@@ -554,6 +566,7 @@ tstream_write_payload(struct tstream_writer *w, const void *buf, size_t n,
 	w->crc = crc32c_update(w->crc, buf, n);
 	w->remaining -= n;
 	w->payload_bytes += n;
+	progress_bytes(w->progress, n);
 	return io_write_full(w->fp, buf, n, w->name, d);
 }
 
@@ -570,6 +583,7 @@ tstream_end_tensor(struct tstream_writer *w, struct diag *d)
 	memcpy(end, "TEND", 4);
 	put_u32le(end + 4, w->crc);
 	w->cur = NULL;
+	progress_tensor(w->progress);
 	return io_write_full(w->fp, end, sizeof end, w->name, d);
 }
 
@@ -588,9 +602,11 @@ tstream_writer_finish(struct tstream_writer *w, struct diag *d)
 	t.has_tensor_count = t.has_payload_bytes = 1;
 	t.tensor_count = w->count;
 	t.payload_bytes = w->payload_bytes;
-	if (write_frame(w->fp, w->name, "TRLR", &t.base, d) == -1)
+	if (write_frame(w->fp, w->name, "TRLR", &t.base, d) == -1 ||
+	    io_flush(w->fp, w->name, d) == -1)
 		return -1;
-	return io_flush(w->fp, w->name, d);
+	progress_done(w->progress);
+	return 0;
 }
 
 void
@@ -632,4 +648,15 @@ tstream_header_copy(const Tstream__StreamHeader *h, struct diag *d)
 	if (copy == NULL)
 		diag_fail(d, BN_EXIT_IO, "stream header: out of memory");
 	return copy;
+}
+
+void
+tstream_progress_init(struct progress *p, int enabled, const char *what,
+    const Tstream__StreamHeader *h)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < h->n_manifest; i++)
+		total += h->manifest[i]->payload_length;
+	progress_init(p, enabled, what, total, h->n_manifest);
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "diag.h"
+#include "progress.h"
 #include "tstream.pb-c.h"
 
 #define TSTREAM_MAGIC		"\x89TSTR\r\n\x1a"
@@ -41,6 +42,7 @@ struct tstream_reader {
 	uint64_t count;			/* tensors begun */
 	uint64_t payload_bytes;
 	unsigned char *seen;		/* per manifest entry */
+	struct progress *progress;	/* NULL, or told of each payload */
 };
 
 struct tstream_writer {
@@ -53,6 +55,7 @@ struct tstream_writer {
 	uint64_t count;
 	uint64_t payload_bytes;
 	unsigned char *seen;
+	struct progress *progress;
 };
 
 /* Read magic, version and header; the reader owns r->header. */
@@ -73,6 +76,10 @@ int tstream_read_payload(struct tstream_reader *r, void *buf, size_t n,
 int tstream_skip_payload(struct tstream_reader *r, struct diag *d);
 
 void tstream_reader_close(struct tstream_reader *r);
+
+/* Start p over the manifest of h (its total payload and tensor count). */
+void tstream_progress_init(struct progress *p, int enabled, const char *what,
+    const Tstream__StreamHeader *h);
 
 /* Write magic, version and h (which must outlive the writer). */
 int tstream_writer_open(struct tstream_writer *w, FILE *fp, const char *name,

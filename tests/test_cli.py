@@ -261,6 +261,40 @@ def usage_errors():
         assert rc == 0 and b"0.1.0" in out
 
 
+@SUITE.test
+def progress_only_when_asked_or_on_a_terminal():
+    model, _ = fixture("auto")
+    rcs, out, errs = pipeline([tool("st-read"), "--progress", model],
+                              [tool("tern-dequant"), "--progress"],
+                              [tool("onnx-emit"), "--progress"])
+    assert rcs == [0, 0, 0], errs
+    for name, err in zip(("st-read", "tern-dequant", "onnx-emit"), errs):
+        last = err.split("\r")[-1]
+        assert last.startswith(name + ": ") and "24/24 tensors" in last, err
+        assert err.endswith("\n"), err
+    rcs, out, errs = pipeline([tool("st-read"), model],
+                              [tool("tern-dequant")], [tool("onnx-emit")])
+    assert rcs == [0, 0, 0] and errs == ["", "", ""], errs
+    stream = convert(model)
+    for flags, shown in (([], True), (["-q"], False)):
+        master, slave = pty.openpty()
+        p = subprocess.run([tool("tern-dequant")] + flags, input=stream,
+                           stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        err = b""
+        try:
+            while True:
+                chunk = os.read(master, 4096)
+                if not chunk:
+                    break
+                err += chunk
+        except OSError:
+            pass
+        os.close(master)
+        assert p.returncode == 0
+        assert (b"tern-dequant: " in err) == shown, (flags, err)
+
+
 # --- bad input ---------------------------------------------------------
 
 def write_st(path, header, data):

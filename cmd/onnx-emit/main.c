@@ -19,14 +19,15 @@ struct options {
 	const char *output;
 	int external;
 	int act_quant;
+	int progress, quiet;
 };
 
 static _Noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: onnx-emit [-o PATH] [--external-data] [--no-act-quant] "
-	    "[FILE]\n"
+	    "usage: onnx-emit [-o PATH] [--external-data] [--no-act-quant]\n"
+	    "                 [--progress | -q] [FILE]\n"
 	    "Reads a float32 tensor stream (FILE, or standard input) of a "
 	    "whole BitNet\n"
 	    "model and writes its ONNX model (opset 17) to standard output "
@@ -38,6 +39,9 @@ usage(int status)
 	    "      --no-act-quant   leave out the int8 activation "
 	    "quantization\n"
 	    "                       (a different, unquantized model)\n"
+	    "      --progress       report progress on stderr (default: "
+	    "when a terminal)\n"
+	    "  -q, --quiet          no progress report\n"
 	    "  -h, --help           this text\n"
 	    "  -V, --version        the version\n");
 	exit(status);
@@ -50,6 +54,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "external-data", no_argument, NULL, 'e' },
 		{ "no-act-quant", no_argument, NULL, 'Q' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -57,12 +63,14 @@ parse_args(int argc, char **argv, struct options *o)
 	int ch;
 
 	o->act_quant = 1;
-	while ((ch = getopt_long(argc, argv, "o:ehV", longopts,
+	while ((ch = getopt_long(argc, argv, "o:eqhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'o': o->output = optarg; break;
 		case 'e': o->external = 1; break;
 		case 'Q': o->act_quant = 0; break;
+		case 'P': o->progress = 1; break;
+		case 'q': o->quiet = 1; break;
 		case 'h': usage(0);
 		case 'V': cli_print_version("onnx-emit"); exit(0);
 		default: usage(BN_EXIT_USAGE);
@@ -119,6 +127,7 @@ main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct tstream_reader r;
+	struct progress p;
 	struct diag d = { 0 };
 	const char *name;
 	FILE *in;
@@ -130,8 +139,12 @@ main(int argc, char **argv)
 	    (in = cli_open_input(o.input, &name, &d)) == NULL)
 		diag_exit(&d);
 	rc = tstream_reader_open(&r, in, name, &d);
-	if (rc == 0)
+	if (rc == 0) {
+		tstream_progress_init(&p, progress_wanted(o.progress, o.quiet),
+		    "onnx-emit", r.header);
+		r.progress = &p;
 		rc = emit(&r, &o, &d);
+	}
 	tstream_reader_close(&r);
 	if (in != stdin)
 		fclose(in);

@@ -18,19 +18,24 @@ struct options {
 	const char *model;
 	const char *against;
 	int quiet;
+	int progress;
 };
 
 static _Noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: onnx-verify [--against STREAM] [--quiet] MODEL\n"
+	    "usage: onnx-verify [--against STREAM] [--progress] [--quiet] "
+	    "MODEL\n"
 	    "Checks the ONNX model MODEL (and its external data) and prints "
 	    "a summary.\n"
 	    "  -a, --against STREAM  also check that every tensor of the "
 	    "stream STREAM\n"
 	    "                        ('-' for standard input) equals its "
 	    "initializer\n"
+	    "      --progress        report the comparison's progress on "
+	    "stderr\n"
+	    "                        (default: when a terminal)\n"
 	    "  -q, --quiet           print nothing when all is well\n"
 	    "  -h, --help            this text\n"
 	    "  -V, --version         the version\n");
@@ -43,6 +48,7 @@ parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "against", required_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -54,6 +60,7 @@ parse_args(int argc, char **argv, struct options *o)
 		switch (ch) {
 		case 'a': o->against = optarg; break;
 		case 'q': o->quiet = 1; break;
+		case 'P': o->progress = 1; break;
 		case 'h': usage(0);
 		case 'V': cli_print_version("onnx-verify"); exit(0);
 		default: usage(BN_EXIT_USAGE);
@@ -68,6 +75,7 @@ static int
 against(const struct onnx_model *m, const struct options *o, struct diag *d)
 {
 	struct tstream_reader r;
+	struct progress p;
 	const char *name;
 	size_t checked = 0;
 	FILE *in;
@@ -76,8 +84,12 @@ against(const struct onnx_model *m, const struct options *o, struct diag *d)
 	if ((in = cli_open_input(o->against, &name, d)) == NULL)
 		return -1;
 	rc = tstream_reader_open(&r, in, name, d);
-	if (rc == 0)
+	if (rc == 0) {
+		tstream_progress_init(&p, progress_wanted(o->progress,
+		    o->quiet), "onnx-verify", r.header);
+		r.progress = &p;
 		rc = onnx_compare_stream(m, &r, &checked, d);
+	}
 	if (rc == 0 && !o->quiet)
 		printf("against    %zu tensors of %s equal their initializers "
 		    "bit for bit\n", checked, name);

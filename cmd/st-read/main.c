@@ -21,6 +21,7 @@ struct options {
 	struct selection sel;
 	int list;
 	int json;
+	int progress, quiet;
 };
 
 static _Noreturn void
@@ -29,7 +30,7 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: st-read [--config FILE] [--tensors GLOB]... "
 	    "[--layers LIST]\n"
-	    "               [--list [--json]] MODEL\n"
+	    "               [--list [--json]] [--progress | -q] MODEL\n"
 	    "MODEL is a folder (config.json + model.safetensors or "
 	    "model.safetensors.index.json\n"
 	    "and shards), a .safetensors file or an index .json file.\n"
@@ -42,6 +43,9 @@ usage(int status)
 	    "      --list           print the manifest instead of "
 	    "writing the stream\n"
 	    "      --json           with --list, print it as JSON\n"
+	    "      --progress       report progress on stderr (default: "
+	    "when a terminal)\n"
+	    "  -q, --quiet          no progress report\n"
 	    "  -h, --help           this text\n"
 	    "  -V, --version        the version\n");
 	exit(status);
@@ -56,13 +60,15 @@ parse_args(int argc, char **argv, struct options *o, struct diag *d)
 		{ "layers", required_argument, NULL, 'l' },
 		{ "list", no_argument, NULL, 'L' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:t:l:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "c:t:l:qhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->config = optarg; break;
@@ -76,6 +82,8 @@ parse_args(int argc, char **argv, struct options *o, struct diag *d)
 			break;
 		case 'L': o->list = 1; break;
 		case 'J': o->json = 1; break;
+		case 'P': o->progress = 1; break;
+		case 'q': o->quiet = 1; break;
 		case 'h': usage(0);
 		case 'V': cli_print_version("st-read"); exit(0);
 		default: usage(BN_EXIT_USAGE);
@@ -109,15 +117,19 @@ list_model(const Tstream__StreamHeader *h, int json, struct diag *d)
 
 static int
 write_stream(const struct hf_model *m, const Tstream__StreamHeader *h,
-    struct diag *d)
+    const struct options *o, struct diag *d)
 {
 	struct tstream_writer w;
+	struct progress p;
 	void *buf;
 	int rc;
 
 	if ((buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d)) == NULL)
 		return -1;
+	tstream_progress_init(&p, progress_wanted(o->progress, o->quiet),
+	    "st-read", h);
 	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
+	w.progress = &p;
 	for (size_t i = 0; rc == 0 && i < m->n_tensors; i++)
 		rc = hf_model_write_tensor(m, i, &w, buf, d);
 	if (rc == 0)
@@ -152,7 +164,8 @@ main(int argc, char **argv)
 	h.producers = &producer;
 	h.n_producers = 1;
 	cli_stream_stdout();
-	rc = o.list ? list_model(&h, o.json, &d) : write_stream(&m, &h, &d);
+	rc = o.list ? list_model(&h, o.json, &d) :
+	    write_stream(&m, &h, &o, &d);
 	free(manifest);
 	hf_model_close(&m);
 	selection_free(&o.sel);

@@ -16,29 +16,36 @@ static _Noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: tern-dequant [FILE]\n"
+	    "usage: tern-dequant [--progress | -q] [FILE]\n"
 	    "Reads a tensor stream (FILE, or standard input) and writes it "
 	    "with every\n"
 	    "tensor as float32: packed ternary weights decoded and scaled "
 	    "as the model's\n"
 	    "quantization_config.linear_class says, bf16 and f16 widened.\n"
+	    "      --progress  report progress on stderr (default: when a "
+	    "terminal)\n"
+	    "  -q, --quiet     no progress report\n"
 	    "  -h, --help      this text\n"
 	    "  -V, --version   the version\n");
 	exit(status);
 }
 
 static const char *
-parse_args(int argc, char **argv)
+parse_args(int argc, char **argv, int *progress)
 {
 	static const struct option longopts[] = {
+		{ "progress", no_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int ch;
+	int ch, want = 0, quiet = 0;
 
-	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "qhV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'P': want = 1; break;
+		case 'q': quiet = 1; break;
 		case 'h': usage(0);
 		case 'V': cli_print_version("tern-dequant"); exit(0);
 		default: usage(BN_EXIT_USAGE);
@@ -46,6 +53,7 @@ parse_args(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		usage(BN_EXIT_USAGE);
+	*progress = progress_wanted(want, quiet);
 	return optind < argc ? argv[optind] : NULL;
 }
 
@@ -101,8 +109,10 @@ convert(struct tstream_reader *r, struct diag *d)
 int
 main(int argc, char **argv)
 {
-	const char *path = parse_args(argc, argv), *name;
 	struct tstream_reader r;
+	struct progress p;
+	int show;
+	const char *path = parse_args(argc, argv, &show), *name;
 	struct diag d = { 0 };
 	FILE *in;
 	int rc;
@@ -112,8 +122,11 @@ main(int argc, char **argv)
 		diag_exit(&d);
 	cli_stream_stdout();
 	rc = tstream_reader_open(&r, in, name, &d);
-	if (rc == 0)
+	if (rc == 0) {
+		tstream_progress_init(&p, show, "tern-dequant", r.header);
+		r.progress = &p;
 		rc = convert(&r, &d);
+	}
 	tstream_reader_close(&r);
 	if (in != stdin)
 		fclose(in);

@@ -232,6 +232,38 @@ START_TEST(writer_refuses_bad_header)
 }
 END_TEST
 
+START_TEST(empty_tensor)
+{
+	const Tstream__TensorInfo *t;
+	struct tstream_writer w;
+	struct tstream_reader r;
+	struct fixture f;
+	struct diag d = { 0 };
+	char *buf = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&buf, &len);
+
+	fixture_init(&f);
+	f.shape_a[0] = 0;
+	f.a.payload_length = 0;
+	f.h.n_manifest = 1;
+	ck_assert_int_eq(tstream_writer_open(&w, fp, "mem", &f.h, &d), 0);
+	ck_assert_int_eq(tstream_begin_tensor(&w, &f.a, &d), 0);
+	ck_assert_int_eq(tstream_end_tensor(&w, &d), 0);
+	ck_assert_int_eq(tstream_writer_finish(&w, &d), 0);
+	tstream_writer_close(&w);
+	fclose(fp);
+	fp = fmemopen(buf, len, "rb");
+	ck_assert_int_eq(tstream_reader_open(&r, fp, "mem", &d), 0);
+	ck_assert_int_eq(tstream_next_tensor(&r, &t, &d), 1);
+	ck_assert_uint_eq(t->payload_length, 0);
+	ck_assert_msg(tstream_next_tensor(&r, &t, &d) == 0, "%s", d.msg);
+	tstream_reader_close(&r);
+	fclose(fp);
+	free(buf);
+}
+END_TEST
+
 START_TEST(header_copy_is_deep)
 {
 	Tstream__StreamHeader *c;
@@ -262,6 +294,7 @@ suite_tstream(void)
 	tcase_add_test(tc, writer_keeps_to_manifest);
 	tcase_add_test(tc, writer_refuses_bad_header);
 	tcase_add_test(tc, header_copy_is_deep);
+	tcase_add_test(tc, empty_tensor);
 	suite_add_tcase(s, tc);
 	return s;
 }
