@@ -11,134 +11,20 @@
 #define NAME_MAX_LEN 128
 #define FLOAT32_LOWEST (-3.4028234663852886e38f)
 
-/* --- which tensors a model has -------------------------------------- */
-
-struct expected {
-	char name[NAME_MAX_LEN];
-	uint64_t shape[2];
-	size_t rank;
-};
-
-static void
-expect(struct expected *e, size_t *n, const char *name, uint64_t d0,
-    uint64_t d1, size_t rank)
-{
-	snprintf(e[*n].name, sizeof e[*n].name, "%s", name);
-	e[*n].shape[0] = d0;
-	e[*n].shape[1] = d1;
-	e[*n].rank = rank;
-	(*n)++;
-}
-
-static void
-expect_layer(struct expected *e, size_t *n, const Tstream__ModelConfig *c,
-    unsigned l)
-{
-	uint64_t h = c->hidden_size, f = c->intermediate_size;
-	uint64_t q = (uint64_t)c->num_attention_heads * c->head_dim;
-	uint64_t kv = (uint64_t)c->num_key_value_heads * c->head_dim;
-	char b[NAME_MAX_LEN];
-
-#define PART(s, d0, d1, r) do { \
-	snprintf(b, sizeof b, "model.layers.%u.%s.weight", l, s); \
-	expect(e, n, b, d0, d1, r); } while (0)
-	PART("input_layernorm", h, 0, 1);
-	PART("self_attn.q_proj", q, h, 2);
-	PART("self_attn.k_proj", kv, h, 2);
-	PART("self_attn.v_proj", kv, h, 2);
-	PART("self_attn.attn_sub_norm", q, 0, 1);
-	PART("self_attn.o_proj", h, q, 2);
-	PART("post_attention_layernorm", h, 0, 1);
-	PART("mlp.gate_proj", f, h, 2);
-	PART("mlp.up_proj", f, h, 2);
-	PART("mlp.ffn_sub_norm", f, 0, 1);
-	PART("mlp.down_proj", h, f, 2);
-#undef PART
-}
-
-static const Tstream__TensorInfo *
-find_info(const Tstream__StreamHeader *h, const char *name)
-{
-	for (size_t i = 0; i < h->n_manifest; i++)
-		if (strcmp(h->manifest[i]->name, name) == 0)
-			return h->manifest[i];
-	return NULL;
-}
-
-static int
-check_one(const Tstream__StreamHeader *h, const struct expected *e,
-    struct diag *d)
-{
-	const Tstream__TensorInfo *t = find_info(h, e->name);
-	char want[64], got[64];
-
-	if (t == NULL)
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "the stream lacks tensor '%s' (partial graphs are not "
-		    "supported yet)", e->name);
-	shape_format(e->shape, e->rank, want, sizeof want);
-	if (t->n_shape != e->rank || t->shape[0] != e->shape[0] ||
-	    (e->rank == 2 && t->shape[1] != e->shape[1]))
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "tensor '%s' has shape %s; the config implies %s", e->name,
-		    shape_format(t->shape, t->n_shape, got, sizeof got), want);
-	if (t->dtype != TSTREAM__DTYPE__F32 ||
-	    t->encoding != TSTREAM__ENCODING__PLAIN)
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "tensor '%s' is %s %s; onnx-emit takes plain f32 (run "
-		    "tern-dequant first)", e->name, dtype_name(t->dtype),
-		    tstream_encoding_name(t->encoding));
-	return 0;
-}
-
-int
-bitnet_graph_check_stream(const Tstream__StreamHeader *h, struct diag *d)
-{
-	const Tstream__ModelConfig *c = h->config;
-	size_t n = 0, max = 3 + (size_t)c->num_hidden_layers * 11;
-	struct expected *e = calloc(max, sizeof *e);
-	int rc = 0;
-
-	if (e == NULL)
-		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	expect(e, &n, "model.embed_tokens.weight", c->vocab_size,
-	    c->hidden_size, 2);
-	for (unsigned l = 0; l < c->num_hidden_layers; l++)
-		expect_layer(e, &n, c, l);
-	expect(e, &n, "model.norm.weight", c->hidden_size, 0, 1);
-	if (!c->tie_word_embeddings)
-		expect(e, &n, "lm_head.weight", c->vocab_size, c->hidden_size,
-		    2);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = check_one(h, &e[i], d);
-	if (rc == 0 && h->n_manifest != n) {
-		for (size_t i = 0; i < h->n_manifest && rc == 0; i++) {
-			size_t j;
-			for (j = 0; j < n && strcmp(e[j].name,
-			    h->manifest[i]->name) != 0; j++)
-				;
-			if (j == n)
-				rc = diag_fail(d, BN_EXIT_INPUT,
-				    "tensor '%s' is not part of a BitNet "
-				    "model with this config",
-				    h->manifest[i]->name);
-		}
-	}
-	free(e);
-	return rc;
-}
-
 /* --- the graph -------------------------------------------------------- */
 
 struct ctx {
 	struct onnx_graph *g;
 	const Tstream__ModelConfig *c;
+	const struct bitnet_part *part;
 	int act_quant;
+	const char *bs;		/* [batch, seq] of the graph's first input */
 	const char *shape_q, *shape_kv, *shape_logits;	/* Reshape targets */
 	const char *flat_q;			/* [-1, heads * head_dim] */
 	const char *cos, *sin, *mask;
 	const char *eps, *q127, *absmax_min, *qmin, *qmax, *attn_scale;
 	const char *half_split, *gqa_expand, *gqa_shape;
+	const char *hidden;	/* after the last block */
 };
 
 static const char *
@@ -175,37 +61,57 @@ transpose(struct ctx *x, const char *hint, const char *in, int64_t a,
 	    (const int64_t[]){ a, b, c, d }, 4);
 }
 
+static const char *const bs_dims[] = { "batch_size", "sequence_length" };
+
 static void
-add_interface(struct ctx *x)
+add_kv_values(struct ctx *x, int outputs)
 {
 	const Tstream__ModelConfig *c = x->c;
-	char kv[16], hd[16], vocab[16], name[64];
+	char kv[16], hd[16], name[64];
 
 	snprintf(kv, sizeof kv, "%u", c->num_key_value_heads);
 	snprintf(hd, sizeof hd, "%u", c->head_dim);
-	snprintf(vocab, sizeof vocab, "%u", c->vocab_size);
-	og_input(x->g, "input_ids", OG_INT64,
-	    (const char *const[]){ "batch_size", "sequence_length" }, 2);
-	og_input(x->g, "attention_mask", OG_INT64,
-	    (const char *const[]){ "batch_size", "total_sequence_length" }, 2);
-	og_input(x->g, "position_ids", OG_INT64,
-	    (const char *const[]){ "batch_size", "sequence_length" }, 2);
-	for (unsigned l = 0; l < c->num_hidden_layers; l++)
+	for (unsigned l = x->part->first; l <= x->part->last; l++)
 		for (int v = 0; v < 2; v++) {
-			snprintf(name, sizeof name, "past_key_values.%u.%s", l,
-			    v ? "value" : "key");
-			og_input(x->g, name, OG_FLOAT, (const char *const[]){
-			    "batch_size", kv, "past_sequence_length", hd }, 4);
+			snprintf(name, sizeof name, "%s.%u.%s", outputs ?
+			    "present" : "past_key_values", l, v ? "value" :
+			    "key");
+			(outputs ? og_output : og_input)(x->g, name, OG_FLOAT,
+			    (const char *const[]){ "batch_size", kv, outputs ?
+			    "total_sequence_length" : "past_sequence_length",
+			    hd }, 4);
 		}
-	og_output(x->g, "logits", OG_FLOAT, (const char *const[]){
-	    "batch_size", "sequence_length", vocab }, 3);
-	for (unsigned l = 0; l < c->num_hidden_layers; l++)
-		for (int v = 0; v < 2; v++) {
-			snprintf(name, sizeof name, "present.%u.%s", l,
-			    v ? "value" : "key");
-			og_output(x->g, name, OG_FLOAT, (const char *const[]){
-			    "batch_size", kv, "total_sequence_length", hd }, 4);
-		}
+}
+
+/* The graph's inputs and outputs for the part it computes. */
+static void
+add_interface(struct ctx *x)
+{
+	enum bitnet_part_kind k = x->part->kind;
+	char hidden[16], vocab[16];
+	const char *const hdims[] = { bs_dims[0], bs_dims[1], hidden };
+	const char *const ldims[] = { bs_dims[0], bs_dims[1], vocab };
+
+	snprintf(hidden, sizeof hidden, "%u", x->c->hidden_size);
+	snprintf(vocab, sizeof vocab, "%u", x->c->vocab_size);
+	if (k == BITNET_WHOLE || k == BITNET_EMBED)
+		og_input(x->g, "input_ids", OG_INT64, bs_dims, 2);
+	else
+		og_input(x->g, "hidden_states", OG_FLOAT, hdims, 3);
+	if (k == BITNET_WHOLE || k == BITNET_BLOCKS) {
+		og_input(x->g, "attention_mask", OG_INT64, (const char *const[]){
+		    "batch_size", "total_sequence_length" }, 2);
+		og_input(x->g, "position_ids", OG_INT64, bs_dims, 2);
+		add_kv_values(x, 0);
+	}
+	if (k == BITNET_WHOLE || k == BITNET_HEAD)
+		og_output(x->g, "logits", OG_FLOAT, ldims, 3);
+	else if (k == BITNET_EMBED)
+		og_output(x->g, "hidden_states", OG_FLOAT, hdims, 3);
+	else
+		og_output(x->g, "hidden_states_out", OG_FLOAT, hdims, 3);
+	if (k == BITNET_WHOLE || k == BITNET_BLOCKS)
+		add_kv_values(x, 1);
 }
 
 static void
@@ -237,7 +143,7 @@ static void
 add_shapes(struct ctx *x)
 {
 	const Tstream__ModelConfig *c = x->c;
-	const char *bs = og_op1(x->g, "Shape", "batch_seq", "input_ids");
+	const char *bs = x->bs;
 	const char *q = og_vec_i64(x->g, "heads_hd", (const int64_t[]){
 	    c->num_attention_heads, c->head_dim }, 2);
 	const char *kv = og_vec_i64(x->g, "kv_hd", (const int64_t[]){
@@ -293,9 +199,8 @@ add_mask(struct ctx *x)
 	    NULL, 0);
 	const char *step = og_const_i64(g, "step", (const int64_t[]){ 1 },
 	    NULL, 0);
-	const char *s = og_op2(g, "Gather", "seq_len", og_op1(g, "Shape",
-	    "ids_shape", "input_ids"), og_const_i64(g, "idx1",
-	    (const int64_t[]){ 1 }, NULL, 0));
+	const char *s = og_op2(g, "Gather", "seq_len", x->bs, og_const_i64(g,
+	    "idx1", (const int64_t[]){ 1 }, NULL, 0));
 	const char *t = og_op2(g, "Gather", "total_len", og_op1(g, "Shape",
 	    "mask_shape", "attention_mask"), og_const_i64(g, "idx1b",
 	    (const int64_t[]){ 1 }, NULL, 0));
@@ -482,30 +387,78 @@ block(struct ctx *x, unsigned l, const char *h)
 	return og_op2(x->g, "Add", "resid_mlp", h, mlp(x, l, n));
 }
 
+/* [N, hidden] -> [batch, seq, hidden], named out. */
+static void
+unflatten(struct ctx *x, const char *h, unsigned width, const char *out)
+{
+	const char *shape = int_attr_node(x, "Concat", "shape_out",
+	    (const char *const[]){ x->bs, og_vec_i64(x->g, "width",
+	    (const int64_t[]){ width }, 1) }, 2, "axis", 0);
+
+	og_node_named(x->g, "Reshape", (const char *const[]){ h, shape }, 2,
+	    (const char *const[]){ out }, 1, NULL, 0);
+}
+
+static void
+add_blocks(struct ctx *x, const char *h)
+{
+	add_constants(x);
+	add_shapes(x);
+	add_rope(x);
+	add_mask(x);
+	for (unsigned l = x->part->first; l <= x->part->last; l++)
+		h = block(x, l, h);
+	if (x->part->kind == BITNET_BLOCKS)
+		unflatten(x, h, x->c->hidden_size, "hidden_states_out");
+	else
+		x->hidden = h;
+}
+
+static void
+add_head(struct ctx *x, const char *h)
+{
+	const char *logits;
+
+	if (x->eps == NULL)
+		x->eps = og_scalar_f32(x->g, "rms_norm_eps",
+		    (float)x->c->rms_norm_eps);
+	h = rms_norm(x, h, "model.norm.weight");
+	logits = int_attr_node(x, "Gemm", "head", (const char *const[]){ h,
+	    x->c->tie_word_embeddings ? "model.embed_tokens.weight" :
+	    "lm_head.weight" }, 2, "transB", 1);
+	unflatten(x, logits, x->c->vocab_size, "logits");
+}
+
 int
 bitnet_graph_build(struct onnx_graph *g, const Tstream__ModelConfig *c,
-    const struct bitnet_graph_opts *o, struct diag *d)
+    const struct bitnet_part *part, const struct bitnet_graph_opts *o,
+    struct diag *d)
 {
-	struct ctx x = { .g = g, .c = c, .act_quant = o->act_quant };
-	const char *h, *logits;
+	struct ctx x = { .g = g, .c = c, .part = part,
+	    .act_quant = o->act_quant };
+	const char *flat = og_vec_i64(g, "flat_h", (const int64_t[]){ -1,
+	    c->hidden_size }, 2);
+	int from_ids = part->kind == BITNET_WHOLE || part->kind == BITNET_EMBED;
+	const char *h;
 
 	add_interface(&x);
-	add_constants(&x);
-	add_shapes(&x);
-	add_rope(&x);
-	add_mask(&x);
-	h = og_op2(g, "Gather", "embedded", "model.embed_tokens.weight",
-	    "input_ids");
-	h = og_op2(g, "Reshape", "hidden", h, og_vec_i64(g, "flat_h",
-	    (const int64_t[]){ -1, c->hidden_size }, 2));
-	for (unsigned l = 0; l < c->num_hidden_layers; l++)
-		h = block(&x, l, h);
-	h = rms_norm(&x, h, "model.norm.weight");
-	logits = int_attr_node(&x, "Gemm", "head", (const char *const[]){ h,
-	    c->tie_word_embeddings ? "model.embed_tokens.weight" :
-	    "lm_head.weight" }, 2, "transB", 1);
-	og_node_named(g, "Reshape", (const char *const[]){ logits,
-	    x.shape_logits }, 2, (const char *const[]){ "logits" }, 1, NULL, 0);
+	x.bs = int_attr_node(&x, "Shape", "batch_seq", (const char *const[]){
+	    from_ids ? "input_ids" : "hidden_states" }, 1, "end", 2);
+	if (part->kind == BITNET_EMBED) {
+		og_node_named(g, "Gather", (const char *const[]){
+		    "model.embed_tokens.weight", "input_ids" }, 2,
+		    (const char *const[]){ "hidden_states" }, 1, NULL, 0);
+	} else {
+		h = from_ids ? og_op2(g, "Gather", "embedded",
+		    "model.embed_tokens.weight", "input_ids") : "hidden_states";
+		h = og_op2(g, "Reshape", "hidden", h, flat);
+		if (part->kind != BITNET_HEAD) {
+			add_blocks(&x, h);
+			h = x.hidden;
+		}
+		if (part->kind != BITNET_BLOCKS)
+			add_head(&x, h);
+	}
 	if (og_failed(g))
 		return diag_fail(d, BN_EXIT_IO, "building the graph: out of "
 		    "memory");

@@ -7,12 +7,14 @@
  *        past_key_values.{i}.key|value [batch, kv_heads, past, head_dim]
  *   out: logits [batch, seq, vocab], present.{i}.key|value
  *
- * Every size comes from the config.  Weights are graph initializers named
- * as in the Hugging Face model and are streamed in by the writer.
+ * or a part of it (bitnet_plan.h).  Every size comes from the config.
+ * Weights are graph initializers named as in the Hugging Face model and
+ * are streamed in by the writer.
  */
 #ifndef BN_BITNET_GRAPH_H
 #define BN_BITNET_GRAPH_H
 
+#include "bitnet_plan.h"
 #include "diag.h"
 #include "onnx_graph.h"
 #include "tstream.h"
@@ -21,14 +23,10 @@ struct bitnet_graph_opts {
 	int act_quant;		/* per-token int8 activation quantization */
 };
 
-/* Check that the stream holds exactly the float32 tensors of the whole
- * model the config describes, with the shapes it implies. */
-int bitnet_graph_check_stream(const Tstream__StreamHeader *h,
-    struct diag *d);
-
-/* Add the whole decoder to g. */
+/* Add the graph of part (see bitnet_plan.h) to g. */
 int bitnet_graph_build(struct onnx_graph *g, const Tstream__ModelConfig *c,
-    const struct bitnet_graph_opts *o, struct diag *d);
+    const struct bitnet_part *part, const struct bitnet_graph_opts *o,
+    struct diag *d);
 
 /* Fill m for the graph g converted from the stream of header h: IR
  * version 8, opset 17, producer, and metadata naming the source config

@@ -274,6 +274,12 @@ def progress_only_when_asked_or_on_a_terminal():
         assert err.endswith("\n"), err
     rcs, out, errs = pipeline([tool("st-read"), model],
                               [tool("tern-dequant")], [tool("onnx-emit")])
+    assert rcs == [0, 0, 0] and errs[:2] == ["", ""], errs
+    assert errs[2] == "onnx-emit: whole model, 2 layers: input_ids -> " \
+        "logits\n", errs
+    rcs, out, errs = pipeline([tool("st-read"), model],
+                              [tool("tern-dequant")], [tool("onnx-emit"),
+                                                       "-q"])
     assert rcs == [0, 0, 0] and errs == ["", "", ""], errs
     stream = convert(model)
     for flags, shown in (([], True), (["-q"], False)):

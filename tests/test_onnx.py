@@ -322,20 +322,80 @@ def failed_run_leaves_no_model():
 
 @SUITE.test
 def emit_refuses_what_it_cannot_build():
-    d = model_dir(*CONFIGS[0])
-    p = sh("%s %s | %s" % (tool("st-read"), d, tool("onnx-emit")))
-    assert p.returncode == 1
-    assert b"run tern-dequant first" in p.stderr, p.stderr
-    p = sh("%s --layers 1 %s | %s | %s" % (tool("st-read"), d,
-                                           tool("tern-dequant"),
-                                           tool("onnx-emit")))
-    assert p.returncode == 1 and b"lacks tensor" in p.stderr, p.stderr
+    d = model_dir(*CONFIGS[2])
+    for select, needle in (
+            ("", b"run tern-dequant first"),
+            ("-l 0,2", b"not one contiguous range"),
+            ("-l 1 -t '*proj*'", b"layer 1 has 7 of its 11 tensors"),
+            ("-t 'model.embed_tokens.*' -t 'model.layers.0.*'",
+             b"not a whole model")):
+        dequant = "" if not select else "| %s" % tool("tern-dequant")
+        p = sh("%s %s %s %s | %s" % (tool("st-read"), select, d, dequant,
+                                     tool("onnx-emit")))
+        assert p.returncode == 1 and needle in p.stderr, (select, p.stderr)
+        assert p.stdout == b""
     p = sh("%s %s | %s | %s | cat" % (tool("st-read"), d,
                                       tool("tern-dequant"), tool("onnx-emit")
                                       + " --external-data"))
     assert b"-o PATH" in p.stderr, p.stderr
 
 
+def emit_part(name, select):
+    """Convert a selection of fixture name; returns (path, stderr)."""
+    cfg = next(c for c in CONFIGS if c[0] == name)
+    out = os.path.join(TMP, "%s-part-%d.onnx" % (name, len(os.listdir(TMP))))
+    p = sh("%s %s %s | %s | %s > %s" % (tool("st-read"), select,
+           model_dir(*cfg), tool("tern-dequant"), tool("onnx-emit"), out))
+    assert p.returncode == 0, p.stderr.decode()
+    onnx.checker.check_model(out, full_check=True)
+    return out, p.stderr.decode()
+
+
+def run_blocks(path, ref, hidden, mask, pos, layers):
+    f = {"hidden_states": hidden, "attention_mask": mask,
+         "position_ids": pos}
+    e = np.zeros((hidden.shape[0], ref.kv, 0, ref.hd), np.float32)
+    for l in layers:
+        f["past_key_values.%d.key" % l] = e
+        f["past_key_values.%d.value" % l] = e
+    out, _ = ort_run.run(path, f)
+    return out
+
+
+@SUITE.test
+def partial_graphs_chain_to_the_whole_model():
+    name = "mha"
+    ref = reference.Reference(model_dir(*CONFIGS[2]))
+    ids, mask, pos = pick_ids(ref, (2, 5), mask=np.array(
+        [[0, 1, 1, 1, 1], [1, 1, 1, 1, 1]], np.int64), start=900)
+    embed, err = emit_part(name, "-t 'model.embed_tokens.*'")
+    assert "embedding: input_ids -> hidden_states" in err, err
+    head, err = emit_part(name, "-t model.norm.weight "
+                                "-t model.embed_tokens.weight")
+    assert "final norm and head" in err, err
+    h = ort_run.run(embed, {"input_ids": ids})[0]["hidden_states"]
+    assert h.shape == (2, 5, ref.h)
+    chain = {}
+    for l in range(ref.cfg["num_hidden_layers"]):
+        block, err = emit_part(name, "--layers %d" % l)
+        assert "decoder block %d: hidden_states" % l in err, err
+        out = run_blocks(block, ref, h, mask, pos, [l])
+        h = out["hidden_states_out"]
+        chain[l] = h
+    logits = ort_run.run(head, {"hidden_states": h})[0]["logits"]
+    whole, _ = ort_run.run(emit(name), feeds(ids, mask, pos,
+                                             empty_past(ref, 2)))
+    assert rel_err(logits, whole["logits"]) <= 1e-5
+    want, _ = ref.forward(ids, mask, pos, empty_past(ref, 2))
+    assert rel_err(logits[0, 1:], want[0, 1:]) <= TOL
+    assert rel_err(logits[1], want[1]) <= TOL
+    rng_graph, err = emit_part(name, "--layers 1-2")
+    assert "decoder blocks 1-2" in err, err
+    out = run_blocks(rng_graph, ref, chain[0], mask, pos, [1, 2])
+    assert rel_err(out["hidden_states_out"], chain[2]) <= 1e-5
+    assert sorted(out) == ["hidden_states_out", "present.1.key",
+                           "present.1.value", "present.2.key",
+                           "present.2.value"]
 
 if __name__ == "__main__":
     sys.exit(SUITE.main())

@@ -101,14 +101,19 @@ emit(struct tstream_reader *r, const struct options *o, struct diag *d)
 	    .force_external = o->external };
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
 	    "onnx-emit " BN_VERSION " (no activation quantization)";
+	struct bitnet_part part;
 	struct onnx_graph g;
 	Onnx__ModelProto m;
+	char what[128];
 	int rc;
 
-	if (bitnet_graph_check_stream(r->header, d) == -1)
+	if (bitnet_plan(r->header, &part, d) == -1)
 		return diag_prefix(d, "%s", r->name);
+	if (!o->quiet)
+		fprintf(stderr, "onnx-emit: %s\n", bitnet_part_describe(&part,
+		    what, sizeof what));
 	og_init(&g, "bitnet");
-	rc = bitnet_graph_build(&g, r->header->config, &go, d);
+	rc = bitnet_graph_build(&g, r->header->config, &part, &go, d);
 	if (rc == 0)
 		rc = bitnet_graph_model(&g, &m, r->header, who, d);
 	if (rc == 0)

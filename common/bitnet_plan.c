@@ -1,0 +1,197 @@
+#include "bitnet_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitnet_names.h"
+#include "dtype.h"
+
+#define LAYER_PARTS 11
+
+/* The shape the config implies for name, or -1 for a tensor that is no
+ * part of the model. */
+static int
+expected_shape(const Tstream__ModelConfig *c, const struct bitnet_name *bn,
+    uint64_t *shape, size_t *rank)
+{
+	uint64_t h = c->hidden_size, f = c->intermediate_size;
+	uint64_t q = (uint64_t)c->num_attention_heads * c->head_dim;
+	uint64_t kv = (uint64_t)c->num_key_value_heads * c->head_dim;
+	/* by rank in bitnet_names.c: odd ranks are the layer's weights */
+	static const struct { int rows, cols; } part[LAYER_PARTS] = {
+		{ 'h', 0 }, { 'q', 'h' }, { 'k', 'h' }, { 'k', 'h' },
+		{ 'q', 0 }, { 'h', 'q' }, { 'h', 0 }, { 'f', 'h' },
+		{ 'f', 'h' }, { 'f', 0 }, { 'h', 'f' } };
+
+	if (bn->group == BITNET_GROUP_EMBED || bn->group == BITNET_GROUP_HEAD) {
+		shape[0] = c->vocab_size;
+		shape[1] = h;
+		*rank = 2;
+		return 0;
+	}
+	if (bn->group == BITNET_GROUP_NORM) {
+		shape[0] = h;
+		*rank = 1;
+		return 0;
+	}
+	if (bn->group != BITNET_GROUP_LAYER || bn->rank % 2 == 0 ||
+	    bn->rank / 2 >= LAYER_PARTS || bn->layer >= (long)
+	    c->num_hidden_layers)
+		return -1;
+	*rank = part[bn->rank / 2].cols ? 2 : 1;
+	for (size_t i = 0; i < *rank; i++) {
+		int k = i ? part[bn->rank / 2].cols : part[bn->rank / 2].rows;
+		shape[i] = k == 'h' ? h : k == 'q' ? q : k == 'k' ? kv : f;
+	}
+	return 0;
+}
+
+static int
+check_tensor(const Tstream__ModelConfig *c, const Tstream__TensorInfo *t,
+    const struct bitnet_name *bn, struct diag *d)
+{
+	uint64_t want[2];
+	size_t rank;
+	char ws[64], gs[64];
+
+	if (expected_shape(c, bn, want, &rank) == -1)
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is not part "
+		    "of a BitNet model with this config", t->name);
+	shape_format(want, rank, ws, sizeof ws);
+	if (t->n_shape != rank || t->shape[0] != want[0] ||
+	    (rank == 2 && t->shape[1] != want[1]))
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' has shape %s; "
+		    "the config implies %s", t->name, shape_format(t->shape,
+		    t->n_shape, gs, sizeof gs), ws);
+	if (t->dtype != TSTREAM__DTYPE__F32 ||
+	    t->encoding != TSTREAM__ENCODING__PLAIN)
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is %s %s; "
+		    "onnx-emit takes plain f32 (run tern-dequant first)",
+		    t->name, dtype_name(t->dtype),
+		    tstream_encoding_name(t->encoding));
+	return 0;
+}
+
+struct census {
+	int embed, norm, lm_head;
+	unsigned *per_layer;	/* tensors seen per layer */
+	unsigned n_layers;	/* layers with any tensor */
+	long first, last;
+};
+
+static int
+take_census(const Tstream__StreamHeader *h, struct census *s, struct diag *d)
+{
+	const Tstream__ModelConfig *c = h->config;
+
+	s->first = -1;
+	if ((s->per_layer = calloc(c->num_hidden_layers + 1,
+	    sizeof *s->per_layer)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < h->n_manifest; i++) {
+		struct bitnet_name bn;
+
+		bitnet_name_parse(h->manifest[i]->name, &bn);
+		if (check_tensor(c, h->manifest[i], &bn, d) == -1)
+			return -1;
+		s->embed += bn.group == BITNET_GROUP_EMBED;
+		s->norm += bn.group == BITNET_GROUP_NORM;
+		s->lm_head += bn.group == BITNET_GROUP_HEAD;
+		if (bn.group != BITNET_GROUP_LAYER)
+			continue;
+		if (s->per_layer[bn.layer]++ == 0)
+			s->n_layers++;
+		if (s->first < 0 || bn.layer < s->first)
+			s->first = bn.layer;
+		if (bn.layer > s->last)
+			s->last = bn.layer;
+	}
+	return 0;
+}
+
+/* Layers first..last must all be there, each with all its tensors. */
+static int
+check_layers(const struct census *s, struct diag *d)
+{
+	if ((long)s->n_layers != s->last - s->first + 1)
+		return diag_fail(d, BN_EXIT_INPUT, "the layers in the stream "
+		    "(%u of them, from %ld to %ld) are not one contiguous "
+		    "range; convert each range on its own", s->n_layers,
+		    s->first, s->last);
+	for (long l = s->first; l <= s->last; l++)
+		if (s->per_layer[l] != LAYER_PARTS)
+			return diag_fail(d, BN_EXIT_INPUT, "layer %ld has %u of "
+			    "its %d tensors; a block needs all of them", l,
+			    s->per_layer[l], LAYER_PARTS);
+	return 0;
+}
+
+static int
+classify(const Tstream__ModelConfig *c, const struct census *s,
+    struct bitnet_part *p, struct diag *d)
+{
+	int head = s->norm && (c->tie_word_embeddings ? s->embed : s->lm_head);
+
+	if (s->n_layers > 0 && check_layers(s, d) == -1)
+		return -1;
+	p->first = s->n_layers ? (unsigned)s->first : 0;
+	p->last = s->n_layers ? (unsigned)s->last : 0;
+	if (s->n_layers == c->num_hidden_layers && s->embed && head &&
+	    (c->tie_word_embeddings ? !s->lm_head : 1))
+		p->kind = BITNET_WHOLE;
+	else if (s->n_layers && !s->embed && !s->norm && !s->lm_head)
+		p->kind = BITNET_BLOCKS;
+	else if (!s->n_layers && s->embed && !s->norm && !s->lm_head)
+		p->kind = BITNET_EMBED;
+	else if (!s->n_layers && head && s->embed + s->lm_head == 1)
+		p->kind = BITNET_HEAD;
+	else
+		return diag_fail(d, BN_EXIT_INPUT, "the stream holds %s%s%s"
+		    "%u layers: not a whole model, nor the embedding, a range "
+		    "of layers or the final norm with the head alone",
+		    s->embed ? "the embedding, " : "", s->norm ?
+		    "the final norm, " : "", s->lm_head ? "lm_head, " : "",
+		    s->n_layers);
+	return 0;
+}
+
+int
+bitnet_plan(const Tstream__StreamHeader *h, struct bitnet_part *p,
+    struct diag *d)
+{
+	struct census s = { 0 };
+	int rc = take_census(h, &s, d);
+
+	if (rc == 0)
+		rc = classify(h->config, &s, p, d);
+	free(s.per_layer);
+	return rc;
+}
+
+const char *
+bitnet_part_describe(const struct bitnet_part *p, char *buf, size_t len)
+{
+	switch (p->kind) {
+	case BITNET_WHOLE:
+		snprintf(buf, len, "whole model, %u layers: input_ids -> "
+		    "logits", p->last + 1);
+		break;
+	case BITNET_EMBED:
+		snprintf(buf, len, "embedding: input_ids -> hidden_states");
+		break;
+	case BITNET_BLOCKS:
+		if (p->first == p->last)
+			snprintf(buf, len, "decoder block %u: hidden_states -> "
+			    "hidden_states_out", p->first);
+		else
+			snprintf(buf, len, "decoder blocks %u-%u: hidden_states "
+			    "-> hidden_states_out", p->first, p->last);
+		break;
+	case BITNET_HEAD:
+		snprintf(buf, len, "final norm and head: hidden_states -> "
+		    "logits");
+		break;
+	}
+	return buf;
+}
