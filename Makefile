@@ -41,8 +41,10 @@ UNIT_BIN := $(BUILD)/tests/unit
 
 MAN1     := $(TOOLS:%=man/%.1)
 MAN5     := man/tstream.5
+MAN7     := man/bitnet-onnx.7
 
-.PHONY: all check check-asan check-full test test-unit test-cli test-onnx test-man \
+.PHONY: all check check-asan check-full test test-unit test-cli test-onnx \
+	test-docs test-man \
 	deps install demo \
 	clean
 .SECONDARY:
@@ -101,10 +103,10 @@ deps:
 	sh tests/install-deps.sh
 
 test: all $(UNIT_BIN)
-	$(MAKE) test-unit test-cli test-onnx test-man
+	$(MAKE) test-unit test-cli test-onnx test-docs test-man
 
 test-man:
-	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
 
 test-unit: $(UNIT_BIN)
 	CK_FORK=yes $(UNIT_BIN)
@@ -115,12 +117,16 @@ test-cli: all
 test-onnx: all
 	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_onnx.py
 
+test-docs: all
+	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_docs.py
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/man/man5
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 755 $(TOOLS:%=$(BIN)/%) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7
 
 clean:
 	rm -rf $(BUILD) $(BIN)
