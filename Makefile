@@ -24,9 +24,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE \
 	    -D_FILE_OFFSET_BITS=64
 ifneq ($(SAN),)
-CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all \
+CFLAGS   += -fsanitize=$(SAN) -fno-sanitize-recover=undefined \
 	    -fno-omit-frame-pointer
-LDFLAGS  += -fsanitize=address,undefined
+LDFLAGS  += -fsanitize=$(SAN)
 endif
 CPPFLAGS += -Icommon -I$(BUILD)/gen
 
@@ -44,7 +44,7 @@ MAN5     := man/tstream.5
 MAN7     := man/bitnet-onnx.7
 
 .PHONY: all check check-asan check-full test test-unit test-cli test-onnx \
-	test-docs test-man \
+	test-docs test-man fuzz fuzz-build \
 	deps install demo \
 	clean
 .SECONDARY:
@@ -88,16 +88,18 @@ $(UNIT_BIN): $(UNIT_SRC) $(LIB) $(wildcard tests/unit/*.h)
 	    $(UNIT_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS) -lm
 
 # The whole suite: dependencies first (a fresh Debian 12 needs them before
-# pkg-config can answer), then the tests, then the sanitizer build.
+# pkg-config can answer), then the tests, the sanitizer build, and a short
+# bounded run of every fuzz target over its corpus and regression files.
 check: deps
 	$(MAKE) test
 	$(MAKE) check-asan
+	$(MAKE) fuzz FUZZ_TIME=$(FUZZ_CHECK_TIME)
 
 # LeakSanitizer exits 23 so that a leak cannot pass for an expected error.
 check-asan:
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=exitcode=23 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    $(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 test
+	    $(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=address,undefined test
 
 deps:
 	sh tests/install-deps.sh
@@ -150,3 +152,29 @@ demo: deps
 check-full: deps
 	$(MAKE) all
 	BIN=$(abspath $(BIN)) $(PYTHON) tests/check_full.py $(BUILD)/bench
+
+# Fuzzing with libFuzzer (clang): every parser of outside data.  Each
+# target first replays its committed corpus and crashers, then fuzzes for
+# FUZZ_TIME seconds; new findings go to build/fuzz/corpus, crashes to
+# tests/fuzz/crashes/TARGET/ (keep them: they are regression files).
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 60
+FUZZ_CHECK_TIME ?= 8
+FUZZ_TARGETS    := safetensors config index tstream onnx
+FUZZ_BIN        := build/fuzz/bin
+
+fuzz-build:
+	$(MAKE) CC=$(FUZZ_CC) CFLAGS="-g -O1" BUILD=build/fuzz \
+	    SAN=fuzzer-no-link,address,undefined build/fuzz/libbitnet-onnx.a
+	@mkdir -p $(FUZZ_BIN)
+	for t in $(FUZZ_TARGETS); do \
+	    $(FUZZ_CC) -g -O1 -std=c11 -Wall -Wextra -Werror \
+		-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon -Ibuild/fuzz/gen \
+		-fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $(FUZZ_BIN)/fuzz_$$t \
+		tests/fuzz/fuzz_$$t.c build/fuzz/libbitnet-onnx.a \
+		$(PKG_LIBS) -lm || exit 1; \
+	done
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_BIN) $(FUZZ_TIME) $(FUZZ_TARGETS)

@@ -26,6 +26,8 @@ import numpy as np
 
 PRESETS = {
     # hidden, layers, heads, kv_heads, ffn, vocab
+    "micro": dict(hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                  num_key_value_heads=1, intermediate_size=8, vocab_size=6),
     "tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=2, intermediate_size=96,
                  vocab_size=200),

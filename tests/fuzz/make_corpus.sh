@@ -1,0 +1,33 @@
+#!/bin/sh
+# Write the seed corpus of the fuzz targets from a micro fixture (a few KB
+# each).  The files are committed; run this only to renew them.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=$root/bin
+py=${PYTHON:-/usr/bin/python3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+c=$here/corpus
+mkdir -p "$c/safetensors" "$c/config" "$c/index" "$c/tstream" "$c/onnx"
+"$py" "$root/tests/gen_fixture.py" "$tmp/m" --preset micro --seed 3
+"$py" "$root/tests/gen_fixture.py" "$tmp/s" --preset micro --seed 4 \
+    --shards 2 --linear-class bitlinear
+cp "$tmp/m/model.safetensors" "$c/safetensors/micro.safetensors"
+cp "$tmp/s/model-00001-of-00002.safetensors" "$c/safetensors/shard.safetensors"
+cp "$tmp/m/config.json" "$c/config/micro.json"
+cp "$tmp/s/config.json" "$c/config/bitlinear.json"
+cp "$tmp/s/model.safetensors.index.json" "$c/index/micro.json"
+cat > "$c/index/matching.json" <<'JSON'
+{"metadata": {"total_size": 34}, "weight_map": {
+ "model.layers.0.mlp.up_proj.weight": "a.safetensors",
+ "model.layers.0.mlp.up_proj.weight_scale": "a.safetensors",
+ "model.norm.weight": "a.safetensors"}}
+JSON
+"$bin/st-read" "$tmp/m" > "$c/tstream/packed.tstream"
+"$bin/tern-dequant" "$c/tstream/packed.tstream" > "$c/tstream/f32.tstream"
+"$bin/st-read" -l 0 "$tmp/s" > "$c/tstream/bitlinear-layer.tstream"
+"$bin/onnx-emit" -q "$c/tstream/f32.tstream" > "$c/onnx/micro.onnx"
+"$bin/tern-dequant" "$c/tstream/bitlinear-layer.tstream" |
+    "$bin/onnx-emit" -q > "$c/onnx/block.onnx"
+ls -l "$c"/*
