@@ -44,7 +44,7 @@ MAN5     := man/tstream.5
 MAN7     := man/bitnet-onnx.7
 
 .PHONY: all check check-asan check-full test test-unit test-cli test-onnx \
-	test-docs test-man fuzz fuzz-build \
+	test-docs test-robust test-man fuzz fuzz-build \
 	deps install demo \
 	clean
 .SECONDARY:
@@ -105,7 +105,7 @@ deps:
 	sh tests/install-deps.sh
 
 test: all $(UNIT_BIN)
-	$(MAKE) test-unit test-cli test-onnx test-docs test-man
+	$(MAKE) test-unit test-cli test-onnx test-docs test-robust test-man
 
 test-man:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
@@ -121,6 +121,9 @@ test-onnx: all
 
 test-docs: all
 	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_docs.py
+
+test-robust: all
+	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_robust.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

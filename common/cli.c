@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +51,12 @@ void
 cli_print_version(const char *prog)
 {
 	printf("%s (bitnet-onnx) %s\n", prog, BN_VERSION);
+}
+
+void
+cli_init(void)
+{
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 void

@@ -19,6 +19,10 @@ int cli_refuse_tty_stdout(const char *what, struct diag *d);
 /* Print "prog (bitnet-onnx) VERSION" on stdout. */
 void cli_print_version(const char *prog);
 
+/* Signals: a write past the file size limit (SIGXFSZ) fails with EFBIG
+ * and is reported like any write error instead of killing the tool. */
+void cli_init(void);
+
 /* Give stdout a large buffer for streaming payloads. */
 void cli_stream_stdout(void);
 

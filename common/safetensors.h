@@ -13,7 +13,7 @@
 #include "dtype.h"
 #include "tstream.h"
 
-#define ST_MAX_HEADER	(100u << 20)	/* JSON header bytes */
+#define ST_MAX_HEADER	(16u << 20)	/* JSON header bytes */
 
 struct st_tensor {
 	char *name;

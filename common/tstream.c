@@ -6,6 +6,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "io.h"
+#include "pbwire.h"
 
 static void
 put_u32le(unsigned char *p, uint32_t v)
@@ -266,11 +267,49 @@ read_frame(struct tstream_reader *r, char tag[5], uint32_t limit,
 	return 0;
 }
 
+/* Count the manifest entries (field 5) of a serialized StreamHeader
+ * before unpacking it, so that a hostile count is refused unallocated. */
+static int
+count_manifest(const uint8_t *p, size_t n, size_t *count)
+{
+	size_t pos = 0, u;
+	uint64_t tag, len;
+
+	*count = 0;
+	while (pos < n) {
+		if ((u = pb_get_varint(p + pos, n - pos, &tag)) == 0)
+			return -1;
+		pos += u;
+		switch (tag & 7) {
+		case PB_VARINT:
+			if ((u = pb_get_varint(p + pos, n - pos, &len)) == 0)
+				return -1;
+			pos += u;
+			continue;
+		case PB_I64: len = 8; break;
+		case PB_I32: len = 4; break;
+		case PB_LEN:
+			if ((u = pb_get_varint(p + pos, n - pos, &len)) == 0)
+				return -1;
+			pos += u;
+			break;
+		default:
+			return -1;
+		}
+		if (len > n - pos)
+			return -1;
+		pos += len;
+		*count += (tag >> 3) == 5;
+	}
+	return 0;
+}
+
 static int
 read_header(struct tstream_reader *r, struct diag *d)
 {
 	unsigned char *body;
 	uint32_t len;
+	size_t n;
 	char tag[5];
 
 	if (read_frame(r, tag, TSTREAM_MAX_HEADER, &body, &len, d) == -1)
@@ -279,6 +318,11 @@ read_header(struct tstream_reader *r, struct diag *d)
 		free(body);
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "%s: expected the HEAD frame, found %s", r->name, tag);
+	}
+	if (count_manifest(body, len, &n) == 0 && n > TSTREAM_MAX_TENSORS) {
+		free(body);
+		return diag_fail(d, BN_EXIT_INPUT, "%s: manifest of %zu "
+		    "tensors, more than %u", r->name, n, TSTREAM_MAX_TENSORS);
 	}
 	r->header = tstream__stream_header__unpack(NULL, len, body);
 	free(body);

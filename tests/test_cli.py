@@ -275,7 +275,7 @@ def progress_only_when_asked_or_on_a_terminal():
     rcs, out, errs = pipeline([tool("st-read"), model],
                               [tool("tern-dequant")], [tool("onnx-emit")])
     assert rcs == [0, 0, 0] and errs[:2] == ["", ""], errs
-    assert errs[2] == "onnx-emit: whole model, 2 layers: input_ids -> " \
+    assert errs[2] == "onnx-emit: wrote the whole model, 2 layers: input_ids -> " \
         "logits\n", errs
     rcs, out, errs = pipeline([tool("st-read"), model],
                               [tool("tern-dequant")], [tool("onnx-emit"),

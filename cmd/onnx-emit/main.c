@@ -109,9 +109,6 @@ emit(struct tstream_reader *r, const struct options *o, struct diag *d)
 
 	if (bitnet_plan(r->header, &part, d) == -1)
 		return diag_prefix(d, "%s", r->name);
-	if (!o->quiet)
-		fprintf(stderr, "onnx-emit: %s\n", bitnet_part_describe(&part,
-		    what, sizeof what));
 	og_init(&g, "bitnet");
 	rc = bitnet_graph_build(&g, r->header->config, &part, &go, d);
 	if (rc == 0)
@@ -122,6 +119,9 @@ emit(struct tstream_reader *r, const struct options *o, struct diag *d)
 		rc = copy_weights(r, &out, d);
 	if (rc == 0)
 		rc = onnx_out_finish(&out, &m, &g, d);
+	if (rc == 0 && !o->quiet)
+		fprintf(stderr, "onnx-emit: wrote the %s\n",
+		    bitnet_part_describe(&part, what, sizeof what));
 	onnx_out_close(&out);
 	og_free(&g);
 	return rc;
@@ -138,6 +138,7 @@ main(int argc, char **argv)
 	FILE *in;
 	int rc;
 
+	cli_init();
 	parse_args(argc, argv, &o);
 	if ((o.output == NULL &&
 	    cli_refuse_tty_stdout("an ONNX model", &d) == -1) ||

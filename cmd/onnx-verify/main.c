@@ -107,6 +107,7 @@ main(int argc, char **argv)
 	struct diag d = { 0 };
 	int rc;
 
+	cli_init();
 	parse_args(argc, argv, &o);
 	rc = onnx_model_open(&m, o.model, &d);
 	if (rc == 0)

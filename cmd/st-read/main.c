@@ -150,6 +150,7 @@ main(int argc, char **argv)
 	struct diag d = { 0 };
 	int rc;
 
+	cli_init();
 	parse_args(argc, argv, &o, &d);
 	if (!o.list && cli_refuse_tty_stdout("a tensor stream", &d) == -1)
 		diag_exit(&d);

@@ -117,6 +117,7 @@ main(int argc, char **argv)
 	FILE *in;
 	int rc;
 
+	cli_init();
 	if (cli_refuse_tty_stdout("a tensor stream", &d) == -1 ||
 	    (in = cli_open_input(path, &name, &d)) == NULL)
 		diag_exit(&d);

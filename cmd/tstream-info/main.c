@@ -246,6 +246,7 @@ main(int argc, char **argv)
 	FILE *in;
 	int rc;
 
+	cli_init();
 	parse_args(argc, argv, &o);
 	if ((in = cli_open_input(o.path, &name, &d)) == NULL)
 		diag_exit(&d);

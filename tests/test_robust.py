@@ -1,0 +1,323 @@
+#!/usr/bin/python3
+"""Hostile and broken input, pipes and full disks.
+
+Every case checks the exit status and the one line on stderr, and that
+nothing is left behind that looks like a good model.  Prints
+'robust: N passed, N failed' last."""
+import json
+import os
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_fixture as gf  # noqa: E402
+from harness import Suite, tool  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="bn-robust-")
+SUITE = Suite("robust", TMP)
+
+
+def model():
+    d = os.path.join(TMP, "model")
+    if not os.path.exists(d):
+        gf.write_model(d, gf.PRESETS["tiny"], 21, truth=False)
+    return d
+
+
+def demo_model():
+    d = os.path.join(TMP, "demo")
+    if not os.path.exists(d):
+        gf.write_model(d, gf.PRESETS["demo"], 22, truth=False)
+    return d
+
+
+def f32_stream():
+    p = os.path.join(TMP, "f32.tstream")
+    if not os.path.exists(p):
+        r = subprocess.run("%s %s | %s > %s" % (tool("st-read"), model(),
+                           tool("tern-dequant"), p), shell=True)
+        assert r.returncode == 0
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def one_line(err, *needles):
+    assert len(err.strip().splitlines()) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def run(argv, data=None, **kw):
+    p = subprocess.run(argv, input=data, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, **kw)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def verify_rejects(path):
+    rc, _, err = run([tool("onnx-verify"), "-q", path])
+    assert rc == 1, (path, rc, err)
+
+
+# --- pipes ---------------------------------------------------------------
+
+@SUITE.test
+def downstream_exits_early():
+    """Upstream stops quietly, non-zero, on a closed pipe (the demo model
+    is several times the 1 MiB of a pipe)."""
+    r = subprocess.run("%s %s | %s > %s/f32" % (tool("st-read"), demo_model(),
+                       tool("tern-dequant"), TMP), shell=True)
+    assert r.returncode == 0
+    for cmd in ("%s %s" % (tool("st-read"), demo_model()),
+                "%s %s/f32" % (tool("tern-dequant"), TMP),
+                "%s -q %s/f32" % (tool("onnx-emit"), TMP)):
+        p = subprocess.run(["bash", "-c", cmd + " | head -c 100 >/dev/null;"
+                            " echo ${PIPESTATUS[0]}"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        status = int(p.stdout)
+        assert status == 128 + signal.SIGPIPE, (cmd, status)
+        assert p.stderr == b"", (cmd, p.stderr)
+
+
+def start_emit(args, out_path=None):
+    out = open(out_path, "wb") if out_path else subprocess.DEVNULL
+    p = subprocess.Popen([tool("onnx-emit"), "-q"] + args,
+                         stdin=subprocess.PIPE, stdout=out,
+                         stderr=subprocess.PIPE)
+    if out_path:
+        out.close()
+    return p
+
+
+@SUITE.test
+def killed_pipeline_leaves_no_valid_model():
+    stream = f32_stream()
+    d = os.path.join(TMP, "kill")
+    for cut in (0, 100, len(stream) // 4, len(stream) // 2,
+                len(stream) - 9):
+        for flags in ([], ["--external-data"]):
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            target = os.path.join(d, "model.onnx")
+            # onnx-emit killed while its input is still open
+            p = start_emit(["-o", target] + flags)
+            p.stdin.write(stream[:cut])
+            p.stdin.flush()
+            time.sleep(0.2)
+            p.kill()
+            p.wait()
+            p.stdin.close()
+            p.stderr.close()
+            assert not os.path.exists(target), (cut, flags)
+            assert not os.path.exists(target + "_data"), (cut, flags)
+            for name in os.listdir(d):
+                verify_rejects(os.path.join(d, name))
+            # writing to a redirected stdout: the partial file is refused
+            if not flags:
+                p = start_emit([], target)
+                p.stdin.write(stream[:cut])
+                p.stdin.flush()
+                time.sleep(0.2)
+                p.kill()
+                p.wait()
+                p.stdin.close()
+                p.stderr.close()
+                verify_rejects(target)
+
+
+@SUITE.test
+def upstream_death_is_a_truncated_stream():
+    stream = f32_stream()
+    for t in ("tern-dequant", "onnx-emit", "tstream-info"):
+        p = subprocess.Popen([tool(t)], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        p.stdin.write(stream[:len(stream) // 3])
+        p.stdin.close()  # the upstream "dies"
+        err = p.stderr.read().decode()
+        assert p.wait() == 1, t
+        one_line(err, "<stdin>", "truncated")
+
+
+# --- disks ---------------------------------------------------------------
+
+@SUITE.test
+def full_disk_on_stdout():
+    with open(os.path.join(TMP, "f32"), "wb") as f:
+        f.write(f32_stream())
+    for argv in ([tool("st-read"), model()],
+                 [tool("tern-dequant"), os.path.join(TMP, "f32")],
+                 [tool("onnx-emit"), "-q", os.path.join(TMP, "f32")]):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE)
+        assert p.returncode == 3, (argv, p.returncode)
+        one_line(p.stderr.decode(), "stdout", "No space left on device")
+
+
+def limit_file_size(kib):
+    def f():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (kib * 1024, kib * 1024))
+    return f
+
+
+@SUITE.test
+def failed_writes_leave_nothing_under_the_final_name():
+    stream = f32_stream()
+    d = os.path.join(TMP, "fsize")
+    for flags, needle in (([], "model.onnx.tmp-"),
+                          (["--external-data"], "model.onnx_data")):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        target = os.path.join(d, "model.onnx")
+        p = subprocess.run([tool("onnx-emit"), "-q", "-o", target] + flags,
+                           input=stream, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE,
+                           preexec_fn=limit_file_size(64))
+        assert p.returncode == 3, p.returncode
+        one_line(p.stderr.decode(), needle, "File too large")
+        assert os.listdir(d) == [], os.listdir(d)
+    x = os.path.join(TMP, "xdir")
+    p = subprocess.run([tool("tstream-info"), "-x", x], input=stream,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       preexec_fn=limit_file_size(16))
+    assert p.returncode == 3
+    one_line(p.stderr.decode(), x, "File too large")
+
+
+# --- hostile sizes -------------------------------------------------------
+
+def write_st(path, header, data=b""):
+    raw = json.dumps(header).encode() if isinstance(header, dict) else header
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)) + raw + data)
+
+
+def st_read_fails(st_path, *needles, rc_want=1):
+    cfg = os.path.join(model(), "config.json")
+    rc, out, err = run([tool("st-read"), "-c", cfg, st_path])
+    assert rc == rc_want, (rc, err)
+    assert out == b""
+    one_line(err, *needles)
+
+
+@SUITE.test
+def hostile_safetensors():
+    p = os.path.join(TMP, "hostile.safetensors")
+    write_st(p, {"t": {"dtype": "F32", "shape": [2 ** 40, 2 ** 40],
+                       "data_offsets": [0, 4]}})
+    st_read_fails(p, "'t'", "overflows 64 bits")
+    write_st(p, {"t": {"dtype": "F32", "shape": [2 ** 62],
+                       "data_offsets": [0, 4]}})
+    st_read_fails(p, "'t'", "overflows")
+    write_st(p, {"x" * (1 << 20): {"dtype": "F32", "shape": [1],
+                                   "data_offsets": [0, 4]}}, b"\0" * 4)
+    st_read_fails(p, "name of 1048576 bytes")
+    # a million tensors cannot even fit in the header limit
+    entry = b'"t%07d":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},'
+    raw = b"{" + b"".join(entry % i for i in range(1000000))[:-1] + b"}"
+    write_st(p, raw)
+    st_read_fails(p, "header length", "limit")
+    # 200000 tensors fit in the header, and are too many
+    raw = b"{" + b"".join(entry % i for i in range(200000))[:-1] + b"}"
+    write_st(p, raw)
+    st_read_fails(p, "200000 tensors", "limit of 100000")
+    # deeply nested JSON
+    write_st(p, b'{"t":' + b"[" * 100000 + b"]" * 100000 + b"}")
+    st_read_fails(p, "invalid JSON")
+
+
+@SUITE.test
+def hostile_config():
+    d = os.path.join(TMP, "deep")
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(model(), d)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        f.write('{"model_type": ' + "[" * 50000 + "]" * 50000 + "}")
+    rc, out, err = run([tool("st-read"), d])
+    assert rc == 1
+    one_line(err, "config.json", "invalid JSON")
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({"model_type": "bitnet", "hidden_size": 2 ** 40,
+                   "num_hidden_layers": 1, "num_attention_heads": 1,
+                   "intermediate_size": 1, "vocab_size": 1}, f)
+    rc, out, err = run([tool("st-read"), d])
+    assert rc == 1
+    one_line(err, "'hidden_size'", "1 to 1048576")
+
+
+def stream_frame(tag, body):
+    return tag + struct.pack("<I", len(body)) + body
+
+
+@SUITE.test
+def hostile_streams():
+    magic = b"\x89TSTR\r\n\x1a" + struct.pack("<I", 1)
+    for data, needle in (
+            (magic + b"HEAD" + struct.pack("<I", 0xFFFFFFF0), "limit"),
+            (magic + b"HEAD" + struct.pack("<I", 5) + b"\xff" * 5,
+             "not a valid StreamHeader"),
+            (magic + b"JUNK" + struct.pack("<I", 0), "bad frame tag"),
+            (b"\x89TSTR\r\n\x1a" + struct.pack("<I", 9), "version 9"),
+            (b"", "empty input")):
+        for t in ("tern-dequant", "tstream-info", "onnx-emit"):
+            rc, out, err = run([tool(t)], data)
+            assert rc == 1, (t, needle, rc, err)
+            one_line(err, needle)
+            assert out == b""
+    # a million manifest entries, refused before they are unpacked
+    entry = b"\x2a\x03\x0a\x01x"  # field 5, TensorInfo{name: "x"}
+    body = b"\x08\x01" + entry * 1000000
+    rc, out, err = run([tool("tstream-info")], magic +
+                       stream_frame(b"HEAD", body))
+    assert rc == 1
+    one_line(err, "1000000 tensors", "more than 100000")
+    # a tensor frame past the frame limit
+    full = f32_stream()
+    i = full.index(b"TENS")
+    bad = full[:i + 4] + struct.pack("<I", 1 << 30) + full[i + 8:]
+    rc, out, err = run([tool("tstream-info")], bad)
+    assert rc == 1
+    one_line(err, "TENS frame of 1073741824 bytes", "limit")
+
+
+@SUITE.test
+def hostile_onnx():
+    p = os.path.join(TMP, "hostile.onnx")
+    for data, needle in (
+            (b"", "empty file"),
+            (b"\x3a\xff\xff\xff\xff\x0f", "past the end"),
+            (b"\x3a\x02\x2a\x7f", "past the end"),
+            (b"\x0b\x00", "runs past the end"),  # a group: not supported
+            (b"\x08\x08\x3a\x00", "no opset import")):
+        with open(p, "wb") as f:
+            f.write(data)
+        rc, out, err = run([tool("onnx-verify"), p])
+        assert rc == 1, (data, rc, err)
+        one_line(err, p, needle)
+    rc, out, err = run([tool("onnx-verify"), os.path.join(TMP, "nope")])
+    assert rc == 3
+    one_line(err, "No such file")
+
+
+@SUITE.test
+def missing_and_wrong_paths():
+    for argv, rc_want, needles in (
+            ([tool("st-read"), os.path.join(TMP, "absent")], 3,
+             ("absent", "No such file")),
+            ([tool("st-read"), TMP], 1, ("no model.safetensors",)),
+            ([tool("st-read"), "-c", os.path.join(TMP, "none.json"),
+              os.path.join(model(), "model.safetensors")], 3,
+             ("none.json",)),
+            ([tool("tstream-info"), TMP], 3, (TMP,))):
+        rc, out, err = run(argv)
+        assert rc == rc_want, (argv, rc, err)
+        one_line(err, *needles)
+
+
+if __name__ == "__main__":
+    sys.exit(SUITE.main())
