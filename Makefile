@@ -21,12 +21,14 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE \
+# override: a CFLAGS given on the command line adds to these, never drops
+# the standard, the warnings or a sanitizer
+override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE \
 	    -D_FILE_OFFSET_BITS=64
 ifneq ($(SAN),)
-CFLAGS   += -fsanitize=$(SAN) -fno-sanitize-recover=undefined \
+override CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=undefined \
 	    -fno-omit-frame-pointer
-LDFLAGS  += -fsanitize=$(SAN)
+override LDFLAGS += -fsanitize=$(SAN)
 endif
 CPPFLAGS += -Icommon -I$(BUILD)/gen
 
