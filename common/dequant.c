@@ -33,6 +33,19 @@ dequant_info(const Tstream__TensorInfo *in, Tstream__TensorInfo *out,
 	return 0;
 }
 
+/* A projection of bf16 master weights, quantized as AutoBitLinear does
+ * when quantization_mode is online. */
+static int
+quantizes_online(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t)
+{
+	const char *mode = h->config->quantization_mode;
+	struct bitnet_name bn;
+
+	bitnet_name_parse(t->name, &bn);
+	return bn.is_projection && t->encoding == TSTREAM__ENCODING__PLAIN &&
+	    mode != NULL && strcmp(mode, "online") == 0;
+}
+
 static int
 check_entry(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
     struct diag *d)
@@ -47,12 +60,12 @@ check_entry(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 			    "tensor '%s': plain %s is not a float tensor; "
 			    "only f32, f16 and bf16 convert to f32", t->name,
 			    dtype_name(t->dtype));
-		if (bn.is_projection && c->quantization_mode != NULL &&
-		    strcmp(c->quantization_mode, "online") == 0)
+		if (quantizes_online(h, t) && (t->n_shape != 2 ||
+		    t->payload_length > DEQUANT_MAX_PACKED))
 			return diag_fail(d, BN_EXIT_INPUT,
-			    "tensor '%s': quantization_mode 'online' (bf16 "
-			    "master weights) needs quantizing, which this "
-			    "version does not do", t->name);
+			    "tensor '%s': a projection to quantize must be a "
+			    "matrix of at most %u bytes", t->name,
+			    DEQUANT_MAX_PACKED);
 		return 0;
 	}
 	if (t->encoding != TSTREAM__ENCODING__TERNARY_HF_PACKED)
@@ -174,6 +187,49 @@ convert_packed(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return rc;
 }
 
+/* Widen n elements starting at element i of the raw payload into f. */
+static void
+widen(const Tstream__TensorInfo *in, const uint8_t *raw, uint64_t i,
+    size_t n, float *f)
+{
+	dtype_to_f32(in->dtype, raw + i * dtype_size(in->dtype), f, n);
+}
+
+/* Hold the payload (one projection), find its scale in a first pass,
+ * quantize and write it in a second. */
+static int
+convert_online(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    struct tstream_writer *w, struct diag *d)
+{
+	uint64_t numel = in->payload_length / dtype_size(in->dtype);
+	uint8_t *raw = io_alloc(in->payload_length, in->name, d);
+	float *f = io_alloc(2 * FLOATS_PER_CHUNK * sizeof *f, in->name, d);
+	double sum = 0;
+	float s;
+	int rc = (raw && f) ? 0 : -1;
+
+	if (rc == 0)
+		rc = tstream_read_payload(r, raw, in->payload_length, d);
+	for (uint64_t i = 0; rc == 0 && i < numel; i += FLOATS_PER_CHUNK) {
+		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
+		    FLOATS_PER_CHUNK;
+		widen(in, raw, i, n, f);
+		sum = ternary_absmean_add(sum, f, n);
+	}
+	s = ternary_online_scale(sum, numel);
+	for (uint64_t i = 0; rc == 0 && i < numel; i += FLOATS_PER_CHUNK) {
+		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
+		    FLOATS_PER_CHUNK;
+		widen(in, raw, i, n, f);
+		ternary_online_row(f, n, s, f + FLOATS_PER_CHUNK);
+		rc = tstream_write_payload(w, f + FLOATS_PER_CHUNK,
+		    n * sizeof *f, d);
+	}
+	free(raw);
+	free(f);
+	return rc;
+}
+
 int
 dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
     struct tstream_writer *w, struct diag *d)
@@ -186,7 +242,9 @@ dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	    dequant_info(in, &out, shape, d) == -1 ||
 	    tstream_begin_tensor(w, &out, d) == -1)
 		return -1;
-	if (in->encoding == TSTREAM__ENCODING__PLAIN)
+	if (quantizes_online(r->header, in))
+		rc = convert_online(r, in, w, d);
+	else if (in->encoding == TSTREAM__ENCODING__PLAIN)
 		rc = convert_plain(r, in, w, d);
 	else
 		rc = convert_packed(r, in, w, d);

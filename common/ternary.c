@@ -1,5 +1,6 @@
 #include "ternary.h"
 
+#include <math.h>
 #include <string.h>
 
 int
@@ -45,4 +46,31 @@ ternary_hf_pack(const int8_t *w, uint64_t rows, uint64_t cols,
 		for (uint64_t c = 0; c < cols; c++)
 			packed[(row % r4) * cols + c] |= (uint8_t)(
 			    (unsigned)(w[row * cols + c] + 1) << (2 * (row / r4)));
+}
+
+double
+ternary_absmean_add(double sum, const float *w, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		sum += fabs((double)w[i]);
+	return sum;
+}
+
+float
+ternary_online_scale(double abs_sum, uint64_t numel)
+{
+	float mean = numel ? (float)(abs_sum / (double)numel) : 0.0f;
+
+	return 1.0f / (mean > 1e-5f ? mean : 1e-5f);
+}
+
+void
+ternary_online_row(const float *w, uint64_t n, float s, float *out)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		float t = rintf(w[i] * s);
+
+		t = t > 1.0f ? 1.0f : t < -1.0f ? -1.0f : t;
+		out[i] = t / s;
+	}
 }

@@ -25,4 +25,13 @@ void ternary_scale_row(const int8_t *t, uint64_t n, float scale, int divide,
 void ternary_hf_pack(const int8_t *w, uint64_t rows, uint64_t cols,
     uint8_t *packed);
 
+/* The online quantization of transformers' AutoBitLinear (bf16 master
+ * weights): s = 1 / max(mean|W|, 1e-5) over the whole tensor, in float32
+ * (the mean is summed in double, then rounded);
+ * W_t = clip(round_half_even(W * s), -1, 1); the weight used is W_t / s.
+ * ternary_absmean_add accumulates sum|w| over chunks. */
+double ternary_absmean_add(double sum, const float *w, uint64_t n);
+float ternary_online_scale(double abs_sum, uint64_t numel);
+void ternary_online_row(const float *w, uint64_t n, float s, float *out);
+
 #endif

@@ -166,6 +166,17 @@ def embedding(cfg, seed):
         np.concatenate(list(chunks()))))
 
 
+def master_projection(name, shape, seed):
+    """bf16 master weights [out, in] of the online-quantized repository:
+    normal, with mean|W| drawn from 0.3-1.7."""
+    def make():
+        rng = tensor_rng(seed, name)
+        mag = rng.uniform(0.3, 1.7)
+        return (rng.standard_normal(shape, dtype=np.float32) *
+                np.float32(mag * np.sqrt(np.pi / 2)))
+    return (bf16_tensor(name + ".weight", shape, make),)
+
+
 def projection(name, shape, seed, divides):
     """The packed weight and its weight_scale.  The effective magnitude
     mean|W| is drawn from 0.3-1.7 in either convention: AutoBitLinear
@@ -189,7 +200,9 @@ def projection(name, shape, seed, divides):
 def model_tensors(cfg, seed):
     """Every tensor of the model, in model order, made lazily."""
     d = dims(cfg)
-    divides = cfg["quantization_config"]["linear_class"] == "bitlinear"
+    q = cfg["quantization_config"]
+    divides = q["linear_class"] == "bitlinear"
+    online = q["quantization_mode"] == "online"
     layers = cfg["num_hidden_layers"]
     out = [embedding(cfg, seed)]
     for layer in range(layers):
@@ -205,7 +218,11 @@ def model_tensors(cfg, seed):
                        sc=scale: (sc * tensor_rng(seed, n).uniform(
                            0.8, 1.2, k)).astype(np.float32)))
         for name, o, i in PROJECTIONS:
-            out.extend(projection(pre + name, (d[o], d[i]), seed, divides))
+            if online:
+                out.extend(master_projection(pre + name, (d[o], d[i]), seed))
+            else:
+                out.extend(projection(pre + name, (d[o], d[i]), seed,
+                                      divides))
     name = "model.norm.weight"
     out.append(bf16_tensor(name, (d["h"],), lambda: tensor_rng(
         seed, name).uniform(1.0, 3.0, d["h"]).astype(np.float32)))
@@ -248,11 +265,12 @@ def write_side_files(out, cfg):
 
 
 def write_model(out, sizes, seed=0, linear_class="autobitlinear", shards=1,
-                truth=True):
-    """Write a packed model folder; return {name: truth} (or {} when truth
-    is False, for models too large to hold)."""
+                truth=True, master=False):
+    """Write a model folder, packed (or bf16 master weights, quantization
+    mode online, when master is set); return {name: truth} (or {} when
+    truth is False, for models too large to hold)."""
     os.makedirs(out, exist_ok=True)
-    cfg = make_config(sizes, linear_class)
+    cfg = make_config(sizes, linear_class, "online" if master else "offline")
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     write_side_files(out, cfg)
@@ -293,10 +311,12 @@ def main():
     ap.add_argument("--shards", type=int, default=1)
     ap.add_argument("--linear-class", default="autobitlinear",
                     choices=["autobitlinear", "bitlinear"])
+    ap.add_argument("--master", action="store_true",
+                    help="bf16 master weights (quantization_mode online)")
     ap.add_argument("--truth", help="also save the float truth as .npz")
     a = ap.parse_args()
     truth = write_model(a.out, PRESETS[a.preset], a.seed, a.linear_class,
-                        a.shards, truth=bool(a.truth))
+                        a.shards, truth=bool(a.truth), master=a.master)
     if a.truth:
         save_truth(a.truth, truth)
     return 0

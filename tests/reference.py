@@ -77,6 +77,7 @@ class Reference:
         self.theta = c.get("rope_theta", 500000.0)
         q = c.get("quantization_config", {})
         self.linear_class = q.get("linear_class", "bitlinear")
+        self.online = q.get("quantization_mode", "offline") == "online"
         self.act_quant = act_quant
         self.min_margin = np.inf
 
@@ -95,6 +96,8 @@ class Reference:
     def linear(self, x, name):
         w = self.t[name]
         if w.dtype != np.uint8:  # a plain float weight
+            if self.online:
+                w = self.online_weight(w)
             if self.act_quant:
                 xq, s = self.quantize(x)
                 x = xq / s
@@ -108,6 +111,15 @@ class Reference:
         if self.linear_class == "autobitlinear":
             return ((xq / s) @ wt.T) * ws
         return (xq @ wt.T) / (s * ws)
+
+    @staticmethod
+    def online_weight(w):
+        """AutoBitLinear's WeightQuant: s = 1 / max(mean|W|, 1e-5) in
+        float32 (the mean summed in float64), round(W * s) clipped to
+        [-1, 1], divided by s."""
+        mean = F32(np.mean(np.abs(w.astype(np.float64))))
+        s = F32(1) / max(mean, F32(1e-5))
+        return np.clip(np.round(w * s), -1, 1).astype(F32) / s
 
     def rope(self, position_ids):
         inv = F32(1) / (F32(self.theta) ** (

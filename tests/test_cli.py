@@ -17,6 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
+import reference  # noqa: E402
 from harness import Suite, tool  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-cli-")
@@ -554,26 +555,24 @@ def bad_stream_file_argument():
 
 
 @SUITE.test
-def online_mode_is_refused():
-    model, _ = broken_model("online", lambda h, d: (h, d))
-    cfg = os.path.join(model, "config.json")
-    with open(cfg) as f:
-        c = json.load(f)
-    c["quantization_config"]["quantization_mode"] = "online"
-    with open(cfg, "w") as f:
-        json.dump(c, f)
-    # a bf16 projection, as in the master-weights repository
-    path = os.path.join(model, "model.safetensors")
-    h = {"model.layers.0.self_attn.q_proj.weight":
-         {"dtype": "BF16", "shape": [4, 4], "data_offsets": [0, 32]}}
-    write_st(path, h, bytes(32))
-    rcs, out, errs = pipeline([tool("st-read"), model],
-                              [tool("tern-dequant")])
-    assert rcs == [0, 1], (rcs, errs)
-    assert "online" in errs[1] and Q in errs[1], errs[1]
-    assert out == b""
-
-
+def master_weights_are_quantized_as_autobitlinear_does():
+    model = os.path.join(TMP, "master")
+    if not os.path.exists(model):
+        gf.write_model(model, gf.PRESETS["tiny"], 9, master=True)
+    arrays, _ = extract(convert(model), "master")
+    ref = reference.Reference(model)
+    projections = 0
+    for name, got in arrays.items():
+        src = ref.t[name]
+        if name.endswith("_proj.weight"):
+            want = reference.Reference.online_weight(src)
+            projections += 1
+            levels = np.unique(got)
+            assert len(levels) == 3 and levels[1] == 0, (name, levels)
+        else:
+            want = src
+        assert np.array_equal(got, want), name
+    assert projections == 14
 
 if __name__ == "__main__":
     sys.exit(SUITE.main())

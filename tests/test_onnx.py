@@ -22,11 +22,12 @@ import reference  # noqa: E402
 TMP = tempfile.mkdtemp(prefix="bn-onnx-")
 SUITE = Suite("onnx", TMP)
 TOL = 1e-4
-CONFIGS = [  # (name, preset, seed, linear_class)
-    ("tiny", "tiny", 11, "autobitlinear"),
-    ("mqa", "tiny-mqa", 12, "autobitlinear"),
-    ("mha", "tiny-mha", 13, "autobitlinear"),
-    ("bitlinear", "tiny", 14, "bitlinear"),
+CONFIGS = [  # (name, preset, seed, linear_class, bf16 master weights)
+    ("tiny", "tiny", 11, "autobitlinear", False),
+    ("mqa", "tiny-mqa", 12, "autobitlinear", False),
+    ("mha", "tiny-mha", 13, "autobitlinear", False),
+    ("bitlinear", "tiny", 14, "bitlinear", False),
+    ("master", "tiny-mha", 15, "autobitlinear", True),
 ]
 REPORT = SUITE.report
 
@@ -38,10 +39,11 @@ def sh(cmd, **kw):
                           stderr=subprocess.PIPE, **kw)
 
 
-def model_dir(name, preset, seed, linear_class):
+def model_dir(name, preset, seed, linear_class, master=False):
     d = os.path.join(TMP, name)
     if not os.path.exists(d):
-        gf.write_model(d, gf.PRESETS[preset], seed, linear_class)
+        gf.write_model(d, gf.PRESETS[preset], seed, linear_class,
+                       master=master)
     return d
 
 
