@@ -82,8 +82,8 @@ check_entry(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 		    "tensor '%s': packed payload of %llu bytes, more than "
 		    "the limit of %u", t->name,
 		    (unsigned long long)t->payload_length, DEQUANT_MAX_PACKED);
-	if (!isfinite(t->scale) ||
-	    (t->scale == 0 && bitnet_config_scale_divides(c)))
+	if (t->has_scale && (!isfinite(t->scale) ||
+	    (t->scale == 0 && bitnet_config_scale_divides(c))))
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': weight_scale %g cannot %s the weights",
 		    t->name, (double)t->scale,

@@ -98,12 +98,22 @@ load_side_file(struct hf_model *m, const char *dir, const char *name,
 }
 
 static int
-load_side_files(struct hf_model *m, const char *dir, struct diag *d)
+alloc_side_files(struct hf_model *m, struct diag *d)
 {
+	if (m->side != NULL)
+		return 0;
 	m->side = calloc(N_SIDE_NAMES, sizeof *m->side);
 	m->side_ptrs = calloc(N_SIDE_NAMES, sizeof *m->side_ptrs);
 	if (m->side == NULL || m->side_ptrs == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	return 0;
+}
+
+int
+hf_model_load_side_files(struct hf_model *m, const char *dir, struct diag *d)
+{
+	if (alloc_side_files(m, d) == -1)
+		return -1;
 	for (size_t i = 0; i < N_SIDE_NAMES; i++)
 		if (load_side_file(m, dir, side_names[i], d) == -1)
 			return -1;
@@ -313,6 +323,8 @@ set_packed(struct hf_tensor *t, const struct entry *scale, struct diag *d)
 		    st->name, dtype_name(st->dtype), st->rank);
 	t->info.encoding = TSTREAM__ENCODING__TERNARY_HF_PACKED;
 	t->shape[0] *= 4;
+	if (t->file->fd < 0)	/* read in one pass: the scale comes later */
+		return 0;
 	t->info.has_scale = 1;
 	return read_scale(scale, &t->info.scale, d);
 }
@@ -428,8 +440,66 @@ hf_model_open(struct hf_model *m, const char *path, const char *config_path,
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	if (open_weights(m, path, dir, sizeof dir, d) == -1 ||
 	    load_config(m, dir, config_path, d) == -1 ||
-	    load_side_files(m, dir, d) == -1)
+	    hf_model_load_side_files(m, dir, d) == -1)
 		return -1;
+	return plan_tensors(m, d);
+}
+
+int
+hf_model_is_side_file(const char *name)
+{
+	for (size_t i = 0; i < N_SIDE_NAMES; i++)
+		if (strcmp(name, side_names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+hf_model_add_side_file(struct hf_model *m, const char *name, char *buf,
+    size_t len, struct diag *d)
+{
+	Tstream__SideFile *s;
+
+	if (alloc_side_files(m, d) == -1)
+		return -1;
+	for (size_t i = 0; i < m->n_side; i++)
+		if (strcmp(m->side[i].name, name) == 0)
+			return diag_fail(d, BN_EXIT_INPUT, "%s: %s appears twice",
+			    m->path, name);
+	for (size_t i = 0; i < N_SIDE_NAMES; i++)
+		if (strcmp(name, side_names[i]) == 0) {
+			s = &m->side[m->n_side];
+			tstream__side_file__init(s);
+			s->name = (char *)side_names[i];
+			s->has_content = 1;
+			s->content.data = (uint8_t *)buf;
+			s->content.len = len;
+			m->side_ptrs[m->n_side++] = s;
+			return 0;
+		}
+	return diag_fail(d, BN_EXIT_INPUT, "%s: '%s' is not a side file",
+	    m->path, name);
+}
+
+int
+hf_model_open_stream(struct hf_model *m, const char *path, char *config_text,
+    size_t config_len, const char *config_name, struct st_file *file,
+    struct diag *d)
+{
+	m->path = strdup(path);
+	m->config_path = strdup(config_name);
+	m->config_text = config_text;
+	if (m->path == NULL || m->config_path == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (bitnet_config_parse(config_text, config_len, config_name,
+	    &m->config, d) == -1 || alloc_side_files(m, d) == -1)
+		return -1;
+	if ((m->files = calloc(1, sizeof *m->files)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	m->files[0] = *file;	/* adopted: file is left empty */
+	memset(file, 0, sizeof *file);
+	file->fd = -1;
+	m->n_files = 1;
 	return plan_tensors(m, d);
 }
 

@@ -40,7 +40,8 @@ struct hf_model {
 	size_t n_side;
 };
 
-/* path: a folder, a .safetensors file or a model.safetensors.index.json;
+/* m must be zeroed before any open, and closed after it, failed or not.
+ * path: a folder, a .safetensors file or a model.safetensors.index.json;
  * config_path: NULL to look for config.json beside the weights. */
 int hf_model_open(struct hf_model *m, const char *path,
     const char *config_path, struct diag *d);
@@ -57,6 +58,24 @@ void hf_model_header(struct hf_model *m, Tstream__StreamHeader *h,
  * TSTREAM_CHUNK bytes. */
 int hf_model_write_tensor(const struct hf_model *m, size_t i,
     struct tstream_writer *w, void *buf, struct diag *d);
+
+/* The model of one safetensors file read in one pass (standard input, an
+ * archive): file holds its parsed header (fd -1) and is adopted, as is
+ * config_text.  Packed projections get their scale as the data comes. */
+int hf_model_open_stream(struct hf_model *m, const char *path,
+    char *config_text, size_t config_len, const char *config_name,
+    struct st_file *file, struct diag *d);
+
+/* Carry the side files found in dir. */
+int hf_model_load_side_files(struct hf_model *m, const char *dir,
+    struct diag *d);
+
+/* True for the side files a model carries (tokenizer.json, ...). */
+int hf_model_is_side_file(const char *name);
+
+/* Carry a side file read by the caller (buf is adopted). */
+int hf_model_add_side_file(struct hf_model *m, const char *name, char *buf,
+    size_t len, struct diag *d);
 
 void hf_model_close(struct hf_model *m);
 

@@ -76,7 +76,8 @@ tstream_payload_length(Tstream__Encoding e, Tstream__DType t,
 }
 
 int
-tstream_check_info(const Tstream__TensorInfo *t, struct diag *d)
+tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
+    struct diag *d)
 {
 	const char *name = t->name ? t->name : "";
 	uint64_t want;
@@ -108,7 +109,7 @@ tstream_check_info(const Tstream__TensorInfo *t, struct diag *d)
 		    (unsigned long long)want, tstream_encoding_name(t->encoding),
 		    dtype_name(t->dtype),
 		    shape_format(t->shape, t->n_shape, sb, sizeof sb));
-	if (t->encoding != TSTREAM__ENCODING__PLAIN &&
+	if (!in_manifest && t->encoding != TSTREAM__ENCODING__PLAIN &&
 	    t->encoding != TSTREAM__ENCODING__TERNARY_I2S && !t->has_scale)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': %s tensor without a scale", name,
@@ -159,7 +160,7 @@ tstream_check_header(const Tstream__StreamHeader *h, struct diag *d)
 		    "manifest of %zu tensors, more than %u", h->n_manifest,
 		    TSTREAM_MAX_TENSORS);
 	for (size_t i = 0; i < h->n_manifest; i++)
-		if (tstream_check_info(h->manifest[i], d) == -1)
+		if (tstream_check_info(h->manifest[i], 1, d) == -1)
 			return diag_prefix(d, "manifest entry %zu", i);
 	return check_unique_names(h, d);
 }
@@ -385,7 +386,10 @@ read_trailer(struct tstream_reader *r, const unsigned char *body,
 		    "%s: trailer counts %llu payload bytes, stream had %llu",
 		    r->name, (unsigned long long)t->payload_bytes,
 		    (unsigned long long)r->payload_bytes);
-	tstream__trailer__free_unpacked(t, NULL);
+	if (rc == 0)
+		r->trailer = t;
+	else
+		tstream__trailer__free_unpacked(t, NULL);
 	return rc;
 }
 
@@ -402,7 +406,7 @@ adopt_tensor(struct tstream_reader *r, unsigned char *body, uint32_t len,
 		    "%s: tensor header %llu is not a valid TensorInfo message",
 		    r->name, (unsigned long long)r->count);
 	r->cur = t;
-	if (tstream_check_info(t, d) == -1 ||
+	if (tstream_check_info(t, 0, d) == -1 ||
 	    manifest_claim(r->header, r->seen, r->count, t, d) == -1)
 		return diag_prefix(d, "%s", r->name);
 	r->remaining = t->payload_length;
@@ -525,6 +529,8 @@ tstream_reader_close(struct tstream_reader *r)
 		tstream__tensor_info__free_unpacked(r->cur, NULL);
 	if (r->header != NULL)
 		tstream__stream_header__free_unpacked(r->header, NULL);
+	if (r->trailer != NULL)
+		tstream__trailer__free_unpacked(r->trailer, NULL);
 	free(r->seen);
 	memset(r, 0, sizeof *r);
 }
@@ -587,7 +593,7 @@ tstream_begin_tensor(struct tstream_writer *w,
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "%s: tensor '%s' begun before '%s' ended", w->name,
 		    info->name, w->cur->name);
-	if (tstream_check_info(info, d) == -1 ||
+	if (tstream_check_info(info, 0, d) == -1 ||
 	    manifest_claim(w->header, w->seen, w->count, info, d) == -1)
 		return diag_prefix(d, "%s", w->name);
 	if (write_frame(w->fp, w->name, "TENS", &info->base, d) == -1)
@@ -646,6 +652,8 @@ tstream_writer_finish(struct tstream_writer *w, struct diag *d)
 	t.has_tensor_count = t.has_payload_bytes = 1;
 	t.tensor_count = w->count;
 	t.payload_bytes = w->payload_bytes;
+	t.side_files = w->late_side_files;
+	t.n_side_files = w->n_late_side_files;
 	if (write_frame(w->fp, w->name, "TRLR", &t.base, d) == -1 ||
 	    io_flush(w->fp, w->name, d) == -1)
 		return -1;

@@ -43,6 +43,7 @@ struct tstream_reader {
 	uint64_t payload_bytes;
 	unsigned char *seen;		/* per manifest entry */
 	struct progress *progress;	/* NULL, or told of each payload */
+	Tstream__Trailer *trailer;	/* once read: late side files */
 };
 
 struct tstream_writer {
@@ -56,6 +57,8 @@ struct tstream_writer {
 	uint64_t payload_bytes;
 	unsigned char *seen;
 	struct progress *progress;
+	Tstream__SideFile **late_side_files;	/* go in the trailer */
+	size_t n_late_side_files;
 };
 
 /* Read magic, version and header; the reader owns r->header. */
@@ -94,8 +97,11 @@ int tstream_writer_finish(struct tstream_writer *w, struct diag *d);
 void tstream_writer_close(struct tstream_writer *w);
 
 /* Check one tensor description: name, rank, dtype, encoding and that
- * payload_length is what the encoding needs for the shape. */
-int tstream_check_info(const Tstream__TensorInfo *t, struct diag *d);
+ * payload_length is what the encoding needs for the shape.  A ternary
+ * tensor's header must carry its scale; its manifest entry may not (a
+ * one-pass reader learns the scale after the header is written). */
+int tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
+    struct diag *d);
 
 /* Check a header: version, config, manifest entries, unique names. */
 int tstream_check_header(const Tstream__StreamHeader *h, struct diag *d);

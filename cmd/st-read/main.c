@@ -5,9 +5,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "diag.h"
+#include "hf_input.h"
 #include "hf_model.h"
 #include "io.h"
 #include "manifest_print.h"
@@ -116,28 +118,25 @@ list_model(const Tstream__StreamHeader *h, int json, struct diag *d)
 }
 
 static int
-write_stream(const struct hf_model *m, const Tstream__StreamHeader *h,
-    const struct options *o, struct diag *d)
+write_stream(struct hf_model *m, struct hf_input *in,
+    const Tstream__StreamHeader *h, const struct options *o, struct diag *d)
 {
 	struct tstream_writer w;
 	struct progress p;
-	void *buf;
 	int rc;
 
-	if ((buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d)) == NULL)
-		return -1;
 	tstream_progress_init(&p, progress_wanted(o->progress, o->quiet),
 	    "st-read", h);
 	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
 	w.progress = &p;
-	for (size_t i = 0; rc == 0 && i < m->n_tensors; i++)
-		rc = hf_model_write_tensor(m, i, &w, buf, d);
+	if (rc == 0)
+		rc = hf_input_write(in, m, &w, d);
 	if (rc == 0)
 		rc = tstream_writer_finish(&w, d);
 	tstream_writer_close(&w);
-	free(buf);
 	return rc;
 }
+
 
 int
 main(int argc, char **argv)
@@ -147,14 +146,16 @@ main(int argc, char **argv)
 	Tstream__TensorInfo **manifest;
 	char *producer = "st-read " BN_VERSION;
 	struct hf_model m;
+	struct hf_input in;
 	struct diag d = { 0 };
 	int rc;
 
+	memset(&in, 0, sizeof in);
 	cli_init();
 	parse_args(argc, argv, &o, &d);
 	if (!o.list && cli_refuse_tty_stdout("a tensor stream", &d) == -1)
 		diag_exit(&d);
-	if (hf_model_open(&m, o.model, o.config, &d) == -1 ||
+	if (hf_input_open(&in, &m, o.model, o.config, &d) == -1 ||
 	    (!selection_is_empty(&o.sel) &&
 	    hf_model_select(&m, &o.sel, &d) == -1))
 		diag_exit(&d);
@@ -166,9 +167,10 @@ main(int argc, char **argv)
 	h.n_producers = 1;
 	cli_stream_stdout();
 	rc = o.list ? list_model(&h, o.json, &d) :
-	    write_stream(&m, &h, &o, &d);
+	    write_stream(&m, &in, &h, &o, &d);
 	free(manifest);
 	hf_model_close(&m);
+	hf_input_close(&in);
 	selection_free(&o.sel);
 	if (rc == -1)
 		diag_exit(&d);

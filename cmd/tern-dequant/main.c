@@ -99,6 +99,10 @@ convert(struct tstream_reader *r, struct diag *d)
 	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
 	while (rc == 0 && (rc = tstream_next_tensor(r, &in, d)) == 1)
 		rc = dequant_tensor(r, in, &w, d);
+	if (rc == 0 && r->trailer != NULL) {	/* pass late side files on */
+		w.late_side_files = r->trailer->side_files;
+		w.n_late_side_files = r->trailer->n_side_files;
+	}
 	if (rc == 0)
 		rc = tstream_writer_finish(&w, d);
 	tstream_writer_close(&w);

@@ -189,6 +189,11 @@ print_tensors(struct tstream_reader *r, const struct options *o,
 		printf("trailer ok: %llu tensors, %llu payload bytes\n",
 		    (unsigned long long)r->count,
 		    (unsigned long long)r->payload_bytes);
+	for (size_t i = 0; rc == 0 && jt == NULL &&
+	    i < r->trailer->n_side_files; i++)
+		printf("side file  %s (%zu bytes, in the trailer)\n",
+		    r->trailer->side_files[i]->name,
+		    r->trailer->side_files[i]->content.len);
 	return rc;
 }
 

@@ -1,0 +1,110 @@
+#include "hf_input.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hf_stream.h"
+#include "io.h"
+
+int
+hf_input_write(struct hf_input *in, struct hf_model *m,
+    struct tstream_writer *w, struct diag *d)
+{
+	void *buf;
+	int rc = 0;
+
+	if (in->one_pass) {
+		rc = hf_stream_write(m, &in->s, w, d);
+		if (rc == 0 && in->x.a != NULL &&
+		    (rc = hf_archive_finish(&in->x, d)) == 0) {
+			w->late_side_files = in->x.late;
+			w->n_late_side_files = in->x.n_late;
+		}
+		return rc;
+	}
+	if ((buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d)) == NULL)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < m->n_tensors; i++)
+		rc = hf_model_write_tensor(m, i, w, buf, d);
+	free(buf);
+	return rc;
+}
+
+/* The config of a one-pass read: --config, or one met before the weights
+ * (in an archive). */
+static int
+one_pass_config(struct hf_input *in, const char *model, const char *config,
+    char **text, size_t *len, const char **name, struct diag *d)
+{
+	if (config != NULL) {
+		*name = config;
+		return io_slurp(config, HF_MAX_CONFIG, text, len, d);
+	}
+	if (in->x.config_text == NULL)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: no config.json before "
+		    "the weights; give one with --config", model);
+	*name = "config.json";
+	*text = in->x.config_text;
+	*len = in->x.config_len;
+	in->x.config_text = NULL;	/* adopted by the model */
+	return 0;
+}
+
+static int
+open_one_pass(struct hf_input *in, struct hf_model *m, const char *model,
+    const char *config, struct diag *d)
+{
+	const char *what = model, *cname = NULL;
+	uint64_t size = UINT64_MAX;
+	struct byte_source *src = &in->x.src;
+	struct st_file f;
+	char *text = NULL, dir[4096];
+	size_t len;
+	int rc;
+
+	in->one_pass = 1;
+	if (strcmp(model, "-") == 0) {
+		in->stdin_src.ctx = stdin;
+		in->stdin_src.read = st_stream_read_stdio;
+		src = &in->stdin_src;
+		what = "<stdin>";
+	} else if (hf_archive_open(&in->x, model, d) == -1) {
+		return -1;
+	} else {
+		size = in->x.weights_size;
+	}
+	if (one_pass_config(in, model, config, &text, &len, &cname, d) == -1)
+		return -1;
+	rc = st_stream_open(&in->s, src, what, size, &f, d);
+	if (rc == 0)
+		rc = hf_model_open_stream(m, what, text, len, cname, &f, d);
+	else
+		free(text);
+	st_close(&f);
+	if (rc == 0 && in->x.a != NULL)
+		return hf_archive_give_side_files(&in->x, m, d);
+	if (rc == 0)	/* standard input: side files beside --config */
+		return hf_model_load_side_files(m, io_dirname(config, dir,
+		    sizeof dir), d);
+	return rc;
+}
+
+int
+hf_input_open(struct hf_input *in, struct hf_model *m, const char *model,
+    const char *config, struct diag *d)
+{
+	memset(in, 0, sizeof *in);
+	memset(m, 0, sizeof *m);
+	if (strcmp(model, "-") == 0 && config == NULL)
+		return diag_fail(d, BN_EXIT_USAGE, "reading a safetensors file "
+		    "from standard input needs --config");
+	if (strcmp(model, "-") == 0 || hf_archive_is_archive(model))
+		return open_one_pass(in, m, model, config, d);
+	return hf_model_open(m, model, config, d);
+}
+
+void
+hf_input_close(struct hf_input *in)
+{
+	hf_archive_close(&in->x);
+}

@@ -1,0 +1,34 @@
+/*
+ * hf_input.h - where st-read's model comes from: a folder, a safetensors
+ * file or an index, read at random; or standard input ("-") or an archive
+ * (hf_archive.h), read in one pass.  Either way the model is planned the
+ * same (hf_model.h) and written with hf_input_write.
+ */
+#ifndef BN_HF_INPUT_H
+#define BN_HF_INPUT_H
+
+#include "diag.h"
+#include "hf_archive.h"
+#include "hf_model.h"
+#include "st_stream.h"
+#include "tstream.h"
+
+struct hf_input {
+	struct hf_archive x;
+	struct st_stream s;
+	struct byte_source stdin_src;
+	int one_pass;
+};
+
+/* Open model (a path, or "-" for standard input, which needs config). */
+int hf_input_open(struct hf_input *in, struct hf_model *m, const char *model,
+    const char *config, struct diag *d);
+
+/* Write the selected tensors of m to w; for an archive, the side files met
+ * after the weights are set to go in w's trailer. */
+int hf_input_write(struct hf_input *in, struct hf_model *m,
+    struct tstream_writer *w, struct diag *d);
+
+void hf_input_close(struct hf_input *in);
+
+#endif

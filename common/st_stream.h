@@ -1,0 +1,45 @@
+/*
+ * st_stream.h - a safetensors file read front to back, in one pass, from
+ * a source that cannot seek: standard input or an archive entry.  The
+ * header is parsed and checked as for a file (st_parse_header); the data
+ * is then read in offset order, gaps skipped.
+ */
+#ifndef BN_ST_STREAM_H
+#define BN_ST_STREAM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+#include "safetensors.h"
+
+struct byte_source {
+	void *ctx;
+	/* Up to n bytes into buf: the count, 0 at the end, -1 on error. */
+	ssize_t (*read)(void *ctx, void *buf, size_t n, struct diag *d);
+};
+
+struct st_stream {
+	struct byte_source *src;
+	const char *name;
+	uint64_t pos;		/* data bytes consumed */
+};
+
+/* Read and check the header into f (f->fd is -1, f->tensors in offset
+ * order).  size is the file's length when known (an archive entry), or
+ * UINT64_MAX (a pipe: offsets are then checked as the data comes). */
+int st_stream_open(struct st_stream *s, struct byte_source *src,
+    const char *name, uint64_t size, struct st_file *f, struct diag *d);
+
+/* Skip to data offset off (not behind the current position). */
+int st_stream_seek(struct st_stream *s, uint64_t off, struct diag *d);
+
+/* Exactly n bytes of data; a short source is an error naming the file
+ * and what (e.g. "tensor 'x'"). */
+int st_stream_read(struct st_stream *s, void *buf, size_t n,
+    const char *what, struct diag *d);
+
+/* A byte source over a stdio stream (ctx is the FILE). */
+ssize_t st_stream_read_stdio(void *ctx, void *buf, size_t n, struct diag *d);
+
+#endif
