@@ -165,7 +165,7 @@ check-full: deps
 FUZZ_CC         ?= clang
 FUZZ_TIME       ?= 60
 FUZZ_CHECK_TIME ?= 8
-FUZZ_TARGETS    := safetensors config index tstream onnx
+FUZZ_TARGETS    := safetensors config index tstream onnx archive
 FUZZ_BIN        := build/fuzz/bin
 
 fuzz-build:

@@ -57,7 +57,8 @@ def examples(page):
 def workspace():
     """A folder where the pages' names exist: model/ (8 layers),
     bitnet-b1.58-2B-4T/, a sharded index, weights.safetensors with
-    conf/config.json, packed.tstream, model.tstream, model.onnx."""
+    conf/config.json, model.tar.zst, packed.tstream, model.tstream,
+    model.onnx."""
     ws = os.path.join(TMP, "ws")
     if os.path.exists(ws):
         return ws
@@ -70,6 +71,8 @@ def workspace():
     shutil.copy(os.path.join(ws, "model", "config.json"),
                 os.path.join(ws, "conf", "config.json"))
     for cmd in ("st-read model/ > packed.tstream",
+                "tar -C model -cf - config.json model.safetensors "
+                "tokenizer_config.json | zstd -q > model.tar.zst",
                 "tern-dequant packed.tstream > model.tstream",
                 "onnx-emit -q model.tstream > model.onnx"):
         assert shell(cmd, ws).returncode == 0, cmd

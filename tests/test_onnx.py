@@ -259,6 +259,35 @@ def verify_fails(path, *needles):
 
 
 @SUITE.test
+def every_source_gives_the_same_model():
+    """The model read from its folder, from a .tar.zst of it, and through
+    standard input: identical initializers, and the same logits."""
+    d = model_dir(*CONFIGS[0])
+    tar = os.path.join(TMP, "tiny.tar.zst")
+    p = sh("tar -C %s -cf - config.json model.safetensors | zstd -q > %s"
+           % (d, tar))
+    assert p.returncode == 0, p.stderr
+    cfg = os.path.join(d, "config.json")
+    ref = reference.Reference(d)
+    ids, mask, pos = pick_ids(ref, (1, 6))
+    f = feeds(ids, mask, pos, empty_past(ref, 1))
+    base, _ = ort_run.run(emit("tiny"), f)
+    for src, stdin in ((tar, ""), ("-c %s -" % cfg,
+                                   "< %s" % os.path.join(d,
+                                                         "model.safetensors"))):
+        out = os.path.join(TMP, "src-%d.onnx" % len(src))
+        p = sh("%s %s %s | %s | %s -q > %s" % (tool("st-read"), src, stdin,
+               tool("tern-dequant"), tool("onnx-emit"), out))
+        assert p.returncode == 0, p.stderr.decode()
+        p = sh("%s %s %s | %s | %s -q --against - %s" % (
+            tool("st-read"), src, stdin, tool("tern-dequant"),
+            tool("onnx-verify"), emit("tiny")))
+        assert p.returncode == 0, p.stderr.decode()
+        got, _ = ort_run.run(out, f)
+        assert rel_err(got["logits"], base["logits"]) <= 1e-6
+
+
+@SUITE.test
 def verify_rejects_corrupted_models():
     ext = corrupt_copy(external_model(), "trunc")
     with open(ext + "_data", "r+b") as f:

@@ -9,7 +9,8 @@ py=${PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 c=$here/corpus
-mkdir -p "$c/safetensors" "$c/config" "$c/index" "$c/tstream" "$c/onnx"
+mkdir -p "$c/safetensors" "$c/config" "$c/index" "$c/tstream" "$c/onnx" \
+    "$c/archive"
 "$py" "$root/tests/gen_fixture.py" "$tmp/m" --preset micro --seed 3
 "$py" "$root/tests/gen_fixture.py" "$tmp/s" --preset micro --seed 4 \
     --shards 2 --linear-class bitlinear
@@ -30,4 +31,8 @@ JSON
 "$bin/onnx-emit" -q "$c/tstream/f32.tstream" > "$c/onnx/micro.onnx"
 "$bin/tern-dequant" "$c/tstream/bitlinear-layer.tstream" |
     "$bin/onnx-emit" -q > "$c/onnx/block.onnx"
+(cd "$tmp/m" && tar cf "$c/archive/micro.tar" config.json model.safetensors \
+    tokenizer_config.json)
+(cd "$tmp/m" && tar cf - config.json model.safetensors | gzip -n \
+    > "$c/archive/micro.tar.gz")
 ls -l "$c"/*
