@@ -248,11 +248,11 @@ def corrupt_copy(src, name):
     return os.path.join(dst, os.path.basename(src))
 
 
-def verify_fails(path, *needles):
+def verify_fails(path, *needles, rc=1):
     p = subprocess.run([tool("onnx-verify"), path], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE)
     err = p.stderr.decode()
-    assert p.returncode == 1, (p.returncode, err)
+    assert p.returncode == rc, (p.returncode, err)
     assert len(err.strip().splitlines()) == 1, err
     for n in needles:
         assert n in err, (n, err)
@@ -324,6 +324,94 @@ def verify_rejects_corrupted_models():
                 e.value = "../model.onnx_data"
     onnx.save(m, ext)
     verify_fails(ext, "not a path inside")
+
+
+def verify_case(mutate, *needles, external=False, rc=1):
+    src = external_model() if external else emit("tiny")
+    if external:
+        src = corrupt_copy(src, "case%d" % len(os.listdir(TMP)))
+    m = onnx.load(src, load_external_data=False)
+    mutate(m)
+    path = src if external else os.path.join(TMP, "case-%d.onnx" %
+                                               len(os.listdir(TMP)))
+    onnx.save(m, path)
+    verify_fails(path, *needles, rc=rc)
+
+
+def set_external(key, value):
+    def mutate(m):
+        t = next(t for t in m.graph.initializer
+                 if t.data_location == onnx.TensorProto.EXTERNAL)
+        for e in t.external_data:
+            if e.key == key:
+                e.value = value
+    return mutate
+
+
+@SUITE.test
+def verify_names_what_is_wrong():
+    def first_weight(m):
+        return next(t for t in m.graph.initializer
+                    if t.name.endswith("q_proj.weight"))
+    verify_case(lambda m: m.ClearField("ir_version"), "no IR version")
+    verify_case(lambda m: setattr(m.graph, "name", ""), "graph has no name")
+    verify_case(lambda m: m.graph.input[0].type.tensor_type.ClearField(
+        "elem_type"), "input 'input_ids' has no tensor element type")
+    verify_case(lambda m: setattr(first_weight(m), "name", ""),
+                "an initializer without a name")
+    verify_case(lambda m: setattr(first_weight(m), "data_type", 8),
+                "data type 8 is not supported")
+    verify_case(lambda m: m.graph.input.append(m.graph.input[0]),
+                "graph input 'input_ids' is defined twice")
+    verify_case(lambda m: m.graph.initializer.append(first_weight(m)),
+                "is defined twice")
+    verify_case(lambda m: setattr(m.graph.node[5], "domain", "com.acme"),
+                "domain 'com.acme'")
+    verify_case(lambda m: m.graph.node[6].output.__setitem__(
+        0, m.graph.node[5].output[0]), "defined twice")
+    verify_case(lambda m: setattr(m.graph.output[0], "name", "ghost"),
+                "graph output 'ghost' is never produced")
+    verify_case(lambda m: m.ClearField("opset_import"), "no opset import")
+
+    def typed(m):
+        t = next(t for t in m.graph.initializer if t.name.startswith(
+            "q127"))
+        t.ClearField("raw_data")
+        t.float_data.extend([1.0, 2.0])
+    verify_case(typed, "8 bytes of data")
+    verify_case(set_external("offset", "x1"), "bad external offset",
+                external=True)
+    verify_case(set_external("length", "-4"), "bad external length",
+                external=True)
+    verify_case(set_external("location", "/etc/passwd"),
+                "not a path inside", external=True)
+    verify_case(set_external("location", "nothere.bin"), "nothere.bin",
+                "No such file", external=True, rc=3)
+
+
+@SUITE.test
+def verify_against_names_the_difference():
+    d = model_dir(*CONFIGS[0])
+    m = onnx.load(emit("tiny"))
+    w = next(t for t in m.graph.initializer if t.name.endswith(
+        "q_proj.weight"))
+    w.dims[0], w.dims[1] = w.dims[1] // 2, w.dims[0] * 2
+    bad = os.path.join(TMP, "reshaped.onnx")
+    onnx.save(m, bad)
+    p = sh("%s %s | %s | %s --against - %s" % (
+        tool("st-read"), d, tool("tern-dequant"), tool("onnx-verify"), bad))
+    assert p.returncode == 1 and b"is not the stream's plain f32" in \
+        p.stderr, p.stderr
+    m = onnx.load(emit("tiny"))
+    m.graph.initializer.remove(next(t for t in m.graph.initializer
+                                    if t.name == "model.norm.weight"))
+    bad = os.path.join(TMP, "missing.onnx")
+    onnx.save(m, bad)
+    p = sh("%s %s | %s | %s --against - %s" % (
+        tool("st-read"), d, tool("tern-dequant"), tool("onnx-verify"), bad))
+    assert p.returncode == 1, p.stderr
+    assert b"'model.norm.weight' is not defined" in p.stderr or \
+        b"no initializer 'model.norm.weight'" in p.stderr, p.stderr
 
 
 @SUITE.test

@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
 from harness import Suite, tool  # noqa: E402
+import tstream_craft as tc  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-robust-")
 SUITE = Suite("robust", TMP)
@@ -283,6 +284,71 @@ def hostile_streams():
     rc, out, err = run([tool("tstream-info")], bad)
     assert rc == 1
     one_line(err, "TENS frame of 1073741824 bytes", "limit")
+
+
+def a_tensor(name="t", n=4):
+    info = tc.tensor_info(name, shape=(n,))
+    return info, struct.pack("<%df" % n, *range(n))
+
+
+@SUITE.test
+def malformed_streams():
+    """Each rule of tstream(5), broken once."""
+    good_info, good_payload = a_tensor()
+    long_name = "x" * 1100
+    cases = [
+        (tc.stream([tc.tensor_info("")], []), "empty name"),
+        (tc.stream([tc.tensor_info(long_name)], []), "more than 1024"),
+        (tc.stream([tc.tensor_info("t", shape=(1,) * 9)], []),
+         "rank 9, more than 8"),
+        (tc.stream([tc.tensor_info("t", dtype=42)], []), "unknown dtype"),
+        (tc.stream([tc.tensor_info("t", shape=(6, 4), dtype=4,
+                                   encoding=2, length=6)], []),
+         "cannot hold"),
+        (tc.stream([tc.tensor_info("t", length=15)], []), "expected 16"),
+        (tc.stream([], [], head=tc.header([], version=2)),
+         "header version 2"),
+        (tc.stream([], [], head=tc.header([], cfg=False)),
+         "no model config"),
+        (tc.stream([good_info, good_info], []), "names tensor 't' twice"),
+        (tc.stream([good_info], [a_tensor("u")]), "not in the manifest"),
+        (tc.stream([good_info], [(good_info, good_payload),
+                                 (good_info, good_payload)]),
+         "appears twice"),
+        (tc.stream([good_info], [(tc.tensor_info("t", shape=(2, 2)),
+                                  good_payload)]),
+         "differs from its manifest entry"),
+        (tc.stream([tc.tensor_info("p", shape=(4, 4), dtype=4, encoding=2,
+                                   scale=1.0)],
+                   [(tc.tensor_info("p", shape=(4, 4), dtype=4, encoding=2),
+                     b"\x55" * 4)]), "without a scale"),
+        (tc.stream([good_info], [(good_info, good_payload, None, b"TENX")]),
+         "no TEND mark"),
+        (tc.stream([good_info], [(good_info, good_payload, 7)]),
+         "checksum mismatch"),
+        (tc.stream([good_info], [(good_info, good_payload)], count=2),
+         "trailer counts 2"),
+        (tc.stream([good_info], [(good_info, good_payload)], nbytes=99),
+         "trailer counts 99 payload bytes"),
+        (tc.stream([good_info], [(good_info, good_payload)],
+                   tail=tc.frame(b"TRLR", b"\xff\xff")),
+         "not a valid Trailer"),
+        (tc.stream([good_info], [tc.frame(b"TENS", b"\xff\xff")]),
+         "not a valid TensorInfo"),
+        (tc.stream([good_info], [tc.frame(b"HEAD", tc.header([]))]),
+         "a second HEAD frame"),
+        (tc.stream([good_info], [], tail=tc.frame(b"TENS", good_info) +
+                   good_payload[:5]), "truncated in tensor 't'"),
+    ]
+    for data, needle in cases:
+        for t in ("tstream-info", "tern-dequant"):
+            rc, out, err = run([tool(t)], data)
+            assert rc == 1, (t, needle, rc, err)
+            one_line(err, needle, "<stdin>")
+    # the good stream itself is whole
+    rc, out, err = run([tool("tstream-info")], tc.stream(
+        [good_info], [(good_info, good_payload)]))
+    assert rc == 0, err
 
 
 @SUITE.test

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "bitnet_config.h"
@@ -104,6 +105,47 @@ START_TEST(bad_configs)
 }
 END_TEST
 
+/* A valid base config with one more key/value spliced in. */
+static void
+expect_key_error(const char *kv, const char *needle)
+{
+	char json[1024];
+
+	snprintf(json, sizeof json, "{\"model_type\": \"bitnet\", "
+	    "\"hidden_size\": 64, \"num_hidden_layers\": 2, "
+	    "\"num_attention_heads\": 4, \"num_key_value_heads\": 2, "
+	    "\"intermediate_size\": 96, \"vocab_size\": 100, %s}", kv);
+	expect_error(json, needle);
+}
+
+START_TEST(bad_key_types)
+{
+	expect_key_error("\"rope_theta\": \"big\"", "'rope_theta'");
+	expect_key_error("\"rms_norm_eps\": -1", "'rms_norm_eps'");
+	expect_key_error("\"tie_word_embeddings\": 1",
+	    "'tie_word_embeddings': expected a boolean");
+	expect_key_error("\"bos_token_id\": \"<s>\"", "'bos_token_id'");
+	expect_key_error("\"eos_token_id\": {}", "'eos_token_id'");
+	expect_key_error("\"eos_token_id\": [1, \"x\"]", "element 1");
+	expect_key_error("\"hidden_act\": 3", "'hidden_act': expected a string");
+	expect_key_error("\"head_dim\": 0", "'head_dim'");
+	expect_key_error("\"max_position_embeddings\": 1.5",
+	    "'max_position_embeddings'");
+	expect_key_error("\"quantization_config\": []",
+	    "'quantization_config': expected an object");
+	expect_key_error("\"quantization_config\": {}",
+	    "'quant_method' is missing");
+	expect_key_error("\"quantization_config\": {\"quant_method\": "
+	    "\"bitnet\", \"quantization_mode\": \"lazy\"}", "'lazy'");
+	expect_key_error("\"quantization_config\": {\"quant_method\": 7}",
+	    "expected a string");
+	expect_error("{\"model_type\": \"bitnet\", \"hidden_size\": 60, "
+	    "\"num_hidden_layers\": 2, \"num_attention_heads\": 7, "
+	    "\"num_key_value_heads\": 7, \"intermediate_size\": 96, "
+	    "\"vocab_size\": 100}", "not a multiple of num_attention_heads");
+}
+END_TEST
+
 Suite *
 suite_config(void)
 {
@@ -113,6 +155,7 @@ suite_config(void)
 	tcase_add_test(tc, the_2b4t_config);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, bad_configs);
+	tcase_add_test(tc, bad_key_types);
 	suite_add_tcase(s, tc);
 	return s;
 }
