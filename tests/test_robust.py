@@ -352,6 +352,98 @@ def malformed_streams():
 
 
 @SUITE.test
+def streams_the_filters_refuse():
+    """Well-formed streams that tern-dequant or onnx-emit cannot take."""
+    f32 = tc.tensor_info("model.norm.weight", shape=(8,))
+    packed = tc.tensor_info("model.layers.0.mlp.up_proj.weight",
+                            shape=(8, 8), dtype=4, encoding=2, scale=0.0)
+    cases = [  # (tool, stream, needle)
+        ("tern-dequant", tc.stream([tc.tensor_info("i", dtype=5)], []),
+         "plain i8 is not a float tensor"),
+        ("tern-dequant", tc.stream([tc.tensor_info(
+            "q", dtype=5, encoding=4, shape=(4,), scale=1.0)], []),
+         "ternary-int8 is not supported"),
+        ("tern-dequant", tc.stream([packed], [], head=tc.header(
+            [packed], cfg=tc.config(linear_class="bitlinear"))),
+         "weight_scale 0 cannot divide"),
+        ("tern-dequant", tc.stream([packed], [], head=tc.header(
+            [packed], cfg=tc.field_bytes(1, "bitnet") + tc.field_varint(
+                3, 8))), "no quantization_config.linear_class"),
+        ("onnx-emit", tc.stream([tc.tensor_info("model.extra.weight")], []),
+         "'model.extra.weight' is not part of a BitNet model"),
+        ("onnx-emit", tc.stream([tc.tensor_info("model.norm.weight",
+                                                shape=(9,))], []),
+         "has shape [9]; the config implies [8]"),
+        ("onnx-emit", tc.stream([f32], []),
+         "not a whole model, nor the embedding"),
+        ("onnx-emit", tc.stream([tc.tensor_info(
+            "model.layers.3.input_layernorm.weight", shape=(8,))], []),
+         "'model.layers.3.input_layernorm.weight' is not part"),
+    ]
+    for t, data, needle in cases:
+        rc, out, err = run([tool(t)], data)
+        assert rc == 1, (t, needle, rc, err)
+        one_line(err, needle)
+        assert out == b"", (t, needle)
+
+
+def st_model(name, header, data=b"", cfg=None):
+    """A model folder whose model.safetensors has the given header."""
+    d = os.path.join(TMP, "stm-" + name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    shutil.copy(cfg or os.path.join(model(), "config.json"),
+                os.path.join(d, "config.json"))
+    write_st(os.path.join(d, "model.safetensors"), header, data)
+    return d
+
+
+@SUITE.test
+def safetensors_the_reader_refuses():
+    w = "model.layers.0.mlp.up_proj.weight"
+    cases = [
+        ({w: {"dtype": "BF16", "shape": [4], "data_offsets": [0, 8]},
+          w + "_scale": {"dtype": "BF16", "shape": [1],
+                         "data_offsets": [8, 10]}}, b"\0" * 10,
+         "must be packed u8 [out/4, in]"),
+        ({w: {"dtype": "U8", "shape": [2, 4], "data_offsets": [0, 8]},
+          w + "_scale": {"dtype": "BF16", "shape": [2],
+                         "data_offsets": [8, 12]}}, b"\0" * 12,
+         "expected one float, found bf16 with 2 elements"),
+        ({"t": {"dtype": 7, "shape": [1], "data_offsets": [0, 4]}},
+         b"\0" * 4, "'dtype' is not a string"),
+    ]
+    for i, (h, data, needle) in enumerate(cases):
+        d = st_model("r%d" % i, h, data)
+        rc, out, err = run([tool("st-read"), d])
+        assert rc == 1, (needle, rc, err)
+        one_line(err, needle)
+    # an index naming a tensor its shard does not hold
+    d = os.path.join(TMP, "dup-shards")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    shutil.copy(os.path.join(model(), "config.json"), d)
+    h = {"model.norm.weight": {"dtype": "F32", "shape": [1],
+                               "data_offsets": [0, 4]}}
+    for shard in ("a.safetensors", "b.safetensors"):
+        write_st(os.path.join(d, shard), h, b"\0" * 4)
+    with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+        json.dump({"weight_map": {"model.norm.weight": "a.safetensors",
+                                  "x": "b.safetensors"}}, f)
+    rc, out, err = run([tool("st-read"), d])
+    assert rc == 1
+    one_line(err, "'x' is not in b.safetensors")
+    with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+        f.write("{not json")
+    rc, out, err = run([tool("st-read"), d])
+    assert rc == 1
+    one_line(err, "model.safetensors.index.json", "invalid JSON")
+    rc, out, err = run([tool("st-read"), "/dev/null"])
+    assert rc == 1
+    one_line(err, "/dev/null", "not a regular file")
+
+
+@SUITE.test
 def hostile_onnx():
     p = os.path.join(TMP, "hostile.onnx")
     for data, needle in (
