@@ -32,7 +32,7 @@ override LDFLAGS += -fsanitize=$(SAN)
 endif
 CPPFLAGS += -Icommon -I$(BUILD)/gen
 
-TOOLS    := st-read tern-dequant tstream-info onnx-emit onnx-verify
+TOOLS    := st-read tern-dequant tstream-info onnx-emit onnx-verify gguf-read
 GEN      := $(BUILD)/gen
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:common/%.c=$(BUILD)/obj/common/%.o) \
@@ -165,7 +165,7 @@ check-full: deps
 FUZZ_CC         ?= clang
 FUZZ_TIME       ?= 60
 FUZZ_CHECK_TIME ?= 8
-FUZZ_TARGETS    := safetensors config index tstream onnx archive
+FUZZ_TARGETS    := safetensors config index tstream onnx archive gguf
 FUZZ_BIN        := build/fuzz/bin
 
 fuzz-build:

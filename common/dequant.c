@@ -68,6 +68,12 @@ check_entry(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 			    DEQUANT_MAX_PACKED);
 		return 0;
 	}
+	if (t->encoding == TSTREAM__ENCODING__TERNARY_I2S)
+		return t->payload_length > DEQUANT_MAX_PACKED ?
+		    diag_fail(d, BN_EXIT_INPUT, "tensor '%s': I2_S payload of "
+		    "%llu bytes, more than the limit of %u", t->name,
+		    (unsigned long long)t->payload_length,
+		    DEQUANT_MAX_PACKED) : 0;
 	if (t->encoding != TSTREAM__ENCODING__TERNARY_HF_PACKED)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': encoding %s is not supported by this version",
@@ -230,6 +236,46 @@ convert_online(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return rc;
 }
 
+/* I2_S: the packed values, then the tensor's float32 scale (multiply). */
+static int
+convert_i2s(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    struct tstream_writer *w, struct diag *d)
+{
+	uint64_t numel = (in->payload_length - 32) * 4, bad;
+	uint8_t *raw = io_alloc(in->payload_length, in->name, d);
+	int8_t *t = io_alloc(FLOATS_PER_CHUNK, in->name, d);
+	float *f = io_alloc(FLOATS_PER_CHUNK * sizeof *f, in->name, d);
+	float scale = 0;
+	int rc = (raw && t && f) ? 0 : -1;
+
+	if (rc == 0)
+		rc = tstream_read_payload(r, raw, in->payload_length, d);
+	if (rc == 0) {
+		memcpy(&scale, raw + numel / 4, sizeof scale);
+		if (!isfinite(scale))
+			rc = diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': I2_S "
+			    "scale %g is not finite", r->name, in->name,
+			    (double)scale);
+	}
+	for (uint64_t i = 0; rc == 0 && i < numel; i += FLOATS_PER_CHUNK) {
+		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
+		    FLOATS_PER_CHUNK;
+		if (ternary_i2s_unpack(raw, i, n, t, &bad) == -1) {
+			rc = diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' (from "
+			    "%s): I2_S value %llu has code 3, which is not a "
+			    "ternary value", r->name, in->name, in->source ?
+			    in->source : "?", (unsigned long long)bad);
+			break;
+		}
+		ternary_scale_row(t, n, scale, 0, f);
+		rc = tstream_write_payload(w, f, n * sizeof *f, d);
+	}
+	free(raw);
+	free(t);
+	free(f);
+	return rc;
+}
+
 int
 dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
     struct tstream_writer *w, struct diag *d)
@@ -244,6 +290,8 @@ dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
 		return -1;
 	if (quantizes_online(r->header, in))
 		rc = convert_online(r, in, w, d);
+	else if (in->encoding == TSTREAM__ENCODING__TERNARY_I2S)
+		rc = convert_i2s(r, in, w, d);
 	else if (in->encoding == TSTREAM__ENCODING__PLAIN)
 		rc = convert_plain(r, in, w, d);
 	else

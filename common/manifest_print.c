@@ -3,6 +3,7 @@
 #include <inttypes.h>
 
 #include "dtype.h"
+#include "io.h"
 #include "tstream.h"
 
 void
@@ -118,4 +119,24 @@ manifest_header_json(const Tstream__StreamHeader *h)
 	return json_pack("{s:i, s:s?, s:o, s:o, s:o, s:o}", "version",
 	    h->version, "source", h->source, "producers", prod, "config",
 	    config_json(h->config), "side_files", side, "tensors", ts);
+}
+
+int
+manifest_list(FILE *fp, const Tstream__StreamHeader *h, int json,
+    struct diag *d)
+{
+	if (json) {
+		json_t *j = manifest_header_json(h);
+		int rc = j ? json_dumpf(j, fp, JSON_INDENT(2)) : -1;
+
+		json_decref(j);
+		if (rc == -1)
+			return diag_fail(d, BN_EXIT_IO, "cannot write the "
+			    "manifest as JSON");
+		fputc('\n', fp);
+	} else {
+		manifest_print_summary(fp, h);
+		manifest_print_text(fp, h);
+	}
+	return io_flush(fp, "stdout", d);
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "diag.h"
 #include "tstream.pb-c.h"
 
 /* One line per tensor: name, dtype, shape, encoding, bytes, scale. */
@@ -18,6 +19,10 @@ void manifest_print_summary(FILE *fp, const Tstream__StreamHeader *h);
 
 /* Every manifest entry with manifest_print_tensor, and a total. */
 void manifest_print_text(FILE *fp, const Tstream__StreamHeader *h);
+
+/* --list of the readers: the summary and manifest, or the header as JSON. */
+int manifest_list(FILE *fp, const Tstream__StreamHeader *h, int json,
+    struct diag *d);
 
 json_t *manifest_tensor_json(const Tstream__TensorInfo *t);
 

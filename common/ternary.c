@@ -74,3 +74,21 @@ ternary_online_row(const float *w, uint64_t n, float s, float *out)
 		out[i] = t / s;
 	}
 }
+
+int
+ternary_i2s_unpack(const uint8_t *packed, uint64_t i0, uint64_t n,
+    int8_t *out, uint64_t *bad)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = i0 + k, p = i % 128;
+		unsigned shift = (unsigned)(6 - 2 * (p / 32));
+		unsigned code = (packed[(i / 128) * 32 + p % 32] >> shift) & 3u;
+
+		if (code == 3) {
+			*bad = i;
+			return -1;
+		}
+		out[k] = (int8_t)((int)code - 1);
+	}
+	return 0;
+}

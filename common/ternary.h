@@ -25,6 +25,13 @@ void ternary_scale_row(const int8_t *t, uint64_t n, float scale, int divide,
 void ternary_hf_pack(const int8_t *w, uint64_t rows, uint64_t cols,
     uint8_t *packed);
 
+/* bitnet.cpp's I2_S: values in 128-value blocks of 32 bytes; byte p of
+ * block b holds value 128b+p in bits 7:6, 128b+32+p in bits 5:4,
+ * 128b+64+p in 3:2 and 128b+96+p in 1:0; value = code - 1.  Decode the n
+ * values from flat index i0 into out; -1 with *bad at a code 3. */
+int ternary_i2s_unpack(const uint8_t *packed, uint64_t i0, uint64_t n,
+    int8_t *out, uint64_t *bad);
+
 /* The online quantization of transformers' AutoBitLinear (bf16 master
  * weights): s = 1 / max(mean|W|, 1e-5) over the whole tensor, in float32
  * (the mean is summed in double, then rounded);

@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
+import gguf_fixture  # noqa: E402
 import reference  # noqa: E402
 from harness import Suite, tool  # noqa: E402
 
@@ -417,6 +418,84 @@ def bad_archives_and_stdin():
         assert needle in p.stderr.decode() and b"<stdin>" in p.stderr
         rc, _, err = run([tool("tstream-info")], input_bytes=p.stdout)
         assert rc == 1, "a partial stream was taken for a whole one"
+
+
+@SUITE.test
+def gguf_gives_the_same_stream():
+    model, truth = fixture("auto")
+    want, _ = extract(convert(model), "folder-g")
+    for embed in ("f32", "f16"):
+        g = os.path.join(TMP, "model-%s.gguf" % embed)
+        gguf_fixture.write_gguf(model, g, embed)
+        rcs, out, errs = pipeline([tool("gguf-read"), g],
+                                  [tool("tern-dequant")])
+        assert rcs == [0, 0], errs
+        got, text = extract(out, "gguf-" + embed)
+        assert sorted(got) == sorted(want)
+        for n in want:
+            if embed == "f16" and n == "model.embed_tokens.weight":
+                assert np.allclose(got[n], want[n], rtol=1e-3, atol=1e-6)
+            else:
+                assert np.array_equal(got[n], want[n]), (embed, n)
+    rc, out, err = run([tool("gguf-read"), "--list", "--json", g])
+    j = json.loads(out)
+    assert rc == 0 and j["config"]["num_key_value_heads"] == 2
+    assert j["side_files"][0]["name"] == "tokenizer.gguf.json"
+    enc = {t["name"]: t["encoding"] for t in j["tensors"]}
+    assert enc["model.layers.0.mlp.down_proj.weight"] == "ternary-i2s"
+    rc, out, err = run([tool("gguf-read"), "--list", "-l", "1", g])
+    assert rc == 0 and b"model.layers.0." not in out
+
+
+def gguf_bytes(model):
+    g = os.path.join(TMP, "base.gguf")
+    if not os.path.exists(g):
+        gguf_fixture.write_gguf(model, g)
+    with open(g, "rb") as f:
+        return f.read()
+
+
+@SUITE.test
+def bad_gguf():
+    model, _ = fixture("auto")
+    blob = gguf_bytes(model)
+    arch = blob.index(b"bitnet-b1.58")
+    q = b"blk.0.attn_q.weight"
+    typ = blob.index(q) + len(q) + 4 + 16  # after n_dims and two dims
+    assert blob[typ:typ + 4] == struct.pack("<I", 36)
+    cases = [
+        (b"GGUX" + blob[4:], "no GGUF magic"),
+        (blob[:4] + struct.pack("<I", 2) + blob[8:], "GGUF version 2"),
+        (blob[:arch] + b"llama-b1.58!" + blob[arch + 12:],
+         "general.architecture is 'llama-b1.58!'"),
+        (blob[:len(blob) // 2], "past the end of the file"),
+        (blob[:200], "inside its header"),
+        (blob[:typ] + struct.pack("<I", 2) + blob[typ + 4:],
+         "ggml type 2 (unsupported)"),
+        (blob.replace(b"blk.0.attn_q.weight", b"blk.0.attn_z.weight"),
+         "'blk.0.attn_z.weight' is not one of a bitnet-b1.58 model"),
+    ]
+    for data, needle in cases:
+        p = os.path.join(TMP, "bad.gguf")
+        with open(p, "wb") as f:
+            f.write(data)
+        rc, out, err = run([tool("gguf-read"), p])
+        assert rc == 1, (needle, rc, err)
+        assert out == b""
+        assert len(err.strip().splitlines()) == 1, err
+        assert needle in err and p in err, (needle, err)
+    # a code 3 in an I2_S tensor is caught by tern-dequant
+    cfg, tensors = gguf_fixture.tensors_of(model, "f32")
+    first = next(t for t in tensors if t[1] == 36)
+    at = blob.index(first[3][:64])
+    bad = bytearray(blob)
+    bad[at + 5] = 0xC0
+    p = os.path.join(TMP, "code3.gguf")
+    with open(p, "wb") as f:
+        f.write(bytes(bad))
+    rcs, out, errs = pipeline([tool("gguf-read"), p], [tool("tern-dequant")])
+    assert rcs[1] == 1, (rcs, errs)
+    assert "I2_S value" in errs[1] and "code 3" in errs[1], errs[1]
 
 
 # --- bad input ---------------------------------------------------------

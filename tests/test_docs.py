@@ -13,16 +13,17 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
+import gguf_fixture  # noqa: E402
 from harness import BIN, Suite, tool  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAN = os.path.join(ROOT, "man")
 TMP = tempfile.mkdtemp(prefix="bn-docs-")
 SUITE = Suite("docs", TMP)
-PAGES = ["st-read.1", "tern-dequant.1", "tstream-info.1", "tstream.5",
-         "onnx-emit.1", "onnx-verify.1", "bitnet-onnx.7"]
+PAGES = ["st-read.1", "gguf-read.1", "tern-dequant.1", "tstream-info.1",
+         "tstream.5", "onnx-emit.1", "onnx-verify.1", "bitnet-onnx.7"]
 TOOLS = ["st-read", "tern-dequant", "tstream-info", "onnx-emit",
-         "onnx-verify"]
+         "onnx-verify", "gguf-read"]
 EIGHT_LAYERS = dict(hidden_size=64, num_hidden_layers=8,
                     num_attention_heads=4, num_key_value_heads=2,
                     intermediate_size=96, vocab_size=200)
@@ -70,6 +71,8 @@ def workspace():
     os.makedirs(os.path.join(ws, "conf"))
     shutil.copy(os.path.join(ws, "model", "config.json"),
                 os.path.join(ws, "conf", "config.json"))
+    gguf_fixture.write_gguf(os.path.join(ws, "model"),
+                            os.path.join(ws, "ggml-model-i2_s.gguf"))
     for cmd in ("st-read model/ > packed.tstream",
                 "tar -C model -cf - config.json model.safetensors "
                 "tokenizer_config.json | zstd -q > model.tar.zst",

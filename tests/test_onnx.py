@@ -15,6 +15,7 @@ import onnx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
+import gguf_fixture  # noqa: E402
 from harness import Suite, tool  # noqa: E402
 import ort_run  # noqa: E402
 import reference  # noqa: E402
@@ -260,8 +261,9 @@ def verify_fails(path, *needles, rc=1):
 
 @SUITE.test
 def every_source_gives_the_same_model():
-    """The model read from its folder, from a .tar.zst of it, and through
-    standard input: identical initializers, and the same logits."""
+    """The model read from its folder, from a .tar.zst of it, through
+    standard input, and as a GGUF I2_S file: identical initializers, and
+    the same logits."""
     d = model_dir(*CONFIGS[0])
     tar = os.path.join(TMP, "tiny.tar.zst")
     p = sh("tar -C %s -cf - config.json model.safetensors | zstd -q > %s"
@@ -272,15 +274,19 @@ def every_source_gives_the_same_model():
     ids, mask, pos = pick_ids(ref, (1, 6))
     f = feeds(ids, mask, pos, empty_past(ref, 1))
     base, _ = ort_run.run(emit("tiny"), f)
-    for src, stdin in ((tar, ""), ("-c %s -" % cfg,
-                                   "< %s" % os.path.join(d,
-                                                         "model.safetensors"))):
+    gguf = os.path.join(TMP, "tiny.gguf")
+    gguf_fixture.write_gguf(d, gguf)
+    for reader, src, stdin in (
+            ("st-read", tar, ""),
+            ("st-read", "-c %s -" % cfg,
+             "< %s" % os.path.join(d, "model.safetensors")),
+            ("gguf-read", gguf, "")):
         out = os.path.join(TMP, "src-%d.onnx" % len(src))
-        p = sh("%s %s %s | %s | %s -q > %s" % (tool("st-read"), src, stdin,
+        p = sh("%s %s %s | %s | %s -q > %s" % (tool(reader), src, stdin,
                tool("tern-dequant"), tool("onnx-emit"), out))
         assert p.returncode == 0, p.stderr.decode()
         p = sh("%s %s %s | %s | %s -q --against - %s" % (
-            tool("st-read"), src, stdin, tool("tern-dequant"),
+            tool(reader), src, stdin, tool("tern-dequant"),
             tool("onnx-verify"), emit("tiny")))
         assert p.returncode == 0, p.stderr.decode()
         got, _ = ort_run.run(out, f)

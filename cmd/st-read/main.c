@@ -99,25 +99,6 @@ parse_args(int argc, char **argv, struct options *o, struct diag *d)
 }
 
 static int
-list_model(const Tstream__StreamHeader *h, int json, struct diag *d)
-{
-	if (json) {
-		json_t *j = manifest_header_json(h);
-		int rc = j ? json_dumpf(j, stdout, JSON_INDENT(2)) : -1;
-
-		json_decref(j);
-		if (rc == -1)
-			return diag_fail(d, BN_EXIT_IO, "stdout: cannot write "
-			    "the manifest as JSON");
-		putchar('\n');
-	} else {
-		manifest_print_summary(stdout, h);
-		manifest_print_text(stdout, h);
-	}
-	return io_flush(stdout, "stdout", d);
-}
-
-static int
 write_stream(struct hf_model *m, struct hf_input *in,
     const Tstream__StreamHeader *h, const struct options *o, struct diag *d)
 {
@@ -166,7 +147,7 @@ main(int argc, char **argv)
 	h.producers = &producer;
 	h.n_producers = 1;
 	cli_stream_stdout();
-	rc = o.list ? list_model(&h, o.json, &d) :
+	rc = o.list ? manifest_list(stdout, &h, o.json, &d) :
 	    write_stream(&m, &in, &h, &o, &d);
 	free(manifest);
 	hf_model_close(&m);

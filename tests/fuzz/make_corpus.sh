@@ -35,4 +35,12 @@ JSON
     tokenizer_config.json)
 (cd "$tmp/m" && tar cf - config.json model.safetensors | gzip -n \
     > "$c/archive/micro.tar.gz")
+mkdir -p "$c/gguf"	# I2_S needs multiples of 128 values: a wider model
+"$py" -c "import sys; sys.path.insert(0, '$root/tests'); import gen_fixture \
+as g; g.write_model('$tmp/w', dict(hidden_size=16, num_hidden_layers=1, \
+num_attention_heads=2, num_key_value_heads=1, intermediate_size=16, \
+vocab_size=8), 3, truth=False)"
+"$py" "$root/tests/gguf_fixture.py" "$tmp/w" "$c/gguf/small.gguf"
+"$py" "$root/tests/gguf_fixture.py" "$tmp/w" "$c/gguf/small-f16.gguf" \
+    --embed f16
 ls -l "$c"/*

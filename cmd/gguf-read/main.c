@@ -1,0 +1,150 @@
+/*
+ * gguf-read - read a bitnet.cpp GGUF model and write a tensor stream.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "diag.h"
+#include "gguf_model.h"
+#include "io.h"
+#include "manifest_print.h"
+#include "selection.h"
+#include "tstream.h"
+#include "version.h"
+
+struct options {
+	const char *model;
+	struct selection sel;
+	int list, json, progress, quiet;
+};
+
+static _Noreturn void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: gguf-read [--tensors GLOB]... [--layers LIST] "
+	    "[--list [--json]]\n"
+	    "                 [--progress | -q] MODEL.gguf\n"
+	    "Reads a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58; "
+	    "F32, F16 and\n"
+	    "I2_S tensors) and writes it as a tensor stream.\n"
+	    "  -t, --tensors GLOB   only tensors whose (Hugging Face) name "
+	    "matches GLOB\n"
+	    "  -l, --layers LIST    only tensors of these layers, e.g. 3 "
+	    "or 0-3,29\n"
+	    "      --list           print the manifest instead of "
+	    "writing the stream\n"
+	    "      --json           with --list, print it as JSON\n"
+	    "      --progress       report progress on stderr (default: "
+	    "when a terminal)\n"
+	    "  -q, --quiet          no progress report\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        the version\n");
+	exit(status);
+}
+
+static void
+parse_args(int argc, char **argv, struct options *o, struct diag *d)
+{
+	static const struct option longopts[] = {
+		{ "tensors", required_argument, NULL, 't' },
+		{ "layers", required_argument, NULL, 'l' },
+		{ "list", no_argument, NULL, 'L' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "t:l:qhV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			if (selection_add_glob(&o->sel, optarg, d) == -1)
+				diag_exit(d);
+			break;
+		case 'l':
+			if (selection_add_layers(&o->sel, optarg, d) == -1)
+				diag_exit(d);
+			break;
+		case 'L': o->list = 1; break;
+		case 'J': o->json = 1; break;
+		case 'P': o->progress = 1; break;
+		case 'q': o->quiet = 1; break;
+		case 'h': usage(0);
+		case 'V': cli_print_version("gguf-read"); exit(0);
+		default: usage(BN_EXIT_USAGE);
+		}
+	}
+	if (argc - optind != 1)
+		usage(BN_EXIT_USAGE);
+	if (o->json && !o->list)
+		errx(BN_EXIT_USAGE, "--json goes with --list");
+	o->model = argv[optind];
+}
+
+static int
+write_stream(const struct gguf_model *m, const Tstream__StreamHeader *h,
+    const struct options *o, struct diag *d)
+{
+	struct tstream_writer w;
+	struct progress p;
+	void *buf;
+	int rc;
+
+	if ((buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d)) == NULL)
+		return -1;
+	tstream_progress_init(&p, progress_wanted(o->progress, o->quiet),
+	    "gguf-read", h);
+	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
+	w.progress = &p;
+	for (size_t i = 0; rc == 0 && i < m->n_items; i++)
+		rc = gguf_model_write_tensor(m, i, &w, buf, d);
+	if (rc == 0)
+		rc = tstream_writer_finish(&w, d);
+	tstream_writer_close(&w);
+	free(buf);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	Tstream__StreamHeader h;
+	Tstream__TensorInfo **manifest;
+	char *producer = "gguf-read " BN_VERSION;
+	struct gguf_model m;
+	struct diag d = { 0 };
+	int rc;
+
+	cli_init();
+	parse_args(argc, argv, &o, &d);
+	if (!o.list && cli_refuse_tty_stdout("a tensor stream", &d) == -1)
+		diag_exit(&d);
+	if (gguf_model_open(&m, o.model, &d) == -1 ||
+	    (!selection_is_empty(&o.sel) &&
+	    gguf_model_select(&m, &o.sel, &d) == -1))
+		diag_exit(&d);
+	if ((manifest = io_alloc((m.n_items + 1) * sizeof *manifest,
+	    "manifest", &d)) == NULL)
+		diag_exit(&d);
+	gguf_model_header(&m, &h, manifest);
+	h.producers = &producer;
+	h.n_producers = 1;
+	cli_stream_stdout();
+	rc = o.list ? manifest_list(stdout, &h, o.json, &d) :
+	    write_stream(&m, &h, &o, &d);
+	free(manifest);
+	gguf_model_close(&m);
+	selection_free(&o.sel);
+	if (rc == -1)
+		diag_exit(&d);
+	return 0;
+}

@@ -1,0 +1,291 @@
+#include "gguf_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitnet_config.h"
+#include "bitnet_names.h"
+#include "io.h"
+
+static const struct {
+	const char *gguf, *hf;
+} layer_names[] = {
+	{ "attn_norm", "input_layernorm" },
+	{ "attn_q", "self_attn.q_proj" },
+	{ "attn_k", "self_attn.k_proj" },
+	{ "attn_v", "self_attn.v_proj" },
+	{ "attn_sub_norm", "self_attn.attn_sub_norm" },
+	{ "attn_output", "self_attn.o_proj" },
+	{ "ffn_norm", "post_attention_layernorm" },
+	{ "ffn_gate", "mlp.gate_proj" },
+	{ "ffn_up", "mlp.up_proj" },
+	{ "ffn_sub_norm", "mlp.ffn_sub_norm" },
+	{ "ffn_down", "mlp.down_proj" },
+};
+
+int
+gguf_hf_name(const char *name, char *buf, size_t len)
+{
+	unsigned layer;
+	char part[64];
+	int n = 0;
+
+	if (strcmp(name, "token_embd.weight") == 0)
+		return snprintf(buf, len, "model.embed_tokens.weight") < (int)len
+		    ? 0 : -1;
+	if (strcmp(name, "output_norm.weight") == 0)
+		return snprintf(buf, len, "model.norm.weight") < (int)len ? 0 :
+		    -1;
+	if (strcmp(name, "output.weight") == 0)
+		return snprintf(buf, len, "lm_head.weight") < (int)len ? 0 : -1;
+	if (sscanf(name, "blk.%u.%63[a-z_].weight%n", &layer, part, &n) != 2 ||
+	    name[n] != '\0')
+		return -1;
+	for (size_t i = 0; i < sizeof layer_names / sizeof *layer_names; i++)
+		if (strcmp(part, layer_names[i].gguf) == 0)
+			return snprintf(buf, len, "model.layers.%u.%s.weight",
+			    layer, layer_names[i].hf) < (int)len ? 0 : -1;
+	return -1;
+}
+
+static json_t *
+arch_key(const struct gguf_model *m, const char *key)
+{
+	char full[128];
+
+	snprintf(full, sizeof full, GGUF_ARCH ".%s", key);
+	return json_object_get(m->g.kv, full);
+}
+
+static const struct gguf_tensor *
+find_tensor(const struct gguf_file *g, const char *name)
+{
+	for (size_t i = 0; i < g->n_tensors; i++)
+		if (strcmp(g->tensors[i].name, name) == 0)
+			return &g->tensors[i];
+	return NULL;
+}
+
+/* config.json for the stream, from the GGUF hyper-parameters. */
+static json_t *
+make_config(const struct gguf_model *m)
+{
+	const struct gguf_tensor *emb = find_tensor(&m->g, "token_embd.weight");
+	json_t *vocab = arch_key(m, "vocab_size");
+	json_t *kv = arch_key(m, "attention.head_count_kv");
+	json_t *c = json_pack("{s:[s], s:s, s:s, s:b, s:{s:s, s:s, s:s}}",
+	    "architectures", "BitNetForCausalLM", "model_type", "bitnet",
+	    "hidden_act", "relu2", "tie_word_embeddings",
+	    find_tensor(&m->g, "output.weight") == NULL, "quantization_config",
+	    "quant_method", "bitnet", "linear_class", "autobitlinear",
+	    "quantization_mode", "offline");
+
+#define COPY(hf, key) do { json_t *v_ = arch_key(m, key); \
+	if (v_ != NULL) json_object_set(c, hf, v_); } while (0)
+	COPY("hidden_size", "embedding_length");
+	COPY("num_hidden_layers", "block_count");
+	COPY("intermediate_size", "feed_forward_length");
+	COPY("num_attention_heads", "attention.head_count");
+	COPY("rope_theta", "rope.freq_base");
+	COPY("rms_norm_eps", "attention.layer_norm_rms_epsilon");
+	COPY("max_position_embeddings", "context_length");
+#undef COPY
+	json_object_set(c, "num_key_value_heads", kv ? kv :
+	    arch_key(m, "attention.head_count"));
+	if (vocab != NULL)
+		json_object_set(c, "vocab_size", vocab);
+	else if (emb != NULL && emb->n_dims == 2)
+		json_object_set_new(c, "vocab_size",
+		    json_integer((json_int_t)emb->dims[1]));
+	if (json_object_get(m->g.kv, "tokenizer.ggml.bos_token_id"))
+		json_object_set(c, "bos_token_id", json_object_get(m->g.kv,
+		    "tokenizer.ggml.bos_token_id"));
+	if (json_object_get(m->g.kv, "tokenizer.ggml.eos_token_id"))
+		json_object_set(c, "eos_token_id", json_object_get(m->g.kv,
+		    "tokenizer.ggml.eos_token_id"));
+	return c;
+}
+
+static int
+load_config(struct gguf_model *m, struct diag *d)
+{
+	json_t *arch = json_object_get(m->g.kv, "general.architecture");
+	json_t *c;
+	char name[512];
+
+	if (!json_is_string(arch) || strcmp(json_string_value(arch),
+	    GGUF_ARCH) != 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: general.architecture is "
+		    "'%s'; gguf-read reads '%s' models", m->g.path,
+		    json_is_string(arch) ? json_string_value(arch) : "(none)",
+		    GGUF_ARCH);
+	if ((c = make_config(m)) == NULL ||
+	    (m->config_json = json_dumps(c, JSON_INDENT(2))) == NULL) {
+		json_decref(c);
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	}
+	json_decref(c);
+	snprintf(name, sizeof name, "%s (metadata)", m->g.path);
+	return bitnet_config_parse(m->config_json, strlen(m->config_json),
+	    name, &m->config, d);
+}
+
+static int
+load_tokenizer(struct gguf_model *m, struct diag *d)
+{
+	json_t *tok = json_object(), *v;
+	const char *key;
+	char *text;
+
+	if (tok == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	json_object_foreach(m->g.kv, key, v)
+		if (strncmp(key, "tokenizer.", 10) == 0)
+			json_object_set(tok, key, v);
+	text = json_object_size(tok) ? json_dumps(tok, JSON_COMPACT) : NULL;
+	json_decref(tok);
+	if (text == NULL)
+		return 0;
+	tstream__side_file__init(&m->side);
+	m->side.name = "tokenizer.gguf.json";
+	m->side.has_content = 1;
+	m->side.content.data = (uint8_t *)text;
+	m->side.content.len = strlen(text);
+	m->side_ptr = &m->side;
+	return 0;
+}
+
+static int
+describe(struct gguf_model *m, const struct gguf_tensor *t,
+    struct gguf_item *it, struct diag *d)
+{
+	char hf[256];
+
+	if (gguf_hf_name(t->name, hf, sizeof hf) == -1)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is not one "
+		    "of a %s model", m->g.path, t->name, GGUF_ARCH);
+	if ((it->hf_name = strdup(hf)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	it->t = t;
+	tstream__tensor_info__init(&it->info);
+	for (uint32_t i = 0; i < t->n_dims; i++)	/* outer first */
+		it->shape[i] = t->dims[t->n_dims - 1 - i];
+	it->info.name = it->hf_name;
+	it->info.source = m->g.path;
+	it->info.shape = it->shape;
+	it->info.n_shape = t->n_dims;
+	it->info.has_dtype = it->info.has_encoding = 1;
+	it->info.has_payload_length = 1;
+	it->info.payload_length = t->size;
+	it->info.encoding = t->type == GGML_TYPE_I2_S ?
+	    TSTREAM__ENCODING__TERNARY_I2S : TSTREAM__ENCODING__PLAIN;
+	it->info.dtype = t->type == GGML_TYPE_F32 ? TSTREAM__DTYPE__F32 :
+	    t->type == GGML_TYPE_F16 ? TSTREAM__DTYPE__F16 :
+	    TSTREAM__DTYPE__U8;
+	return 0;
+}
+
+static int
+cmp_item(const void *a, const void *b)
+{
+	return bitnet_name_cmp(((const struct gguf_item *)a)->hf_name,
+	    ((const struct gguf_item *)b)->hf_name);
+}
+
+int
+gguf_model_open(struct gguf_model *m, const char *path, struct diag *d)
+{
+	memset(m, 0, sizeof *m);
+	if (gguf_open(&m->g, path, d) == -1 || load_config(m, d) == -1 ||
+	    load_tokenizer(m, d) == -1)
+		return -1;
+	if ((m->items = calloc(m->g.n_tensors + 1, sizeof *m->items)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < m->g.n_tensors; i++, m->n_items++)
+		if (describe(m, &m->g.tensors[i], &m->items[i], d) == -1)
+			return -1;
+	qsort(m->items, m->n_items, sizeof *m->items, cmp_item);
+	for (size_t i = 0; i < m->n_items; i++)	/* moved by qsort */
+		m->items[i].info.shape = m->items[i].shape;
+	for (size_t i = 1; i < m->n_items; i++)
+		if (strcmp(m->items[i - 1].hf_name, m->items[i].hf_name) == 0)
+			return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' "
+			    "appears twice", path, m->items[i].t->name);
+	return 0;
+}
+
+int
+gguf_model_select(struct gguf_model *m, const struct selection *s,
+    struct diag *d)
+{
+	size_t kept = 0;
+
+	if (selection_check_layers(s, m->config->num_hidden_layers, d) == -1)
+		return -1;
+	for (size_t i = 0; i < m->n_items; i++) {
+		if (!selection_match(s, m->items[i].hf_name)) {
+			free(m->items[i].hf_name);
+			continue;
+		}
+		m->items[kept] = m->items[i];
+		m->items[kept].info.shape = m->items[kept].shape;
+		kept++;
+	}
+	m->n_items = kept;
+	if (kept == 0)
+		return diag_fail(d, BN_EXIT_USAGE, "%s: the selection matches "
+		    "no tensor", m->g.path);
+	return 0;
+}
+
+void
+gguf_model_header(struct gguf_model *m, Tstream__StreamHeader *h,
+    Tstream__TensorInfo **manifest)
+{
+	tstream__stream_header__init(h);
+	h->has_version = 1;
+	h->version = TSTREAM_VERSION;
+	h->config_json = m->config_json;
+	h->config = m->config;
+	h->side_files = m->side_ptr ? &m->side_ptr : NULL;
+	h->n_side_files = m->side_ptr ? 1 : 0;
+	for (size_t i = 0; i < m->n_items; i++)
+		manifest[i] = &m->items[i].info;
+	h->manifest = manifest;
+	h->n_manifest = m->n_items;
+	h->source = m->g.path;
+}
+
+int
+gguf_model_write_tensor(const struct gguf_model *m, size_t i,
+    struct tstream_writer *w, void *buf, struct diag *d)
+{
+	const struct gguf_item *it = &m->items[i];
+	uint64_t len = it->t->size, base = m->g.data_start + it->t->offset;
+
+	if (tstream_begin_tensor(w, &it->info, d) == -1)
+		return -1;
+	for (uint64_t off = 0; off < len;) {
+		size_t n = len - off < TSTREAM_CHUNK ? (size_t)(len - off) :
+		    TSTREAM_CHUNK;
+		if (io_pread_full(m->g.fd, buf, n, base + off, m->g.path,
+		    d) == -1 || tstream_write_payload(w, buf, n, d) == -1)
+			return -1;
+		off += n;
+	}
+	return tstream_end_tensor(w, d);
+}
+
+void
+gguf_model_close(struct gguf_model *m)
+{
+	for (size_t i = 0; i < m->n_items; i++)
+		free(m->items[i].hf_name);
+	free(m->items);
+	free(m->side.content.data);
+	bitnet_config_free(m->config);
+	free(m->config_json);
+	gguf_close(&m->g);
+	memset(m, 0, sizeof *m);
+}
