@@ -8,7 +8,6 @@ packing here is independent of the C code.
     gguf_fixture.py MODEL_DIR OUT.gguf [--embed f32|f16] [--output-head]
 """
 import argparse
-import json
 import os
 import struct
 import sys
