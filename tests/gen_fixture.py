@@ -12,14 +12,21 @@ Values follow published statistics of the 2B4T master weights: ternary
 fractions about 0.32/0.36/0.32, weight_scale 0.3-1.7, embedding rows of L2
 norm 0.2-0.9, norm weights that grow with depth.  Same seed, same bytes.
 
-    gen_fixture.py OUT [--preset NAME] [--seed N] [--shards N]
+    gen_fixture.py OUT [--preset NAME] [--seed N] [--shards N] [--master]
                        [--linear-class autobitlinear|bitlinear] [--truth F]
+                       [--archive PATH]
 """
 import argparse
+import gzip
+import io
 import json
+import lzma
 import os
 import struct
+import subprocess
 import sys
+import tarfile
+import zipfile
 import zlib
 
 import numpy as np
@@ -292,6 +299,34 @@ def write_model(out, sizes, seed=0, linear_class="autobitlinear", shards=1,
     return {t.name: t.truth() for t in tensors} if truth else {}
 
 
+def write_archive(model, path, order=("config.json", "model.safetensors"),
+            prefix="model/"):
+    """An archive of the model folder with the given files first, then the
+    rest; the kind follows path's ending."""
+    names = list(order) + sorted(n for n in os.listdir(model)
+                                 if n not in order)
+    if path.endswith(".zip"):
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for n in names:
+                z.write(os.path.join(model, n), prefix + n)
+        return path
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as t:
+        for n in names:
+            t.add(os.path.join(model, n), prefix + n)
+    data = raw.getvalue()
+    if path.endswith(".gz"):
+        data = gzip.compress(data)
+    elif path.endswith(".xz"):
+        data = lzma.compress(data)
+    elif path.endswith(".zst"):
+        data = subprocess.run(["zstd", "-q", "-c"], input=data,
+                              stdout=subprocess.PIPE, check=True).stdout
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
 def save_truth(path, truth):
     flat = {}
     for name, t in truth.items():
@@ -314,11 +349,16 @@ def main():
     ap.add_argument("--master", action="store_true",
                     help="bf16 master weights (quantization_mode online)")
     ap.add_argument("--truth", help="also save the float truth as .npz")
+    ap.add_argument("--archive", metavar="PATH",
+                    help="also write the folder as an archive (.tar, "
+                    ".tar.gz, .tar.xz, .tar.zst or .zip, by its ending)")
     a = ap.parse_args()
     truth = write_model(a.out, PRESETS[a.preset], a.seed, a.linear_class,
                         a.shards, truth=bool(a.truth), master=a.master)
     if a.truth:
         save_truth(a.truth, truth)
+    if a.archive:
+        write_archive(a.out, a.archive)
     return 0
 
 

@@ -4,10 +4,7 @@
 Runs the tools in $BIN on fixtures from gen_fixture.py and on files broken
 on purpose; checks values against the generator's truth, exit statuses and
 the one-line messages.  Prints 'N passed, N failed' last."""
-import gzip
-import io
 import json
-import lzma
 import os
 import pty
 import shutil
@@ -17,7 +14,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import zipfile
 
 import numpy as np
 
@@ -309,34 +305,6 @@ def progress_only_when_asked_or_on_a_terminal():
         assert (b"tern-dequant: " in err) == shown, (flags, err)
 
 
-def archive(model, path, order=("config.json", "model.safetensors"),
-            prefix="model/"):
-    """An archive of the model folder with the given files first, then the
-    rest; the kind follows path's ending."""
-    names = list(order) + sorted(n for n in os.listdir(model)
-                                 if n not in order)
-    if path.endswith(".zip"):
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-            for n in names:
-                z.write(os.path.join(model, n), prefix + n)
-        return path
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as t:
-        for n in names:
-            t.add(os.path.join(model, n), prefix + n)
-    data = raw.getvalue()
-    if path.endswith(".gz"):
-        data = gzip.compress(data)
-    elif path.endswith(".xz"):
-        data = lzma.compress(data)
-    elif path.endswith(".zst"):
-        data = subprocess.run(["zstd", "-q", "-c"], input=data,
-                              stdout=subprocess.PIPE, check=True).stdout
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
-
-
 @SUITE.test
 def archives_and_stdin_give_the_same_stream():
     model, truth = fixture("auto")
@@ -344,7 +312,7 @@ def archives_and_stdin_give_the_same_stream():
     d = os.path.join(TMP, "arch")
     os.makedirs(d, exist_ok=True)
     for ext in (".tar", ".tar.gz", ".tar.xz", ".tar.zst", ".zip"):
-        a = archive(model, os.path.join(d, "model" + ext))
+        a = gf.write_archive(model, os.path.join(d, "model" + ext))
         got, text = extract(convert(a), "arch" + ext)
         assert sorted(got) == sorted(want), ext
         for n in want:
@@ -377,17 +345,18 @@ def bad_archives_and_stdin():
     d = os.path.join(TMP, "badarch")
     os.makedirs(d, exist_ok=True)
     cases = [
-        (archive(model, os.path.join(d, "late.tar"),
+        (gf.write_archive(model, os.path.join(d, "late.tar"),
                  order=("model.safetensors",)), [], 1,
          ("late.tar", "no config.json before the weights", "--config")),
-        (archive(sharded, os.path.join(d, "sharded.tar.gz"),
+        (gf.write_archive(sharded, os.path.join(d, "sharded.tar.gz"),
                  order=("config.json", "model.safetensors.index.json")), [],
          1, ("sharded model cannot be read from an archive",)),
-        (archive(sharded, os.path.join(d, "shards.zip"),
+        (gf.write_archive(sharded, os.path.join(d, "shards.zip"),
                  order=("config.json",)), [], 1, ("second weights file",)),
     ]
     trunc = os.path.join(d, "cut.tar.gz")
-    with open(archive(model, os.path.join(d, "whole.tar.gz")), "rb") as f:
+    whole = gf.write_archive(model, os.path.join(d, "whole.tar.gz"))
+    with open(whole, "rb") as f:
         blob = f.read()
     with open(trunc, "wb") as f:
         f.write(blob[:len(blob) // 2])
