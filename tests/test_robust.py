@@ -12,12 +12,14 @@ import signal
 import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
 from harness import Suite, tool  # noqa: E402
+import gguf_fixture as gg  # noqa: E402
 import tstream_craft as tc  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-robust-")
@@ -441,6 +443,111 @@ def safetensors_the_reader_refuses():
     rc, out, err = run([tool("st-read"), "/dev/null"])
     assert rc == 1
     one_line(err, "/dev/null", "not a regular file")
+
+
+def gguf_head(n_tensors, kvs, infos=b"", version=3):
+    return (b"GGUF" + struct.pack("<IQQ", version, n_tensors, len(kvs)) +
+            b"".join(kvs) + infos)
+
+
+@SUITE.test
+def hostile_gguf():
+    arch = gg.kv("general.architecture", gg.V_STRING, "bitnet-b1.58")
+    big = gg.gstr("k") + struct.pack("<IIQ", gg.V_ARRAY, gg.V_U32, 1 << 40)
+    deep = gg.gstr("k") + struct.pack("<IIQIQIQIQ", gg.V_ARRAY, gg.V_ARRAY,
+                                      1, gg.V_ARRAY, 1, gg.V_ARRAY, 1,
+                                      gg.V_ARRAY, 1)
+    info = (gg.gstr("token_embd.weight") + struct.pack("<I", 9) +
+            struct.pack("<9Q", *([1] * 9)) + struct.pack("<IQ", 0, 0))
+    huge_dims = (gg.gstr("token_embd.weight") + struct.pack("<I", 2) +
+                 struct.pack("<QQ", 1 << 40, 1 << 40) +
+                 struct.pack("<IQ", 0, 0))
+    cases = [
+        (struct.pack("<Q", 1 << 30).join([b"GGUF\x03\0\0\0", b""]),
+         "inside its header"),
+        (gguf_head(0, [gg.gstr("k") + struct.pack("<I", 99)]),
+         "unknown metadata value type 99"),
+        (gguf_head(0, [big]), "past the limits"),
+        (gguf_head(0, [deep]), "nested 3 deep"),
+        (gguf_head(0, [gg.gstr("k") + struct.pack("<IQ", gg.V_STRING,
+                                                   1 << 30)]),
+         "a string of 1073741824 bytes"),
+        (gguf_head(0, [gg.gstr("k") + struct.pack("<I", gg.V_STRING) +
+                       gg.gstr("x") [:8] + b"\xff"]),
+         "not UTF-8"),
+        (b"GGUF" + struct.pack("<IQQ", 3, 0, 1 << 40), "metadata keys"),
+        (b"GGUF" + struct.pack("<IQQ", 3, 1 << 40, 0), "tensors, more"),
+        (gguf_head(0, [arch, gg.kv("general.alignment", gg.V_U32, 3)]),
+         "general.alignment 3"),
+        (gguf_head(1, [arch], info), "9 dimensions"),
+        (gguf_head(1, [arch], huge_dims), "overflows 64 bits"),
+        (gguf_head(0, []), "general.architecture is '(none)'"),
+    ]
+    p = os.path.join(TMP, "hostile.gguf")
+    for data, needle in cases:
+        with open(p, "wb") as f:
+            f.write(data)
+        rc, out, err = run([tool("gguf-read"), p])
+        assert rc == 1, (needle, rc, err)
+        one_line(err, needle)
+    rc, out, err = run([tool("gguf-read"), TMP])
+    assert rc == 1
+    one_line(err, "not a regular file")
+
+
+@SUITE.test
+def one_pass_reads_refuse():
+    """Standard input and archives: what only a one-pass read meets."""
+    cfg = os.path.join(model(), "config.json")
+    w = "model.layers.0.mlp.up_proj.weight"
+    u = "model.layers.0.mlp.gate_proj.weight"
+    h = {w: {"dtype": "U8", "shape": [24, 64], "data_offsets": [0, 1536]},
+         u: {"dtype": "U8", "shape": [24, 64],
+             "data_offsets": [1536, 3072]},
+         w + "_scale": {"dtype": "BF16", "shape": [1],
+                        "data_offsets": [3072, 3074]},
+         u + "_scale": {"dtype": "BF16", "shape": [1],
+                        "data_offsets": [3074, 3076]}}
+    raw = json.dumps(h).encode()
+    blob = struct.pack("<Q", len(raw)) + raw + b"\x55" * 3072 + b"\x80\x3f" * 2
+    rc, out, err = run([tool("st-read"), "-c", cfg, "-"], blob)
+    assert rc == 1
+    one_line(err, "still waits for its weight_scale")
+    rc, out, err = run([tool("st-read"), "-"], blob)
+    assert rc == 2
+    one_line(err, "needs --config")
+    d = os.path.join(TMP, "twoconf")
+    os.makedirs(d, exist_ok=True)
+    a = os.path.join(d, "m.tar")
+    with tarfile.open(a, "w") as t:
+        t.add(cfg, "x/config.json")
+        t.add(cfg, "y/config.json")
+        t.add(os.path.join(model(), "model.safetensors"),
+              "x/model.safetensors")
+    rc, out, err = run([tool("st-read"), a])
+    assert rc == 1
+    one_line(err, "more than one config.json")
+
+
+@SUITE.test
+def onnx_files_the_reader_refuses():
+    p = os.path.join(TMP, "bad2.onnx")
+    for data, needle in (
+            (b"\x3a\x03\x2a\x01\xff", "bad protobuf tag at offset 4"),
+            (b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+             "truncated varint"),
+            (b"\x3a\x00\x3a\x00", "more than one graph"),
+            (b"\x3a\x02\x2a\x00" + b"\x12\x01\xff", "not a valid"),
+            (b"\x3a\x02\x0a\x00", "not a valid"),
+            (b"\x12\x01", "past the end")):
+        with open(p, "wb") as f:
+            f.write(data)
+        rc, out, err = run([tool("onnx-verify"), p])
+        assert rc == 1, (data, rc, err)
+        one_line(err, needle)
+    rc, out, err = run([tool("onnx-verify"), TMP])
+    assert rc == 1
+    one_line(err, "not a regular file")
 
 
 @SUITE.test
