@@ -537,8 +537,9 @@ def onnx_files_the_reader_refuses():
             (b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
              "truncated varint"),
             (b"\x3a\x00\x3a\x00", "more than one graph"),
-            (b"\x3a\x02\x2a\x00" + b"\x12\x01\xff", "not a valid"),
-            (b"\x3a\x02\x0a\x00", "not a valid"),
+            (b"\x3a\x06\x2a\x04\x0a\x02\xff\xff", "initializer 0"),
+            (b"\x3a\x04\x0a\x02\xff\xff", "not a valid GraphProto"),
+            (b"\x42\x02\xff\xff", "not a valid ONNX ModelProto"),
             (b"\x12\x01", "past the end")):
         with open(p, "wb") as f:
             f.write(data)
