@@ -1,8 +1,6 @@
 /*
  * st-read - read a Hugging Face BitNet model and write a tensor stream.
  */
-#include <err.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +11,10 @@
 #include "hf_model.h"
 #include "io.h"
 #include "manifest_print.h"
+#include "reader_cli.h"
 #include "selection.h"
 #include "tstream.h"
 #include "version.h"
-
-struct options {
-	const char *config;
-	const char *model;
-	struct selection sel;
-	int list;
-	int json;
-	int progress, quiet;
-};
 
 static _Noreturn void
 usage(int status)
@@ -53,54 +43,9 @@ usage(int status)
 	exit(status);
 }
 
-static void
-parse_args(int argc, char **argv, struct options *o, struct diag *d)
-{
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "tensors", required_argument, NULL, 't' },
-		{ "layers", required_argument, NULL, 'l' },
-		{ "list", no_argument, NULL, 'L' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "progress", no_argument, NULL, 'P' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch;
-
-	while ((ch = getopt_long(argc, argv, "c:t:l:qhV", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c': o->config = optarg; break;
-		case 't':
-			if (selection_add_glob(&o->sel, optarg, d) == -1)
-				diag_exit(d);
-			break;
-		case 'l':
-			if (selection_add_layers(&o->sel, optarg, d) == -1)
-				diag_exit(d);
-			break;
-		case 'L': o->list = 1; break;
-		case 'J': o->json = 1; break;
-		case 'P': o->progress = 1; break;
-		case 'q': o->quiet = 1; break;
-		case 'h': usage(0);
-		case 'V': cli_print_version("st-read"); exit(0);
-		default: usage(BN_EXIT_USAGE);
-		}
-	}
-	if (argc - optind != 1)
-		usage(BN_EXIT_USAGE);
-	if (o->json && !o->list)
-		errx(BN_EXIT_USAGE, "--json goes with --list");
-	o->model = argv[optind];
-}
-
 static int
 write_stream(struct hf_model *m, struct hf_input *in,
-    const Tstream__StreamHeader *h, const struct options *o, struct diag *d)
+    const Tstream__StreamHeader *h, const struct reader_options *o, struct diag *d)
 {
 	struct tstream_writer w;
 	struct progress p;
@@ -122,7 +67,7 @@ write_stream(struct hf_model *m, struct hf_input *in,
 int
 main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct reader_options o = { 0 };
 	Tstream__StreamHeader h;
 	Tstream__TensorInfo **manifest;
 	char *producer = "st-read " BN_VERSION;
@@ -133,7 +78,7 @@ main(int argc, char **argv)
 
 	memset(&in, 0, sizeof in);
 	cli_init();
-	parse_args(argc, argv, &o, &d);
+	reader_options_parse(argc, argv, "st-read", 1, usage, &o);
 	if (!o.list && cli_refuse_tty_stdout("a tensor stream", &d) == -1)
 		diag_exit(&d);
 	if (hf_input_open(&in, &m, o.model, o.config, &d) == -1 ||

@@ -1,0 +1,23 @@
+/*
+ * reader_cli.h - the command line that the readers of a model (st-read,
+ * gguf-read) share: selection, --list, --json, progress, one MODEL.
+ */
+#ifndef BN_READER_CLI_H
+#define BN_READER_CLI_H
+
+#include "diag.h"
+#include "selection.h"
+
+struct reader_options {
+	const char *model;
+	const char *config;	/* -c, where the reader takes one */
+	struct selection sel;
+	int list, json, progress, quiet;
+};
+
+/* Parse argv; with_config allows -c/--config.  usage(status) prints the
+ * tool's usage and exits; errors in the options exit with status 2. */
+void reader_options_parse(int argc, char **argv, const char *prog,
+    int with_config, void (*usage)(int), struct reader_options *o);
+
+#endif
