@@ -15,6 +15,21 @@ struct reader_options {
 	int list, json, progress, quiet;
 };
 
+/* The --help lines of the options all readers share. */
+#define READER_OPTIONS_HELP \
+	"  -t, --tensors GLOB   only tensors whose name matches GLOB " \
+	"(repeatable)\n" \
+	"  -l, --layers LIST    only tensors of these layers, e.g. 3 or " \
+	"0-3,29\n" \
+	"      --list           print the manifest instead of writing the " \
+	"stream\n" \
+	"      --json           with --list, print it as JSON\n" \
+	"      --progress       report progress on stderr (default: when a " \
+	"terminal)\n" \
+	"  -q, --quiet          no progress report\n" \
+	"  -h, --help           this text\n" \
+	"  -V, --version        the version\n"
+
 /* Parse argv; with_config allows -c/--config.  usage(status) prints the
  * tool's usage and exits; errors in the options exit with status 2. */
 void reader_options_parse(int argc, char **argv, const char *prog,

@@ -24,18 +24,8 @@ usage(int status)
 	    "Reads a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58; "
 	    "F32, F16 and\n"
 	    "I2_S tensors) and writes it as a tensor stream.\n"
-	    "  -t, --tensors GLOB   only tensors whose (Hugging Face) name "
-	    "matches GLOB\n"
-	    "  -l, --layers LIST    only tensors of these layers, e.g. 3 "
-	    "or 0-3,29\n"
-	    "      --list           print the manifest instead of "
-	    "writing the stream\n"
-	    "      --json           with --list, print it as JSON\n"
-	    "      --progress       report progress on stderr (default: "
-	    "when a terminal)\n"
-	    "  -q, --quiet          no progress report\n"
-	    "  -h, --help           this text\n"
-	    "  -V, --version        the version\n");
+	    "Names are the Hugging Face ones.\n"
+	    READER_OPTIONS_HELP);
 	exit(status);
 }
 

@@ -25,21 +25,14 @@ usage(int status)
 	    "               [--list [--json]] [--progress | -q] MODEL\n"
 	    "MODEL is a folder (config.json + model.safetensors or "
 	    "model.safetensors.index.json\n"
-	    "and shards), a .safetensors file or an index .json file.\n"
+	    "and shards), a .safetensors file, an index .json file, an "
+	    "archive of a folder\n"
+	    "(.tar, .tar.gz, .tar.zst, .tar.xz, .zip), or - for a "
+	    "safetensors file on\n"
+	    "standard input (with --config).\n"
 	    "  -c, --config FILE    config.json to use (default: beside "
 	    "the weights)\n"
-	    "  -t, --tensors GLOB   only tensors whose name matches GLOB "
-	    "(repeatable)\n"
-	    "  -l, --layers LIST    only tensors of these layers, e.g. 3 "
-	    "or 0-3,29\n"
-	    "      --list           print the manifest instead of "
-	    "writing the stream\n"
-	    "      --json           with --list, print it as JSON\n"
-	    "      --progress       report progress on stderr (default: "
-	    "when a terminal)\n"
-	    "  -q, --quiet          no progress report\n"
-	    "  -h, --help           this text\n"
-	    "  -V, --version        the version\n");
+	    READER_OPTIONS_HELP);
 	exit(status);
 }
 
