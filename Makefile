@@ -46,7 +46,7 @@ MAN5     := man/tstream.5
 MAN7     := man/bitnet-onnx.7
 
 .PHONY: all check check-asan check-full test test-unit test-cli test-onnx \
-	test-docs test-robust test-man fuzz fuzz-build \
+	test-docs test-robust test-faults test-man fuzz fuzz-build \
 	deps install demo \
 	clean
 .SECONDARY:
@@ -106,8 +106,23 @@ check-asan:
 deps:
 	sh tests/install-deps.sh
 
+# Fault injection needs LD_PRELOAD, which the sanitizer runtimes refuse.
+ifeq ($(SAN),)
+FAULT_TESTS := test-faults
+endif
+
 test: all $(UNIT_BIN)
-	$(MAKE) test-unit test-cli test-onnx test-docs test-robust test-man
+	$(MAKE) test-unit test-cli test-onnx test-docs test-robust \
+	    $(FAULT_TESTS) test-man
+
+INJECT := $(BUILD)/tests/inject.so
+$(INJECT): tests/faults/inject.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O1 -Wall -Wextra -Werror -o $@ $< -ldl
+
+test-faults: all $(INJECT)
+	BIN=$(abspath $(BIN)) INJECT=$(abspath $(INJECT)) \
+	    $(PYTHON) tests/test_faults.py
 
 test-man:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)

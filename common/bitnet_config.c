@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "io.h"
+#include "jsonio.h"
 
 struct cfg_ctx {
 	json_t *root;
@@ -245,13 +246,9 @@ bitnet_config_parse(const char *text, size_t len, const char *path,
 {
 	Tstream__ModelConfig *m;
 	struct cfg_ctx c = { NULL, path, d };
-	json_error_t je;
 
-	c.root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	if (c.root == NULL)
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "%s: invalid JSON at line %d column %d: %s", path, je.line,
-		    je.column, je.text);
+	if ((c.root = jsonio_parse(text, len, path, "the config", d)) == NULL)
+		return -1;
 	if (!json_is_object(c.root)) {
 		diag_fail(d, BN_EXIT_INPUT, "%s: expected a JSON object, "
 		    "found %s", path, json_kind(c.root));

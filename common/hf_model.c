@@ -9,6 +9,7 @@
 #include "bitnet_config.h"
 #include "bitnet_names.h"
 #include "io.h"
+#include "jsonio.h"
 
 #define INDEX_NAME	"model.safetensors.index.json"
 #define SINGLE_NAME	"model.safetensors"
@@ -207,19 +208,16 @@ open_index(struct hf_model *m, const char *path, const char *dir,
 {
 	const char **names = NULL;
 	json_t *root, *map;
-	json_error_t je;
 	size_t n = 0, len;
 	char *text;
 	int rc;
 
 	if (io_slurp(path, HF_MAX_INDEX, &text, &len, d) == -1)
 		return -1;
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	root = jsonio_parse(text, len, path, "the index", d);
 	free(text);
 	if (root == NULL)
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "%s: invalid JSON at line %d column %d: %s", path, je.line,
-		    je.column, je.text);
+		return -1;
 	map = json_object_get(root, "weight_map");
 	if (!json_is_object(map) || json_object_size(map) == 0)
 		rc = diag_fail(d, BN_EXIT_INPUT,

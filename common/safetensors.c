@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "jsonio.h"
 
 static int
 get_u64_array(json_t *a, uint64_t *out, size_t max, size_t *n)
@@ -147,16 +148,13 @@ int
 st_parse_header(struct st_file *f, const char *json, size_t len,
     uint64_t data_size, const char *path, struct diag *d)
 {
-	json_error_t je;
 	json_t *root;
 	size_t n;
 	int rc;
 
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	root = jsonio_parse(json, len, path, "the safetensors header", d);
 	if (root == NULL)
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "%s: invalid JSON in the safetensors header at line %d "
-		    "column %d: %s", path, je.line, je.column, je.text);
+		return -1;
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return diag_fail(d, BN_EXIT_INPUT,

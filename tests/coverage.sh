@@ -8,9 +8,10 @@ rm -rf build/cov
 make -s BUILD=build/cov BIN=build/cov/bin CFLAGS="-O0 -g --coverage" \
     LDFLAGS="--coverage" all build/cov/tests/unit >/dev/null
 CK_FORK=no build/cov/tests/unit >/dev/null 2>&1 || true
-for t in cli onnx docs robust; do
-	BIN=$PWD/build/cov/bin ${PYTHON:-/usr/bin/python3} tests/test_$t.py |
-	    tail -1
+make -s BUILD=build/cov build/cov/tests/inject.so >/dev/null
+for t in cli onnx docs robust faults; do
+	BIN=$PWD/build/cov/bin INJECT=$PWD/build/cov/tests/inject.so \
+	    ${PYTHON:-/usr/bin/python3} tests/test_$t.py | tail -1
 done
 mkdir -p build/cov/gcov
 for f in build/cov/obj/common/*.gcda; do
