@@ -552,6 +552,87 @@ def onnx_files_the_reader_refuses():
 
 
 @SUITE.test
+def more_refusals():
+    """The rest of the error paths a user can reach, one case each."""
+    online = (tc.field_bytes(1, "bitnet") + tc.field_varint(3, 8) +
+              tc.field_varint(4, 1) + tc.field_varint(5, 2) +
+              tc.field_varint(6, 1) + tc.field_varint(7, 4) +
+              tc.field_varint(8, 8) + tc.field_varint(9, 4) +
+              tc.field_bytes(17, "bitnet") +
+              tc.field_bytes(18, "autobitlinear") +
+              tc.field_bytes(19, "online"))
+    up = "model.layers.0.mlp.up_proj.weight"
+    i2s = tc.tensor_info(up, shape=(8, 16), dtype=4, encoding=3)
+    nan = struct.pack("<f", float("nan"))
+    stream_cases = [
+        (tc.stream([tc.tensor_info(up, dtype=3, shape=(8,))], [],
+                   head=tc.header([tc.tensor_info(up, dtype=3, shape=(8,))],
+                                  cfg=online)),
+         "a projection to quantize must be a matrix"),
+        (tc.stream([tc.tensor_info(up, shape=(1 << 20, 1 << 12), dtype=4,
+                                   encoding=3)], []),
+         "I2_S payload of"),
+        (tc.stream([tc.tensor_info(up, shape=(8, 8), dtype=4, encoding=2,
+                                   scale=float("inf"))], []),
+         "weight_scale inf cannot multiply"),
+        (tc.stream([i2s], [(i2s, b"\x55" * 32 + nan + b"\0" * 28)]),
+         "I2_S scale nan is not finite"),
+        (tc.MAGIC + struct.pack("<I", 1) + tc.frame(b"TENS", b""),
+         "expected the HEAD frame"),
+    ]
+    for data, needle in stream_cases:
+        rc, out, err = run([tool("tern-dequant")], data)
+        assert rc == 1, (needle, rc, err)
+        one_line(err, needle)
+    # onnx-verify --against a stream with a tensor the model lacks
+    zzz = tc.tensor_info("zzz")
+    data = tc.stream([zzz], [(zzz, b"\0" * 16)])
+    onnx_path = os.path.join(TMP, "m.onnx")
+    r = subprocess.run("%s %s | %s | %s -q > %s" % (
+        tool("st-read"), model(), tool("tern-dequant"), tool("onnx-emit"),
+        onnx_path), shell=True)
+    assert r.returncode == 0
+    rc, out, err = run([tool("onnx-verify"), "-q", "-a", "-", onnx_path],
+                       data)
+    assert rc == 1
+    one_line(err, "no initializer 'zzz'")
+    # paths
+    long = os.path.join(TMP, "x" * 250, "y" * 250, "z" * 250, "w" * 250,
+                        "v" * 250, "u" * 250, "t" * 250, "s" * 250,
+                        "r" * 250, "q" * 250, "p" * 250, "o" * 250,
+                        "n" * 250, "m" * 250, "l" * 250, "k" * 250, "j")
+    for argv, rc_want, needles in (
+            ([tool("onnx-emit"), "-q", "-o", "/nonexistent/d/m.onnx",
+              os.path.join(TMP, "f32.tstream")], 3,
+             ("/nonexistent/d/m.onnx", "No such file")),
+            ([tool("st-read"), "-c", TMP, "-"], 1, ("not a regular file",)),
+            ([tool("gguf-read"), "-t", "nothing*", gguf_path()], 2,
+             ("matches no tensor",)),
+            ([tool("tern-dequant"), TMP], 3, (TMP,))):
+        if argv[0] == tool("onnx-emit"):
+            f32_stream()
+        rc, out, err = run(argv, b"")
+        assert rc == rc_want, (argv, rc, err)
+        one_line(err, *needles)
+    big = os.path.join(TMP, "big-config.json")
+    with open(big, "w") as f:
+        f.write(" " * (17 << 20) + "{}")
+    rc, out, err = run([tool("st-read"), "-c", big, model()])
+    assert rc == 1
+    one_line(err, "more than the limit of 16777216")
+    rc, out, err = run([tool("st-read"), long])
+    assert rc in (1, 3), err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def gguf_path():
+    g = os.path.join(TMP, "m.gguf")
+    if not os.path.exists(g):
+        gg.write_gguf(model(), g)
+    return g
+
+
+@SUITE.test
 def hostile_onnx():
     p = os.path.join(TMP, "hostile.onnx")
     for data, needle in (

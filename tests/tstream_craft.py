@@ -48,13 +48,13 @@ def config(hidden=8, layers=1, heads=2, kv=1, ffn=8, vocab=4,
 
 def tensor_info(name, dtype=1, shape=(4,), encoding=1, length=None,
                 scale=None):
-    """dtype 1 f32, 3 bf16, 4 u8; encoding 1 plain, 2 hf-packed."""
+    """dtype 1 f32, 3 bf16, 4 u8; encoding 1 plain, 2 hf-packed, 3 i2s."""
     size = {1: 4, 2: 2, 3: 2, 4: 1, 5: 1}.get(dtype, 1)
     n = 1
     for s in shape:
         n *= s
     if length is None:
-        length = n // 4 if encoding == 2 else n * size
+        length = {2: n // 4, 3: n // 4 + 32}.get(encoding, n * size)
     b = field_bytes(1, name) + field_varint(2, dtype)
     for s in shape:
         b += field_varint(3, s)
