@@ -152,3 +152,37 @@ ftruncate(int fd, off_t len)
 	}
 	return real_ftruncate(fd, len);
 }
+
+/* With _FILE_OFFSET_BITS=64 the tools call the 64-bit names. */
+ssize_t
+pread64(int fd, void *buf, size_t n, off_t off)
+{
+	REAL(ssize_t, pread64, (int, void *, size_t, off_t));
+	if (fail_now(C_PREAD)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_pread64(fd, buf, n, off);
+}
+
+ssize_t
+pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+	REAL(ssize_t, pwrite64, (int, const void *, size_t, off_t));
+	if (fail_now(C_PWRITE)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return real_pwrite64(fd, buf, n, off);
+}
+
+int
+ftruncate64(int fd, off_t len)
+{
+	REAL(int, ftruncate64, (int, off_t));
+	if (fail_now(C_FTRUNCATE)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return real_ftruncate64(fd, len);
+}
