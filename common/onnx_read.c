@@ -133,11 +133,11 @@ grow_inits(struct onnx_model *m, size_t *cap, struct diag *d)
 {
 	struct onnx_init *p;
 
-	if (m->n_inits < *cap)
-		return 0;
-	if (*cap >= ONNX_MAX_INITIALIZERS)
+	if (m->n_inits >= ONNX_MAX_INITIALIZERS)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: more than %u "
 		    "initializers", m->path, ONNX_MAX_INITIALIZERS);
+	if (m->n_inits < *cap)
+		return 0;
 	*cap = *cap ? *cap * 2 : 256;
 	if ((p = realloc(m->inits, *cap * sizeof *p)) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");

@@ -625,6 +625,82 @@ def more_refusals():
     assert len(err.strip().splitlines()) == 1, err
 
 
+@SUITE.test
+def yet_more_refusals():
+    cfg = os.path.join(model(), "config.json")
+    d = os.path.join(TMP, "yet")
+    os.makedirs(d, exist_ok=True)
+    # an archive with a side file twice, and one with too many
+    for name, copies, needle in (("twice.tar", 2, "appears twice"),
+                                 ("many.tar", 9, "too many side files")):
+        a = os.path.join(d, name)
+        with tarfile.open(a, "w") as t:
+            t.add(cfg, "m/config.json")
+            for i in range(copies):
+                t.add(cfg, "m%d/tokenizer_config.json" % i)
+            t.add(os.path.join(model(), "model.safetensors"),
+                  "m/model.safetensors")
+        rc, out, err = run([tool("st-read"), a])
+        assert rc == 1, (name, rc, err)
+        one_line(err, needle)
+    # a safetensors entry whose header runs past the entry
+    a = os.path.join(d, "short.tar")
+    st = os.path.join(d, "model.safetensors")
+    with open(st, "wb") as f:
+        f.write(struct.pack("<Q", 5000) + b"{}")
+    with tarfile.open(a, "w") as t:
+        t.add(cfg, "config.json")
+        t.add(st, "model.safetensors")
+    rc, out, err = run([tool("st-read"), a])
+    assert rc == 1
+    one_line(err, "header length 5000 runs past the end of the file")
+    # standard input that cannot be read
+    fdir = os.open(TMP, os.O_RDONLY)
+    p = subprocess.run([tool("st-read"), "-c", cfg, "-"], stdin=fdir,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(fdir)
+    assert p.returncode == 3, p.returncode
+    one_line(p.stderr.decode(), "<stdin>", "Is a directory")
+    # an index naming more shards than allowed, a missing shard
+    idx = os.path.join(d, "model.safetensors.index.json")
+    shutil.copy(cfg, d)
+    for weight_map, needle in (
+            ({"t%d" % i: "s%d.safetensors" % i for i in range(4100)},
+             "more than 4096 shards"),
+            ({"t": "gone.safetensors"}, "gone.safetensors")):
+        with open(idx, "w") as f:
+            json.dump({"weight_map": weight_map}, f)
+        rc, out, err = run([tool("st-read"), d])
+        assert rc in (1, 3), (needle, rc, err)
+        one_line(err, needle)
+    os.unlink(idx)
+    # a GGUF naming one tensor twice; a missing GGUF
+    with open(gguf_path(), "rb") as f:
+        blob = f.read()
+    dup = os.path.join(d, "dup.gguf")
+    with open(dup, "wb") as f:
+        f.write(blob.replace(b"blk.0.attn_q.weight", b"blk.0.attn_k.weight",
+                             1))
+    rc, out, err = run([tool("gguf-read"), dup])
+    assert rc == 1
+    one_line(err, "appears twice")
+    rc, out, err = run([tool("gguf-read"), os.path.join(d, "none.gguf")])
+    assert rc == 3
+    one_line(err, "No such file")
+    # a million initializers, refused before they are all read
+    many = os.path.join(d, "many.onnx")
+    body = b"\x2a\x00" * 1000001
+    with open(many, "wb") as f:
+        f.write(b"\x3a" + gf_varint(len(body)) + body)
+    rc, out, err = run([tool("onnx-verify"), many])
+    assert rc == 1
+    one_line(err, "more than 1000000 initializers")
+
+
+def gf_varint(v):
+    return tc.varint(v)
+
+
 def gguf_path():
     g = os.path.join(TMP, "m.gguf")
     if not os.path.exists(g):
