@@ -37,7 +37,7 @@ diag_errno(struct diag *d, const char *fmt, ...)
 int
 diag_prefix(struct diag *d, const char *fmt, ...)
 {
-	char head[512], joined[sizeof head + sizeof d->msg + 2];
+	char head[4608], joined[sizeof head + sizeof d->msg + 2];
 	size_t n;
 	va_list ap;
 

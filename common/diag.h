@@ -17,7 +17,7 @@ enum bn_exit {
 
 struct diag {
 	int code;
-	char msg[1024];
+	char msg[8192];	/* room for a PATH_MAX path and the reason */
 };
 
 /* Record a message with exit code; returns -1 for "return diag_fail(...)". */

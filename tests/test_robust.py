@@ -697,6 +697,79 @@ def yet_more_refusals():
     one_line(err, "more than 1000000 initializers")
 
 
+@SUITE.test
+def last_refusals():
+    cfg = os.path.join(model(), "config.json")
+    d = os.path.join(TMP, "last")
+    os.makedirs(d, exist_ok=True)
+    up = "model.layers.0.mlp.up_proj.weight"
+    # sizes that overflow once widened to float32, or pass the hold limit
+    for info, needle in (
+            (tc.tensor_info("n", dtype=2, shape=(1 << 62,)),
+             "shape too large"),
+            (tc.tensor_info(up, shape=(1 << 20, 1 << 12), dtype=4,
+                            encoding=2, scale=1.0),
+             "packed payload of")):
+        rc, out, err = run([tool("tern-dequant")], tc.stream([info], []))
+        assert rc == 1, (needle, rc, err)
+        one_line(err, needle)
+    # one-pass reads: a projection too large to hold, a scale not a float
+    for h, needle in (
+            ({up: {"dtype": "U8", "shape": [1 << 26, 5],
+                   "data_offsets": [0, 5 << 26]},
+              up + "_scale": {"dtype": "BF16", "shape": [1],
+                              "data_offsets": [5 << 26, (5 << 26) + 2]}},
+             "more than the 268435456 bytes"),
+            ({up: {"dtype": "U8", "shape": [2, 64],
+                   "data_offsets": [0, 128]},
+              up + "_scale": {"dtype": "U8", "shape": [1],
+                              "data_offsets": [128, 129]}},
+             "expected one float")):
+        raw = json.dumps(h).encode()
+        blob = struct.pack("<Q", len(raw)) + raw + b"\x55" * 200
+        rc, out, err = run([tool("st-read"), "-c", cfg, "-"], blob)
+        assert rc == 1, (needle, rc, err)
+        one_line(err, needle)
+    # an index of more than 100000 tensors
+    big = os.path.join(d, "big")
+    os.makedirs(big, exist_ok=True)
+    shutil.copy(cfg, big)
+    with open(os.path.join(big, "model.safetensors.index.json"), "w") as f:
+        json.dump({"weight_map": {"t%d" % i: "a.safetensors"
+                                  for i in range(100001)}}, f)
+    rc, out, err = run([tool("st-read"), big])
+    assert rc == 1
+    one_line(err, "weight_map of more than 100000 tensors")
+    # a config path that cannot be opened; a path too long to extend
+    rc, out, err = run([tool("st-read"), "-c", cfg + "/x", model()])
+    assert rc == 3
+    one_line(err, "Not a directory")
+    deep = d
+    while len(deep) < 4085:
+        deep = os.path.join(deep, "d" * min(200, 4085 - len(deep)))
+    os.makedirs(deep, exist_ok=True)
+    rc, out, err = run([tool("st-read"), deep])
+    assert rc == 1
+    one_line(err, "path too long")
+    # a full disk met by a large write, not the final flush
+    p = subprocess.run("%s %s > /dev/full" % (tool("st-read"), demo_model()),
+                       shell=True, stderr=subprocess.PIPE)
+    assert p.returncode == 3
+    one_line(p.stderr.decode(), "stdout: write", "No space left")
+    # archives broken inside an entry, and after the weights
+    a = gf.write_archive(model(), os.path.join(d, "m.tar.gz"))
+    with open(a, "rb") as f:
+        blob = f.read()
+    for cut, needle in ((len(blob) // 2, "truncated gzip input"),
+                        (len(blob) - 30, "truncated gzip input")):
+        bad = os.path.join(d, "cut%d.tar.gz" % cut)
+        with open(bad, "wb") as f:
+            f.write(blob[:cut])
+        rc, out, err = run([tool("st-read"), bad])
+        assert rc == 1, (cut, rc, err)
+        one_line(err, needle, bad)
+
+
 def gf_varint(v):
     return tc.varint(v)
 
