@@ -12,6 +12,7 @@ import tempfile
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
@@ -385,6 +386,13 @@ def verify_names_what_is_wrong():
         t.ClearField("raw_data")
         t.float_data.extend([1.0, 2.0])
     verify_case(typed, "8 bytes of data")
+    verify_case(lambda m: m.ClearField("graph"), "the model has no graph")
+    verify_case(lambda m: setattr(m.graph.input[0], "name", ""),
+                "a graph input without a name")
+    verify_case(lambda m: first_weight(m).dims.__setitem__(0, -4),
+                "bad dims")
+    verify_case(lambda m: first_weight(m).dims.extend([1 << 40, 1 << 40]),
+                "bad dims")
     verify_case(set_external("offset", "x1"), "bad external offset",
                 external=True)
     verify_case(set_external("length", "-4"), "bad external length",
@@ -393,6 +401,23 @@ def verify_names_what_is_wrong():
                 "not a path inside", external=True)
     verify_case(set_external("location", "nothere.bin"), "nothere.bin",
                 "No such file", external=True, rc=3)
+
+
+@SUITE.test
+def verify_against_typed_initializer():
+    """A weight stored as float_data cannot be compared in place."""
+    d = model_dir(*CONFIGS[0])
+    m = onnx.load(emit("tiny"))
+    w = next(t for t in m.graph.initializer if t.name == "model.norm.weight")
+    vals = onnx.numpy_helper.to_array(w)
+    w.ClearField("raw_data")
+    w.float_data.extend(vals.tolist())
+    bad = os.path.join(TMP, "typed.onnx")
+    onnx.save(m, bad)
+    p = sh("%s -t model.norm.weight %s | %s | %s --against - %s" % (
+        tool("st-read"), d, tool("tern-dequant"), tool("onnx-verify"), bad))
+    assert p.returncode == 1, p.stderr
+    assert b"holds typed data" in p.stderr, p.stderr
 
 
 @SUITE.test
