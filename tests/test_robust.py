@@ -15,6 +15,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
@@ -768,6 +769,63 @@ def last_refusals():
         rc, out, err = run([tool("st-read"), bad])
         assert rc == 1, (cut, rc, err)
         one_line(err, needle, bad)
+
+
+@SUITE.test
+def archives_broken_inside():
+    """Compressed data damaged inside an entry, and entries too large."""
+    cfg = os.path.join(model(), "config.json")
+    d = os.path.join(TMP, "inside")
+    os.makedirs(d, exist_ok=True)
+    raw = os.path.join(d, "m.tar")
+    gf.write_archive(model(), raw)
+    with open(raw, "rb") as f:
+        tar = f.read()
+    at = tar.index(b"model.safetensors")
+    for where, name in ((at + 3000, "weights"), (600, "config"),
+                        (len(tar) - 2000, "after")):
+        comp = zlib.compressobj(6, zlib.DEFLATED, 31)
+        head = comp.compress(tar[:where]) + comp.flush(zlib.Z_FULL_FLUSH)
+        tail = comp.compress(tar[where:]) + comp.flush()
+        bad = head + bytes(b ^ 0x5A for b in tail[:64]) + tail[64:]
+        path = os.path.join(d, "bad-%s.tar.gz" % name)
+        with open(path, "wb") as f:
+            f.write(bad)
+        rc, out, err = run([tool("st-read"), "-c", cfg, path])
+        assert rc == 1, (name, rc, err)
+        one_line(err, path)
+    # a side file past its 64 MiB limit
+    big = os.path.join(d, "tokenizer.json")
+    with open(big, "wb") as f:
+        f.truncate((64 << 20) + 1)
+    a = os.path.join(d, "bigside.tar")
+    with tarfile.open(a, "w") as t:
+        t.add(cfg, "config.json")
+        t.add(big, "tokenizer.json")
+        t.add(os.path.join(model(), "model.safetensors"), "model.safetensors")
+    os.unlink(big)
+    rc, out, err = run([tool("st-read"), a])
+    os.unlink(a)
+    assert rc == 1
+    one_line(err, "tokenizer.json: 67108865 bytes, more than the limit")
+
+
+@SUITE.test
+def a_graph_too_large_to_hold():
+    p = os.path.join(TMP, "huge-graph.onnx")
+    node = b"\x0a\x7f" + b"\x22\x7d" + b"x" * 125  # a node, op_type xxx
+    count = (257 << 20) // len(node)
+    with open(p, "wb") as f:
+        body_len = count * len(node)
+        f.write(b"\x3a" + tc.varint(body_len))
+        chunk = node * 4096
+        for _ in range(count // 4096):
+            f.write(chunk)
+        f.write(node * (count % 4096))
+    rc, out, err = run([tool("onnx-verify"), p])
+    os.unlink(p)
+    assert rc == 1
+    one_line(err, "more than 268435456 bytes of graph")
 
 
 def gf_varint(v):
