@@ -59,3 +59,25 @@ reader_options_parse(int argc, char **argv, const char *prog,
 		errx(BN_EXIT_USAGE, "--json goes with --list");
 	o->model = argv[optind];
 }
+
+int
+reader_write_stream(const Tstream__StreamHeader *h,
+    const struct reader_options *o, const char *prog,
+    int (*tensors)(void *ctx, struct tstream_writer *w, struct diag *d),
+    void *ctx, struct diag *d)
+{
+	struct tstream_writer w;
+	struct progress p;
+	int rc;
+
+	tstream_progress_init(&p, progress_wanted(o->progress, o->quiet),
+	    prog, h);
+	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
+	w.progress = &p;
+	if (rc == 0)
+		rc = tensors(ctx, &w, d);
+	if (rc == 0)
+		rc = tstream_writer_finish(&w, d);
+	tstream_writer_close(&w);
+	return rc;
+}

@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "selection.h"
+#include "tstream.h"
 
 struct reader_options {
 	const char *model;
@@ -34,5 +35,12 @@ struct reader_options {
  * tool's usage and exits; errors in the options exit with status 2. */
 void reader_options_parse(int argc, char **argv, const char *prog,
     int with_config, void (*usage)(int), struct reader_options *o);
+
+/* Write the stream of header h to standard output, with progress as o
+ * asks; tensors(ctx, w, d) writes every tensor of the manifest. */
+int reader_write_stream(const Tstream__StreamHeader *h,
+    const struct reader_options *o, const char *prog,
+    int (*tensors)(void *ctx, struct tstream_writer *w, struct diag *d),
+    void *ctx, struct diag *d);
 
 #endif

@@ -30,25 +30,14 @@ usage(int status)
 }
 
 static int
-write_stream(const struct gguf_model *m, const Tstream__StreamHeader *h,
-    const struct reader_options *o, struct diag *d)
+write_tensors(void *ctx, struct tstream_writer *w, struct diag *d)
 {
-	struct tstream_writer w;
-	struct progress p;
-	void *buf;
-	int rc;
+	const struct gguf_model *m = ctx;
+	void *buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d);
+	int rc = buf ? 0 : -1;
 
-	if ((buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d)) == NULL)
-		return -1;
-	tstream_progress_init(&p, progress_wanted(o->progress, o->quiet),
-	    "gguf-read", h);
-	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
-	w.progress = &p;
 	for (size_t i = 0; rc == 0 && i < m->n_items; i++)
-		rc = gguf_model_write_tensor(m, i, &w, buf, d);
-	if (rc == 0)
-		rc = tstream_writer_finish(&w, d);
-	tstream_writer_close(&w);
+		rc = gguf_model_write_tensor(m, i, w, buf, d);
 	free(buf);
 	return rc;
 }
@@ -80,7 +69,7 @@ main(int argc, char **argv)
 	h.n_producers = 1;
 	cli_stream_stdout();
 	rc = o.list ? manifest_list(stdout, &h, o.json, &d) :
-	    write_stream(&m, &h, &o, &d);
+	    reader_write_stream(&h, &o, "gguf-read", write_tensors, &m, &d);
 	free(manifest);
 	gguf_model_close(&m);
 	selection_free(&o.sel);

@@ -36,24 +36,17 @@ usage(int status)
 	exit(status);
 }
 
-static int
-write_stream(struct hf_model *m, struct hf_input *in,
-    const Tstream__StreamHeader *h, const struct reader_options *o, struct diag *d)
-{
-	struct tstream_writer w;
-	struct progress p;
-	int rc;
+struct st_ctx {
+	struct hf_model *m;
+	struct hf_input *in;
+};
 
-	tstream_progress_init(&p, progress_wanted(o->progress, o->quiet),
-	    "st-read", h);
-	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
-	w.progress = &p;
-	if (rc == 0)
-		rc = hf_input_write(in, m, &w, d);
-	if (rc == 0)
-		rc = tstream_writer_finish(&w, d);
-	tstream_writer_close(&w);
-	return rc;
+static int
+write_tensors(void *ctx, struct tstream_writer *w, struct diag *d)
+{
+	struct st_ctx *c = ctx;
+
+	return hf_input_write(c->in, c->m, w, d);
 }
 
 
@@ -86,7 +79,8 @@ main(int argc, char **argv)
 	h.n_producers = 1;
 	cli_stream_stdout();
 	rc = o.list ? manifest_list(stdout, &h, o.json, &d) :
-	    write_stream(&m, &in, &h, &o, &d);
+	    reader_write_stream(&h, &o, "st-read", write_tensors,
+	    &(struct st_ctx){ &m, &in }, &d);
 	free(manifest);
 	hf_model_close(&m);
 	hf_input_close(&in);
