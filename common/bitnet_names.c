@@ -9,20 +9,21 @@
 static const struct {
 	const char *suffix;
 	int is_projection;
-} layer_parts[] = {
-	{ "input_layernorm.weight", 0 },
-	{ "self_attn.q_proj.weight", 1 },
-	{ "self_attn.k_proj.weight", 1 },
-	{ "self_attn.v_proj.weight", 1 },
-	{ "self_attn.attn_sub_norm.weight", 0 },
-	{ "self_attn.o_proj.weight", 1 },
-	{ "post_attention_layernorm.weight", 0 },
-	{ "mlp.gate_proj.weight", 1 },
-	{ "mlp.up_proj.weight", 1 },
-	{ "mlp.ffn_sub_norm.weight", 0 },
-	{ "mlp.down_proj.weight", 1 },
+	char rows, cols;
+} layer_parts[BITNET_LAYER_TENSORS] = {
+	{ "input_layernorm.weight", 0, 'h', 0 },
+	{ "self_attn.q_proj.weight", 1, 'q', 'h' },
+	{ "self_attn.k_proj.weight", 1, 'k', 'h' },
+	{ "self_attn.v_proj.weight", 1, 'k', 'h' },
+	{ "self_attn.attn_sub_norm.weight", 0, 'q', 0 },
+	{ "self_attn.o_proj.weight", 1, 'h', 'q' },
+	{ "post_attention_layernorm.weight", 0, 'h', 0 },
+	{ "mlp.gate_proj.weight", 1, 'f', 'h' },
+	{ "mlp.up_proj.weight", 1, 'f', 'h' },
+	{ "mlp.ffn_sub_norm.weight", 0, 'f', 0 },
+	{ "mlp.down_proj.weight", 1, 'h', 'f' },
 };
-#define N_PARTS (int)(sizeof layer_parts / sizeof layer_parts[0])
+#define N_PARTS BITNET_LAYER_TENSORS
 
 static void
 parse_layer_part(const char *rest, struct bitnet_name *out)
@@ -42,6 +43,10 @@ parse_layer_part(const char *rest, struct bitnet_name *out)
 		out->rank = 2 * i + (is_scale ? 0 : 1);
 		out->is_projection = layer_parts[i].is_projection && !is_scale;
 		out->is_scale = is_scale;
+		if (!is_scale) {
+			out->rows = layer_parts[i].rows;
+			out->cols = layer_parts[i].cols;
+		}
 		return;
 	}
 }

@@ -14,12 +14,19 @@ enum bitnet_group {
 	BITNET_GROUP_OTHER
 };
 
+/* The tensors a layer holds (weights; projections also have a scale). */
+#define BITNET_LAYER_TENSORS 11
+
+/* Which config size a dimension of a layer tensor is: 'h' hidden_size,
+ * 'q' heads * head_dim, 'k' kv_heads * head_dim, 'f' intermediate_size;
+ * 0 for no dimension. */
 struct bitnet_name {
 	enum bitnet_group group;
 	long layer;	/* -1 outside the layers */
 	int rank;	/* place within the layer; unknown names sort last */
 	int is_projection;	/* a BitLinear weight */
 	int is_scale;		/* a BitLinear weight_scale */
+	char rows, cols;	/* of a known layer weight (not its scale) */
 };
 
 void bitnet_name_parse(const char *name, struct bitnet_name *out);

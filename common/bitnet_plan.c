@@ -7,8 +7,6 @@
 #include "bitnet_names.h"
 #include "dtype.h"
 
-#define LAYER_PARTS 11
-
 /* The shape the config implies for name, or -1 for a tensor that is no
  * part of the model. */
 static int
@@ -18,11 +16,6 @@ expected_shape(const Tstream__ModelConfig *c, const struct bitnet_name *bn,
 	uint64_t h = c->hidden_size, f = c->intermediate_size;
 	uint64_t q = (uint64_t)c->num_attention_heads * c->head_dim;
 	uint64_t kv = (uint64_t)c->num_key_value_heads * c->head_dim;
-	/* by rank in bitnet_names.c: odd ranks are the layer's weights */
-	static const struct { int rows, cols; } part[LAYER_PARTS] = {
-		{ 'h', 0 }, { 'q', 'h' }, { 'k', 'h' }, { 'k', 'h' },
-		{ 'q', 0 }, { 'h', 'q' }, { 'h', 0 }, { 'f', 'h' },
-		{ 'f', 'h' }, { 'f', 0 }, { 'h', 'f' } };
 
 	if (bn->group == BITNET_GROUP_EMBED || bn->group == BITNET_GROUP_HEAD) {
 		shape[0] = c->vocab_size;
@@ -35,13 +28,12 @@ expected_shape(const Tstream__ModelConfig *c, const struct bitnet_name *bn,
 		*rank = 1;
 		return 0;
 	}
-	if (bn->group != BITNET_GROUP_LAYER || bn->rank % 2 == 0 ||
-	    bn->rank / 2 >= LAYER_PARTS || bn->layer >= (long)
-	    c->num_hidden_layers)
+	if (bn->group != BITNET_GROUP_LAYER || bn->rows == 0 ||
+	    bn->layer >= (long)c->num_hidden_layers)
 		return -1;
-	*rank = part[bn->rank / 2].cols ? 2 : 1;
+	*rank = bn->cols ? 2 : 1;
 	for (size_t i = 0; i < *rank; i++) {
-		int k = i ? part[bn->rank / 2].cols : part[bn->rank / 2].rows;
+		char k = i ? bn->cols : bn->rows;
 		shape[i] = k == 'h' ? h : k == 'q' ? q : k == 'k' ? kv : f;
 	}
 	return 0;
@@ -120,10 +112,10 @@ check_layers(const struct census *s, struct diag *d)
 		    "range; convert each range on its own", s->n_layers,
 		    s->first, s->last);
 	for (long l = s->first; l <= s->last; l++)
-		if (s->per_layer[l] != LAYER_PARTS)
+		if (s->per_layer[l] != BITNET_LAYER_TENSORS)
 			return diag_fail(d, BN_EXIT_INPUT, "layer %ld has %u of "
 			    "its %d tensors; a block needs all of them", l,
-			    s->per_layer[l], LAYER_PARTS);
+			    s->per_layer[l], BITNET_LAYER_TENSORS);
 	return 0;
 }
 

@@ -74,8 +74,8 @@ onnx_elem_size(int t)
 	}
 }
 
-static const char *
-elem_name(int t)
+const char *
+onnx_elem_name(int t)
 {
 	static const char *const names[] = { "undefined", "float32", "uint8",
 	    "int8", "uint16", "int16", "int32", "int64", "string", "bool",
@@ -290,7 +290,7 @@ check_init(const struct onnx_model *m, const struct onnx_init *in,
 		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s': %llu "
 		    "bytes of data, but dims of %zu axes and type %s need %llu",
 		    m->path, t->name, (unsigned long long)have, t->n_dims,
-		    elem_name(t->data_type), (unsigned long long)want);
+		    onnx_elem_name(t->data_type), (unsigned long long)want);
 	return 0;
 }
 

@@ -26,4 +26,7 @@ int onnx_init_is_external(const struct onnx_init *in);
 /* Bytes per element of an ONNX data type; 0 for types not supported. */
 size_t onnx_elem_size(int data_type);
 
+/* "float32", "int64", ...; "?" for an unknown type. */
+const char *onnx_elem_name(int data_type);
+
 #endif

@@ -15,13 +15,9 @@ static void
 print_value(FILE *fp, const char *label, const Onnx__ValueInfoProto *v)
 {
 	const Onnx__TypeProto__Tensor *t = v->type->tensor_type;
-	static const char *const names[] = { "?", "float32", "uint8", "int8",
-	    "uint16", "int16", "int32", "int64", "string", "bool", "float16",
-	    "float64", "uint32", "uint64", "c64", "c128", "bfloat16" };
-	int e = t->elem_type;
 
-	fprintf(fp, "%-10s %s %s [", label, v->name, e >= 0 && e <= 16 ?
-	    names[e] : "?");
+	fprintf(fp, "%-10s %s %s [", label, v->name,
+	    onnx_elem_name(t->elem_type));
 	for (size_t i = 0; t->shape && i < t->shape->n_dim; i++) {
 		const Onnx__TensorShapeProto__Dimension *dm = t->shape->dim[i];
 		if (dm->value_case ==
