@@ -2,6 +2,7 @@
 @suite.test, run with suite.main(); prints 'NAME: N passed, N failed'."""
 import os
 import shutil
+import subprocess
 import traceback
 
 BIN = os.environ.get("BIN", os.path.join(os.path.dirname(
@@ -10,6 +11,13 @@ BIN = os.environ.get("BIN", os.path.join(os.path.dirname(
 
 def tool(name):
     return os.path.join(BIN, name)
+
+
+def run(argv, input_bytes=None, **kw):
+    """Run a command; returns (rc, stdout bytes, stderr text)."""
+    p = subprocess.run(argv, input=input_bytes, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, **kw)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
 class Suite:

@@ -21,19 +21,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
 import gguf_fixture  # noqa: E402
 import reference  # noqa: E402
-from harness import Suite, tool  # noqa: E402
+from harness import Suite, run, tool  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-cli-")
 SUITE = Suite("cli", TMP)
 
 
-
-
-def run(argv, stdin=None, input_bytes=None):
-    """Run a command; returns (rc, stdout bytes, stderr text)."""
-    p = subprocess.run(argv, stdin=stdin, input=input_bytes,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
 def pipeline(*cmds, stdin_bytes=None):

@@ -7,7 +7,6 @@ status 1, 2 or 3, and never leave a model or a whole stream behind.
 
 Prints 'faults: N passed, N failed' last."""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

@@ -19,7 +19,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
-from harness import Suite, tool  # noqa: E402
+from harness import Suite, run, tool  # noqa: E402
 import gguf_fixture as gg  # noqa: E402
 import tstream_craft as tc  # noqa: E402
 
@@ -55,12 +55,6 @@ def one_line(err, *needles):
     assert len(err.strip().splitlines()) == 1, err
     for n in needles:
         assert n in err, (n, err)
-
-
-def run(argv, data=None, **kw):
-    p = subprocess.run(argv, input=data, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, **kw)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
 def verify_rejects(path):
