@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet_names.h"
 #include "dtype.h"
 #include "version.h"
 
@@ -16,8 +17,11 @@
 struct ctx {
 	struct onnx_graph *g;
 	const Tstream__ModelConfig *c;
+	const Tstream__StreamHeader *h;
 	const struct bitnet_part *part;
 	int act_quant;
+	int accuracy_level;		/* of MatMulNBits */
+	const char *u8_shift, *u8_zero;	/* 128.0f and 128 as uint8 */
 	const char *bs;		/* [batch, seq] of the graph's first input */
 	const char *shape_q, *shape_kv, *shape_logits;	/* Reshape targets */
 	const char *flat_q;			/* [-1, heads * head_dim] */
@@ -25,6 +29,13 @@ struct ctx {
 	const char *eps, *q127, *absmax_min, *qmin, *qmax, *attn_scale;
 	const char *half_split, *gqa_expand, *gqa_shape;
 	const char *hidden;	/* after the last block */
+};
+
+/* The input of BitLinear projections: in, and when quantized per token,
+ * xq = clip(round(in * s)) with s [N, 1]; xu8 = xq + 128 as uint8 for
+ * integer matmuls, made once when first needed. */
+struct act {
+	const char *in, *xq, *s, *xu8;
 };
 
 static const char *
@@ -126,6 +137,9 @@ add_constants(struct ctx *x)
 	x->absmax_min = og_scalar_f32(x->g, "absmax_min", 1e-5f);
 	x->qmin = og_scalar_f32(x->g, "qmin", -128.0f);
 	x->qmax = og_scalar_f32(x->g, "qmax", 127.0f);
+	x->u8_shift = og_scalar_f32(x->g, "u8_shift", 128.0f);
+	x->u8_zero = og_const_u8(x->g, "u8_zero", (const uint8_t[]){ 128 },
+	    NULL, 0);
 	x->attn_scale = og_scalar_f32(x->g, "attn_scale",
 	    (float)(1.0 / sqrt((double)hd)));
 	x->half_split = og_vec_i64(x->g, "half", (const int64_t[]){ hd / 2,
@@ -236,27 +250,96 @@ rms_norm(struct ctx *x, const char *in, const char *weight)
 /* Per-token int8 quantization: s = 127 / max(max|x|, 1e-5),
  * xq = clip(round(x * s), -128, 127). */
 static void
-act_quant(struct ctx *x, const char *in, const char **xq, const char **s)
+act_quant(struct ctx *x, const char *in, struct act *a)
 {
 	struct onnx_graph *g = x->g;
-	const char *amax = ints_attr_node(x, "ReduceMax", "absmax",
-	    og_op1(g, "Abs", "abs", in), "axes", (const int64_t[]){ -1 }, 1);
+	const char *amax;
 
-	*s = og_op2(g, "Div", "act_scale", x->q127, og_op2(g, "Max",
+	memset(a, 0, sizeof *a);
+	a->in = in;
+	if (!x->act_quant)
+		return;
+	amax = ints_attr_node(x, "ReduceMax", "absmax", og_op1(g, "Abs",
+	    "abs", in), "axes", (const int64_t[]){ -1 }, 1);
+	a->s = og_op2(g, "Div", "act_scale", x->q127, og_op2(g, "Max",
 	    "absmax_clamped", amax, x->absmax_min));
-	*xq = og_op3(g, "Clip", "act_q", og_op1(g, "Round", "act_round",
-	    og_op2(g, "Mul", "act_scaled", in, *s)), x->qmin, x->qmax);
+	a->xq = og_op3(g, "Clip", "act_q", og_op1(g, "Round", "act_round",
+	    og_op2(g, "Mul", "act_scaled", in, a->s)), x->qmin, x->qmax);
 }
 
-/* y = (xq @ W^T) / s with W [out, in] as stored; or x @ W^T unquantized. */
-static const char *
-bitlinear(struct ctx *x, const char *in, const char *xq, const char *s,
-    const char *weight)
+static const Tstream__TensorInfo *
+manifest_entry(const struct ctx *x, const char *name)
 {
-	const char *y = int_attr_node(x, "Gemm", "proj", (const char *const[]){
-	    x->act_quant ? xq : in, weight }, 2, "transB", 1);
+	for (size_t i = 0; i < x->h->n_manifest; i++)
+		if (strcmp(x->h->manifest[i]->name, name) == 0)
+			return x->h->manifest[i];
+	return NULL;
+}
 
-	return x->act_quant ? og_op2(x->g, "Div", "proj_deq", y, s) : y;
+static const char *
+scales_of(struct ctx *x, const char *weight)
+{
+	char name[NAME_MAX_LEN + 16];
+
+	snprintf(name, sizeof name, "%s%s", weight, BITNET_SCALES_SUFFIX);
+	return og_name_copy(x->g, name);
+}
+
+/* int8: MatMulInteger(xq + 128 as uint8, W^T int8, zero point 128) is
+ * BitNet's integer dot product; one rescale by weight scale / s. */
+static const char *
+linear_int8(struct ctx *x, struct act *a, const char *weight)
+{
+	struct onnx_graph *g = x->g;
+	const char *acc, *rescale;
+
+	if (a->xu8 == NULL)
+		a->xu8 = int_attr_node(x, "Cast", "act_u8", (const char *const[]){
+		    og_op2(g, "Add", "act_shifted", a->xq, x->u8_shift) }, 1,
+		    "to", OG_UINT8);
+	acc = og_op3(g, "MatMulInteger", "acc", a->xu8, weight, x->u8_zero);
+	rescale = og_op2(g, "Div", "rescale", scales_of(x, weight), a->s);
+	return og_op2(g, "Mul", "proj_deq", int_attr_node(x, "Cast",
+	    "acc_f", (const char *const[]){ acc }, 1, "to", OG_FLOAT),
+	    rescale);
+}
+
+/* q2: com.microsoft.MatMulNBits on the quantized activations (or the
+ * plain ones), its block scales carrying the weight scale. */
+static const char *
+linear_q2(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
+{
+	struct onnx_graph *g = x->g;
+	Onnx__AttributeProto *attrs[5] = {
+		og_attr_int(g, "K", (int64_t)t->shape[1]),
+		og_attr_int(g, "N", (int64_t)t->shape[0]),
+		og_attr_int(g, "bits", 2),
+		og_attr_int(g, "block_size", (int64_t)t->block_size),
+		og_attr_int(g, "accuracy_level", x->accuracy_level),
+	};
+	const char *y = og_node(g, "MatMulNBits", "proj", (const char *const[]){
+	    x->act_quant ? a->xq : a->in, t->name, scales_of(x, t->name) }, 3,
+	    attrs, 5);
+
+	og_set_domain(g, BITNET_MS_DOMAIN);
+	return x->act_quant ? og_op2(g, "Div", "proj_deq", y, a->s) : y;
+}
+
+/* y = (xq @ W^T) / s with W [out, in] as stored; or x @ W^T unquantized;
+ * int8 and q2 weights take their integer and 2-bit operators. */
+static const char *
+bitlinear(struct ctx *x, struct act *a, const char *weight)
+{
+	const Tstream__TensorInfo *t = manifest_entry(x, weight);
+	const char *y;
+
+	if (t != NULL && t->encoding == TSTREAM__ENCODING__TERNARY_INT8)
+		return linear_int8(x, a, weight);
+	if (t != NULL && t->encoding == TSTREAM__ENCODING__TERNARY_Q2)
+		return linear_q2(x, a, t);
+	y = int_attr_node(x, "Gemm", "proj", (const char *const[]){
+	    x->act_quant ? a->xq : a->in, weight }, 2, "transB", 1);
+	return x->act_quant ? og_op2(x->g, "Div", "proj_deq", y, a->s) : y;
 }
 
 static const char *
@@ -327,16 +410,16 @@ static const char *
 attention(struct ctx *x, unsigned l, const char *h)
 {
 	struct onnx_graph *g = x->g;
-	const char *xq = NULL, *s = NULL, *q, *k, *v, *pk, *pv, *p, *o;
+	const char *q, *k, *v, *pk, *pv, *p, *o;
 	char w[NAME_MAX_LEN];
+	struct act a;
 
-	if (x->act_quant)
-		act_quant(x, h, &xq, &s);
-	q = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "self_attn.q_proj"));
+	act_quant(x, h, &a);
+	q = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.q_proj"));
 	q = rope(x, heads_first(x, q, x->shape_q));
-	k = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "self_attn.k_proj"));
+	k = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.k_proj"));
 	k = rope(x, heads_first(x, k, x->shape_kv));
-	v = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "self_attn.v_proj"));
+	v = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.v_proj"));
 	v = heads_first(x, v, x->shape_kv);
 	kv_cache(x, l, k, v, &pk, &pv);
 	p = og_op2(g, "MatMul", "scores", q, transpose(x, "k_t",
@@ -349,10 +432,8 @@ attention(struct ctx *x, unsigned l, const char *h)
 	    repeat_kv(x, pv)), 0, 2, 1, 3);
 	o = og_op2(g, "Reshape", "ctx_flat", o, x->flat_q);
 	o = rms_norm(x, o, weight(w, sizeof w, l, "self_attn.attn_sub_norm"));
-	if (x->act_quant)
-		act_quant(x, o, &xq, &s);
-	return bitlinear(x, o, xq, s, weight(w, sizeof w, l,
-	    "self_attn.o_proj"));
+	act_quant(x, o, &a);
+	return bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.o_proj"));
 }
 
 /* down(ffn_sub_norm(relu(gate(h))^2 * up(h))) */
@@ -360,19 +441,18 @@ static const char *
 mlp(struct ctx *x, unsigned l, const char *h)
 {
 	struct onnx_graph *g = x->g;
-	const char *xq = NULL, *s = NULL, *gate, *up, *r, *a;
+	const char *gate, *up, *r, *m;
 	char w[NAME_MAX_LEN];
+	struct act a;
 
-	if (x->act_quant)
-		act_quant(x, h, &xq, &s);
-	gate = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "mlp.gate_proj"));
-	up = bitlinear(x, h, xq, s, weight(w, sizeof w, l, "mlp.up_proj"));
+	act_quant(x, h, &a);
+	gate = bitlinear(x, &a, weight(w, sizeof w, l, "mlp.gate_proj"));
+	up = bitlinear(x, &a, weight(w, sizeof w, l, "mlp.up_proj"));
 	r = og_op1(g, "Relu", "relu", gate);
-	a = og_op2(g, "Mul", "act", og_op2(g, "Mul", "relu2", r, r), up);
-	a = rms_norm(x, a, weight(w, sizeof w, l, "mlp.ffn_sub_norm"));
-	if (x->act_quant)
-		act_quant(x, a, &xq, &s);
-	return bitlinear(x, a, xq, s, weight(w, sizeof w, l, "mlp.down_proj"));
+	m = og_op2(g, "Mul", "act", og_op2(g, "Mul", "relu2", r, r), up);
+	m = rms_norm(x, m, weight(w, sizeof w, l, "mlp.ffn_sub_norm"));
+	act_quant(x, m, &a);
+	return bitlinear(x, &a, weight(w, sizeof w, l, "mlp.down_proj"));
 }
 
 static const char *
@@ -430,12 +510,13 @@ add_head(struct ctx *x, const char *h)
 }
 
 int
-bitnet_graph_build(struct onnx_graph *g, const Tstream__ModelConfig *c,
+bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
     const struct bitnet_part *part, const struct bitnet_graph_opts *o,
     struct diag *d)
 {
-	struct ctx x = { .g = g, .c = c, .part = part,
-	    .act_quant = o->act_quant };
+	const Tstream__ModelConfig *c = hdr->config;
+	struct ctx x = { .g = g, .c = c, .h = hdr, .part = part,
+	    .act_quant = o->act_quant, .accuracy_level = o->accuracy_level };
 	const char *flat = og_vec_i64(g, "flat_h", (const int64_t[]){ -1,
 	    c->hidden_size }, 2);
 	int from_ids = part->kind == BITNET_WHOLE || part->kind == BITNET_EMBED;
@@ -497,27 +578,48 @@ producer_chain(struct onnx_graph *g, const Tstream__StreamHeader *h,
 	return s;
 }
 
+static Onnx__OperatorSetIdProto *
+opset(struct onnx_graph *g, const char *domain, int64_t version)
+{
+	Onnx__OperatorSetIdProto *op = arena_alloc(&g->arena, sizeof *op);
+
+	if (op != NULL) {
+		onnx__operator_set_id_proto__init(op);
+		op->domain = arena_strdup(&g->arena, domain);
+		op->has_version = 1;
+		op->version = version;
+	}
+	return op;
+}
+
+static int
+uses_domain(const struct onnx_graph *g, const char *domain)
+{
+	for (size_t i = 0; i < g->graph.n_node; i++)
+		if (g->graph.node[i]->domain != NULL &&
+		    strcmp(g->graph.node[i]->domain, domain) == 0)
+			return 1;
+	return 0;
+}
+
 int
 bitnet_graph_model(struct onnx_graph *g, Onnx__ModelProto *m,
     const Tstream__StreamHeader *h, const char *producer, struct diag *d)
 {
-	Onnx__OperatorSetIdProto *op = arena_alloc(&g->arena, sizeof *op);
-	Onnx__OperatorSetIdProto **ops = arena_alloc(&g->arena, sizeof *ops);
+	Onnx__OperatorSetIdProto **ops = arena_alloc(&g->arena,
+	    2 * sizeof *ops);
 	Onnx__StringStringEntryProto **md = arena_alloc(&g->arena,
 	    3 * sizeof *md);
 
 	onnx__model_proto__init(m);
-	if (op == NULL || ops == NULL || md == NULL)
+	if (ops == NULL || md == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	onnx__operator_set_id_proto__init(op);
-	op->domain = arena_strdup(&g->arena, "");
-	op->has_version = 1;
-	op->version = 17;
-	ops[0] = op;
+	ops[m->n_opset_import++] = opset(g, "", 17);
+	if (uses_domain(g, BITNET_MS_DOMAIN))
+		ops[m->n_opset_import++] = opset(g, BITNET_MS_DOMAIN, 1);
 	m->has_ir_version = 1;
 	m->ir_version = 8;
 	m->opset_import = ops;
-	m->n_opset_import = 1;
 	m->producer_name = arena_strdup(&g->arena, "bitnet-onnx");
 	m->producer_version = arena_strdup(&g->arena, BN_VERSION);
 	m->doc_string = arena_printf(&g->arena, "BitNet b1.58 decoder (%s) "

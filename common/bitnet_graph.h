@@ -19,12 +19,17 @@
 #include "onnx_graph.h"
 #include "tstream.h"
 
+#define BITNET_MS_DOMAIN "com.microsoft"
+
 struct bitnet_graph_opts {
 	int act_quant;		/* per-token int8 activation quantization */
+	int accuracy_level;	/* MatMulNBits' accuracy_level (q2 weights) */
 };
 
-/* Add the graph of part (see bitnet_plan.h) to g. */
-int bitnet_graph_build(struct onnx_graph *g, const Tstream__ModelConfig *c,
+/* Add the graph of part (see bitnet_plan.h) to g, from the config and
+ * manifest of h.  Projections stored as int8 take MatMulInteger, q2 ones
+ * com.microsoft.MatMulNBits (compact.h); the rest is plain float32. */
+int bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *h,
     const struct bitnet_part *part, const struct bitnet_graph_opts *o,
     struct diag *d);
 

@@ -25,28 +25,46 @@ static const struct {
 };
 #define N_PARTS BITNET_LAYER_TENSORS
 
+/* Does rest end with suffix?  Its length without it into *stem. */
+static int
+ends_with(const char *rest, const char *suffix, size_t *stem)
+{
+	size_t rlen = strlen(rest), slen = strlen(suffix);
+
+	*stem = rlen;
+	if (rlen <= slen || strcmp(rest + rlen - slen, suffix) != 0)
+		return 0;
+	*stem = rlen - slen;
+	return 1;
+}
+
+/* A layer tensor: part i's weight, its weight_scale before it, or its
+ * MatMulNBits scales after it. */
 static void
 parse_layer_part(const char *rest, struct bitnet_name *out)
 {
-	size_t slen = strlen(BITNET_SCALE_SUFFIX), rlen = strlen(rest);
-	int is_scale = rlen > slen &&
-	    strcmp(rest + rlen - slen, BITNET_SCALE_SUFFIX) == 0;
+	size_t stem;
+	int is_scale = ends_with(rest, BITNET_SCALE_SUFFIX, &stem);
+	int is_nbits = !is_scale && ends_with(rest, BITNET_SCALES_SUFFIX,
+	    &stem);
 
-	out->rank = 2 * N_PARTS;
+	out->rank = 3 * N_PARTS;
 	for (int i = 0; i < N_PARTS; i++) {
 		size_t plen = strlen(layer_parts[i].suffix);
-		if (plen != rlen - (is_scale ? slen : 0) ||
-		    strncmp(rest, layer_parts[i].suffix, plen) != 0)
+		if (plen != stem || strncmp(rest, layer_parts[i].suffix,
+		    plen) != 0)
 			continue;
-		if (is_scale && !layer_parts[i].is_projection)
+		if ((is_scale || is_nbits) && !layer_parts[i].is_projection)
 			continue;
-		out->rank = 2 * i + (is_scale ? 0 : 1);
-		out->is_projection = layer_parts[i].is_projection && !is_scale;
+		out->rank = 3 * i + (is_scale ? 0 : is_nbits ? 2 : 1);
+		out->is_projection = layer_parts[i].is_projection &&
+		    !is_scale && !is_nbits;
 		out->is_scale = is_scale;
-		if (!is_scale) {
-			out->rows = layer_parts[i].rows;
-			out->cols = layer_parts[i].cols;
-		}
+		out->is_compact_scales = is_nbits;
+		out->rows = layer_parts[i].rows;
+		out->cols = is_scale || is_nbits ? 0 : layer_parts[i].cols;
+		if (is_scale)
+			out->rows = 0;
 		return;
 	}
 }

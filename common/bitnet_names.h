@@ -26,7 +26,9 @@ struct bitnet_name {
 	int rank;	/* place within the layer; unknown names sort last */
 	int is_projection;	/* a BitLinear weight */
 	int is_scale;		/* a BitLinear weight_scale */
-	char rows, cols;	/* of a known layer weight (not its scale) */
+	int is_compact_scales;	/* the scales of an int8 or q2 projection */
+	char rows, cols;	/* of a known layer weight (rows alone for
+				 * nbits scales; none for a weight_scale) */
 };
 
 void bitnet_name_parse(const char *name, struct bitnet_name *out);
@@ -36,5 +38,7 @@ int bitnet_name_cmp(const char *a, const char *b);
 
 /* Suffix of a weight_scale companion: "weight" + "_scale". */
 #define BITNET_SCALE_SUFFIX "_scale"
+/* Suffix of the scales tensor of an int8 or q2 weight (compact.h). */
+#define BITNET_SCALES_SUFFIX ".scales"
 
 #endif

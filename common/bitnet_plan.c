@@ -39,14 +39,87 @@ expected_shape(const Tstream__ModelConfig *c, const struct bitnet_name *bn,
 	return 0;
 }
 
+static const Tstream__TensorInfo *
+find_entry(const Tstream__StreamHeader *h, const char *name, size_t len)
+{
+	for (size_t i = 0; i < h->n_manifest; i++)
+		if (strlen(h->manifest[i]->name) == len &&
+		    strncmp(h->manifest[i]->name, name, len) == 0)
+			return h->manifest[i];
+	return NULL;
+}
+
+/* The scales of an int8 weight (f32 [1]) or a q2 weight (f32 [rows,
+ * blocks]), which must be beside it. */
 static int
-check_tensor(const Tstream__ModelConfig *c, const Tstream__TensorInfo *t,
+check_compact_scales(const Tstream__StreamHeader *h,
+    const Tstream__TensorInfo *t, struct diag *d)
+{
+	size_t len = strlen(t->name) - strlen(BITNET_SCALES_SUFFIX);
+	const Tstream__TensorInfo *w = find_entry(h, t->name, len);
+	uint64_t want[2] = { 1, 1 };
+	size_t rank = 1;
+	char ws[64];
+
+	if (w == NULL || (w->encoding != TSTREAM__ENCODING__TERNARY_Q2 &&
+	    w->encoding != TSTREAM__ENCODING__TERNARY_INT8))
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' has no int8 "
+		    "or q2 weight '%.*s' beside it", t->name, (int)len,
+		    t->name);
+	if (w->encoding == TSTREAM__ENCODING__TERNARY_Q2) {
+		want[0] = w->shape[0];
+		want[1] = tstream_q2_blocks(w->shape[1], w->block_size);
+		rank = 2;
+	}
+	if (t->dtype != TSTREAM__DTYPE__F32 ||
+	    t->encoding != TSTREAM__ENCODING__PLAIN || t->n_shape != rank ||
+	    t->shape[0] != want[0] || (rank == 2 && t->shape[1] != want[1]))
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is not the "
+		    "plain f32 %s of scales its %s weight needs", t->name,
+		    shape_format(want, rank, ws, sizeof ws),
+		    tstream_encoding_name(w->encoding));
+	return 0;
+}
+
+/* What onnx-emit builds from: plain f32, and for projections also the
+ * int8 and q2 forms (q2 with its scales). */
+static int
+check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
     const struct bitnet_name *bn, struct diag *d)
 {
+	char sname[TSTREAM_MAX_NAME + 16];
+
+	if (t->dtype == TSTREAM__DTYPE__F32 &&
+	    t->encoding == TSTREAM__ENCODING__PLAIN)
+		return 0;
+	if (bn->is_projection &&
+	    (t->encoding == TSTREAM__ENCODING__TERNARY_INT8 ||
+	    t->encoding == TSTREAM__ENCODING__TERNARY_Q2)) {
+		snprintf(sname, sizeof sname, "%s%s", t->name,
+		    BITNET_SCALES_SUFFIX);
+		if (find_entry(h, sname, strlen(sname)) != NULL)
+			return 0;
+		return diag_fail(d, BN_EXIT_INPUT, "%s tensor '%s' comes "
+		    "without its scales '%s'", tstream_encoding_name(
+		    t->encoding), t->name, sname);
+	}
+	return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is %s %s; "
+	    "onnx-emit takes plain f32, and int8 or q2 projections (run "
+	    "tern-dequant first)", t->name, dtype_name(t->dtype),
+	    tstream_encoding_name(t->encoding));
+}
+
+static int
+check_tensor(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
+    const struct bitnet_name *bn, struct diag *d)
+{
+	const Tstream__ModelConfig *c = h->config;
 	uint64_t want[2];
 	size_t rank;
 	char ws[64], gs[64];
 
+	if (bn->is_compact_scales)
+		return check_compact_scales(h, t, d);
 	if (expected_shape(c, bn, want, &rank) == -1)
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is not part "
 		    "of a BitNet model with this config", t->name);
@@ -56,13 +129,7 @@ check_tensor(const Tstream__ModelConfig *c, const Tstream__TensorInfo *t,
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' has shape %s; "
 		    "the config implies %s", t->name, shape_format(t->shape,
 		    t->n_shape, gs, sizeof gs), ws);
-	if (t->dtype != TSTREAM__DTYPE__F32 ||
-	    t->encoding != TSTREAM__ENCODING__PLAIN)
-		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is %s %s; "
-		    "onnx-emit takes plain f32 (run tern-dequant first)",
-		    t->name, dtype_name(t->dtype),
-		    tstream_encoding_name(t->encoding));
-	return 0;
+	return check_form(h, t, bn, d);
 }
 
 struct census {
@@ -85,8 +152,10 @@ take_census(const Tstream__StreamHeader *h, struct census *s, struct diag *d)
 		struct bitnet_name bn;
 
 		bitnet_name_parse(h->manifest[i]->name, &bn);
-		if (check_tensor(c, h->manifest[i], &bn, d) == -1)
+		if (check_tensor(h, h->manifest[i], &bn, d) == -1)
 			return -1;
+		if (bn.is_compact_scales)
+			continue;
 		s->embed += bn.group == BITNET_GROUP_EMBED;
 		s->norm += bn.group == BITNET_GROUP_NORM;
 		s->lm_head += bn.group == BITNET_GROUP_HEAD;
@@ -186,4 +255,16 @@ bitnet_part_describe(const struct bitnet_part *p, char *buf, size_t len)
 		break;
 	}
 	return buf;
+}
+
+int
+bitnet_plan_refuse_int8(const Tstream__StreamHeader *h, struct diag *d)
+{
+	for (size_t i = 0; i < h->n_manifest; i++)
+		if (h->manifest[i]->encoding == TSTREAM__ENCODING__TERNARY_INT8)
+			return diag_fail(d, BN_EXIT_USAGE, "tensor '%s' is int8, "
+			    "whose integer matmul needs the quantized "
+			    "activations; leave out --no-act-quant",
+			    h->manifest[i]->name);
+	return 0;
 }

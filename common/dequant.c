@@ -6,6 +6,7 @@
 
 #include "bitnet_config.h"
 #include "bitnet_names.h"
+#include "compact.h"
 #include "dtype.h"
 #include "io.h"
 #include "ternary.h"
@@ -236,6 +237,41 @@ convert_online(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return rc;
 }
 
+/* AutoBitLinear's online quantization of raw into m: W = t / s. */
+static int
+decode_online(const Tstream__TensorInfo *in, const uint8_t *raw,
+    struct ternary_matrix *m, struct diag *d)
+{
+	uint64_t numel = m->rows * m->cols, bad;
+	float *f = io_alloc(FLOATS_PER_CHUNK * sizeof *f, in->name, d);
+	double sum = 0;
+	float s;
+
+	if (f == NULL)
+		return -1;
+	for (uint64_t i = 0; i < numel; i += FLOATS_PER_CHUNK) {
+		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
+		    FLOATS_PER_CHUNK;
+		widen(in, raw, i, n, f);
+		sum = ternary_absmean_add(sum, f, n);
+	}
+	s = ternary_online_scale(sum, numel);
+	for (uint64_t i = 0; i < numel; i += FLOATS_PER_CHUNK) {
+		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
+		    FLOATS_PER_CHUNK;
+		widen(in, raw, i, n, f);
+		if (ternary_online_values(f, n, s, m->t + i, &bad) == -1) {
+			free(f);
+			return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': "
+			    "element %llu is NaN; it has no ternary value",
+			    in->name, (unsigned long long)(i + bad));
+		}
+	}
+	m->scale = 1.0f / s;
+	free(f);
+	return 0;
+}
+
 /* I2_S: the packed values, then the tensor's float32 scale (multiply). */
 static int
 convert_i2s(struct tstream_reader *r, const Tstream__TensorInfo *in,
@@ -276,16 +312,75 @@ convert_i2s(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return rc;
 }
 
+static int
+is_ternary(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t)
+{
+	return t->encoding == TSTREAM__ENCODING__TERNARY_HF_PACKED ||
+	    t->encoding == TSTREAM__ENCODING__TERNARY_I2S ||
+	    quantizes_online(h, t);
+}
+
+/* The ternary values and multiplier of a packed, I2_S or online tensor
+ * already read into raw. */
+static int
+decode_matrix(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    const uint8_t *raw, struct ternary_matrix *m, struct diag *d)
+{
+	uint64_t n = m->rows * m->cols, bad;
+
+	if (in->encoding == TSTREAM__ENCODING__TERNARY_HF_PACKED) {
+		int divide = bitnet_config_scale_divides(r->header->config);
+		for (uint64_t row = 0; row < m->rows; row++)
+			if (ternary_hf_unpack_row(raw, m->rows, m->cols, row, 0,
+			    m->cols, m->t + row * m->cols, &bad) == -1)
+				return code3_error(r, in, raw, row, bad, d);
+		m->scale = divide ? 1.0f / in->scale : in->scale;
+		return 0;
+	}
+	if (in->encoding == TSTREAM__ENCODING__TERNARY_I2S) {
+		memcpy(&m->scale, raw + n / 4, sizeof m->scale);
+		if (ternary_i2s_unpack(raw, 0, n, m->t, &bad) == -1)
+			return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': "
+			    "I2_S value %llu has code 3, which is not a ternary "
+			    "value", r->name, in->name, (unsigned long long)bad);
+		return 0;
+	}
+	return decode_online(in, raw, m, d);
+}
+
+/* Read a ternary weight whole and write it in the compact form o. */
+static int
+convert_compact(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    const struct compact_opts *o, struct tstream_writer *w, struct diag *d)
+{
+	struct ternary_matrix m = { .rows = in->shape[0],
+	    .cols = in->shape[1] };
+	uint8_t *raw = io_alloc(in->payload_length, in->name, d);
+	int rc = -1;
+
+	m.t = io_alloc(m.rows * m.cols, in->name, d);
+	if (raw != NULL && m.t != NULL &&
+	    tstream_read_payload(r, raw, in->payload_length, d) == 0 &&
+	    decode_matrix(r, in, raw, &m, d) == 0)
+		rc = compact_write(&m, in, o, w, d);
+	free(raw);
+	free(m.t);
+	return rc;
+}
+
 int
 dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
-    struct tstream_writer *w, struct diag *d)
+    const struct compact_opts *o, struct tstream_writer *w, struct diag *d)
 {
 	Tstream__TensorInfo out;
 	uint64_t shape[TSTREAM_MAX_RANK];
 	int rc;
 
-	if (check_entry(r->header, in, d) == -1 ||
-	    dequant_info(in, &out, shape, d) == -1 ||
+	if (check_entry(r->header, in, d) == -1)
+		return -1;
+	if (o->form != COMPACT_F32 && is_ternary(r->header, in))
+		return convert_compact(r, in, o, w, d);
+	if (dequant_info(in, &out, shape, d) == -1 ||
 	    tstream_begin_tensor(w, &out, d) == -1)
 		return -1;
 	if (quantizes_online(r->header, in))
@@ -297,4 +392,97 @@ dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	else
 		rc = convert_packed(r, in, w, d);
 	return rc == -1 ? -1 : tstream_end_tensor(w, d);
+}
+
+/* A manifest entry of its own (the q2 scales), owned by the header. */
+static Tstream__TensorInfo *
+info_dup(const Tstream__TensorInfo *t)
+{
+	Tstream__TensorInfo *c = malloc(sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	*c = *t;
+	c->name = strdup(t->name);
+	c->source = t->source ? strdup(t->source) : NULL;
+	c->shape = malloc(t->n_shape * sizeof *c->shape);
+	if (c->name == NULL || c->shape == NULL ||
+	    (t->source && c->source == NULL)) {
+		tstream__tensor_info__free_unpacked(c, NULL);
+		return NULL;
+	}
+	memcpy(c->shape, t->shape, t->n_shape * sizeof *c->shape);
+	return c;
+}
+
+/* Entry t as it leaves: in place, plus a new entry for q2 scales. */
+static int
+convert_entry(const Tstream__StreamHeader *h, Tstream__TensorInfo *t,
+    const struct compact_opts *o, Tstream__TensorInfo **extra,
+    struct diag *d)
+{
+	Tstream__TensorInfo out[2];
+	uint64_t shapes[2][TSTREAM_MAX_RANK];
+	char sname[TSTREAM_MAX_NAME + 16];
+	int n = 1;
+
+	if (o->form != COMPACT_F32 && is_ternary(h, t)) {
+		if ((n = compact_info(t, o, out, (uint64_t (*)[2])shapes,
+		    sname, sizeof sname, d)) == -1)
+			return -1;
+	} else if (dequant_info(t, &out[0], shapes[0], d) == -1) {
+		return -1;
+	}
+	t->dtype = out[0].dtype;
+	t->encoding = out[0].encoding;
+	t->payload_length = out[0].payload_length;
+	t->has_block_size = out[0].has_block_size;
+	t->block_size = out[0].block_size;
+	t->has_scale = 0;
+	*extra = NULL;
+	if (n == 2 && (*extra = info_dup(&out[1])) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	return 0;
+}
+
+Tstream__StreamHeader *
+dequant_header(const Tstream__StreamHeader *in, const struct compact_opts *o,
+    const char *producer, struct diag *d)
+{
+	Tstream__StreamHeader *h = tstream_header_copy(in, d);
+	Tstream__TensorInfo **m = NULL, **extra = NULL;
+	size_t n = 0, i;
+
+	if (h == NULL)
+		return NULL;
+	m = calloc(2 * h->n_manifest + 1, sizeof *m);
+	extra = calloc(h->n_manifest + 1, sizeof *extra);
+	if (m == NULL || extra == NULL) {
+		diag_fail(d, BN_EXIT_IO, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < h->n_manifest; i++)
+		if (convert_entry(in, h->manifest[i], o, &extra[i], d) == -1)
+			goto fail;
+	for (i = 0; i < h->n_manifest; i++) {
+		m[n++] = h->manifest[i];
+		if (extra[i] != NULL)
+			m[n++] = extra[i];
+	}
+	free(h->manifest);
+	h->manifest = m;
+	h->n_manifest = n;
+	free(extra);
+	if (tstream_header_add_producer(h, producer, d) == 0)
+		return h;
+	tstream__stream_header__free_unpacked(h, NULL);
+	return NULL;
+fail:
+	for (i = 0; extra != NULL && i < h->n_manifest; i++)
+		if (extra[i] != NULL)
+			tstream__tensor_info__free_unpacked(extra[i], NULL);
+	free(extra);
+	free(m);
+	tstream__stream_header__free_unpacked(h, NULL);
+	return NULL;
 }

@@ -7,6 +7,7 @@
 #ifndef BN_DEQUANT_H
 #define BN_DEQUANT_H
 
+#include "compact.h"
 #include "diag.h"
 #include "tstream.h"
 
@@ -21,8 +22,15 @@ int dequant_info(const Tstream__TensorInfo *in, Tstream__TensorInfo *out,
  * that nothing is written for a stream that would fail half-way. */
 int dequant_check_stream(const Tstream__StreamHeader *h, struct diag *d);
 
-/* Read the current tensor `in` from r and write it to w as float32. */
+/* The header of the output stream for form o: every manifest entry as
+ * it leaves (ternary weights in form o, everything else float32; q2
+ * weights followed by their scales), with producer appended. */
+Tstream__StreamHeader *dequant_header(const Tstream__StreamHeader *in,
+    const struct compact_opts *o, const char *producer, struct diag *d);
+
+/* Read the current tensor `in` from r and write it to w: as float32, or
+ * a ternary weight in form o. */
 int dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
-    struct tstream_writer *w, struct diag *d);
+    const struct compact_opts *o, struct tstream_writer *w, struct diag *d);
 
 #endif

@@ -48,6 +48,23 @@ static const char *const standard_ops[] = {
 	"Trilu", "Unique", "Unsqueeze", "Upsample", "Where", "Xor",
 };
 
+int
+onnx_type_from_dtype(Tstream__DType t)
+{
+	switch (t) {
+	case TSTREAM__DTYPE__F32: return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+	case TSTREAM__DTYPE__F16: return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
+	case TSTREAM__DTYPE__BF16:
+		return ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
+	case TSTREAM__DTYPE__U8: return ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+	case TSTREAM__DTYPE__I8: return ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
+	case TSTREAM__DTYPE__I32: return ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+	case TSTREAM__DTYPE__I64: return ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+	case TSTREAM__DTYPE__F64: return ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
+	default: return -1;
+	}
+}
+
 size_t
 onnx_elem_size(int t)
 {

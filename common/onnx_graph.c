@@ -212,6 +212,26 @@ og_const_f32(struct onnx_graph *g, const char *hint, const float *v,
 }
 
 const char *
+og_const_u8(struct onnx_graph *g, const char *hint, const uint8_t *v,
+    const int64_t *dims, size_t rank)
+{
+	return add_const(g, hint, OG_UINT8, v, sizeof *v, dims, rank);
+}
+
+int
+og_set_domain(struct onnx_graph *g, const char *domain)
+{
+	Onnx__NodeProto *n;
+
+	if (og_failed(g) || g->graph.n_node == 0)
+		return -1;
+	n = g->graph.node[g->graph.n_node - 1];
+	if ((n->domain = arena_strdup(&g->arena, domain)) == NULL)
+		return -1;
+	return 0;
+}
+
+const char *
 og_const_i64(struct onnx_graph *g, const char *hint, const int64_t *v,
     const int64_t *dims, size_t rank)
 {

@@ -19,6 +19,7 @@
 #define OG_FLOAT	ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
 #define OG_INT64	ONNX__TENSOR_PROTO__DATA_TYPE__INT64
 #define OG_BOOL		ONNX__TENSOR_PROTO__DATA_TYPE__BOOL
+#define OG_UINT8	ONNX__TENSOR_PROTO__DATA_TYPE__UINT8
 
 struct onnx_graph {
 	struct arena arena;
@@ -53,6 +54,9 @@ int og_node_named(struct onnx_graph *g, const char *op,
 const char *og_name(struct onnx_graph *g, const char *hint);
 const char *og_name_copy(struct onnx_graph *g, const char *name);
 
+/* Put the last node added in an operator domain ("com.microsoft"). */
+int og_set_domain(struct onnx_graph *g, const char *domain);
+
 /* Shorthands for nodes without attributes. */
 const char *og_op1(struct onnx_graph *g, const char *op, const char *hint,
     const char *a);
@@ -66,6 +70,8 @@ const char *og_const_f32(struct onnx_graph *g, const char *hint,
     const float *v, const int64_t *dims, size_t rank);
 const char *og_const_i64(struct onnx_graph *g, const char *hint,
     const int64_t *v, const int64_t *dims, size_t rank);
+const char *og_const_u8(struct onnx_graph *g, const char *hint,
+    const uint8_t *v, const int64_t *dims, size_t rank);
 const char *og_scalar_f32(struct onnx_graph *g, const char *hint, float v);
 const char *og_vec_i64(struct onnx_graph *g, const char *hint,
     const int64_t *v, size_t n);

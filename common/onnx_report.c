@@ -96,11 +96,13 @@ onnx_print_summary(FILE *fp, const struct onnx_model *m, struct diag *d)
 		    mp->opset_import[i]->domain && mp->opset_import[i]->domain[0]
 		    ? mp->opset_import[i]->domain : "ai.onnx",
 		    mp->opset_import[i]->version);
-	for (size_t i = 0; i < mp->n_metadata_props; i++)
-		if (strcmp(mp->metadata_props[i]->key,
-		    "bitnet_onnx.producers") == 0)
-			fprintf(fp, "producers  %s\n",
-			    mp->metadata_props[i]->value);
+	for (size_t i = 0; i < mp->n_metadata_props; i++) {
+		const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
+
+		if (e->key != NULL && e->value != NULL &&
+		    strcmp(e->key, "bitnet_onnx.producers") == 0)
+			fprintf(fp, "producers  %s\n", e->value);
+	}
 	for (size_t i = 0; i < g->n_input; i++)
 		print_value(fp, "input", g->input[i]);
 	for (size_t i = 0; i < g->n_output; i++)
@@ -123,32 +125,16 @@ find_init(const struct onnx_model *m, const char *name)
 }
 
 static int
-onnx_type_of(Tstream__DType t)
-{
-	switch (t) {
-	case TSTREAM__DTYPE__F32: return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-	case TSTREAM__DTYPE__F16: return ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
-	case TSTREAM__DTYPE__BF16:
-		return ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
-	case TSTREAM__DTYPE__U8: return ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
-	case TSTREAM__DTYPE__I8: return ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
-	case TSTREAM__DTYPE__I32: return ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
-	case TSTREAM__DTYPE__I64: return ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
-	case TSTREAM__DTYPE__F64: return ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
-	default: return -1;
-	}
-}
-
-static int
 same_layout(const struct onnx_model *m, const struct onnx_init *in,
     const Tstream__TensorInfo *t, struct diag *d)
 {
-	int same = t->encoding == TSTREAM__ENCODING__PLAIN &&
-	    onnx_type_of(t->dtype) == in->t->data_type &&
-	    in->t->n_dims == t->n_shape;
+	struct tstream_layout l;
+	int same = tstream_layout(t, &l) == 0 &&
+	    onnx_type_from_dtype(l.dtype) == in->t->data_type &&
+	    in->t->n_dims == l.rank;
 
-	for (size_t i = 0; same && i < t->n_shape; i++)
-		same = (uint64_t)in->t->dims[i] == t->shape[i];
+	for (size_t i = 0; same && i < l.rank; i++)
+		same = (uint64_t)in->t->dims[i] == l.dims[i];
 	if (!same)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s' is "
 		    "not the stream's %s %s tensor of that name", m->path,

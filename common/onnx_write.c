@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "onnx_check.h"
 #include "pbwire.h"
 
 /* ONNX field numbers (onnx.proto) of what is written by hand. */
@@ -16,18 +17,22 @@
 #define GRAPH_INITIALIZER	5
 #define TENSOR_RAW_DATA		9
 
-/* A weight's TensorProto without its data: dims, type, name. */
+/* A weight's TensorProto without its data: dims, type, name, as the
+ * payload lays it out (the stream reader has checked that layout). */
 static void
 weight_proto(const Tstream__TensorInfo *t, Onnx__TensorProto *p,
     int64_t *dims)
 {
+	struct tstream_layout l = { .rank = 0 };
+
+	tstream_layout(t, &l);
 	onnx__tensor_proto__init(p);
-	for (size_t i = 0; i < t->n_shape; i++)
-		dims[i] = (int64_t)t->shape[i];
+	for (size_t i = 0; i < l.rank; i++)
+		dims[i] = (int64_t)l.dims[i];
 	p->dims = dims;
-	p->n_dims = t->n_shape;
+	p->n_dims = l.rank;
 	p->has_data_type = 1;
-	p->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+	p->data_type = onnx_type_from_dtype(l.dtype);
 	p->name = t->name;
 }
 

@@ -76,6 +76,22 @@ ternary_online_row(const float *w, uint64_t n, float s, float *out)
 }
 
 int
+ternary_online_values(const float *w, uint64_t n, float s, int8_t *out,
+    uint64_t *bad)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		float t = rintf(w[i] * s);
+
+		if (isnan(t)) {
+			*bad = i;
+			return -1;
+		}
+		out[i] = (int8_t)(t > 1.0f ? 1 : t < -1.0f ? -1 : (int)t);
+	}
+	return 0;
+}
+
+int
 ternary_i2s_unpack(const uint8_t *packed, uint64_t i0, uint64_t n,
     int8_t *out, uint64_t *bad)
 {

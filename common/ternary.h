@@ -40,5 +40,9 @@ int ternary_i2s_unpack(const uint8_t *packed, uint64_t i0, uint64_t n,
 double ternary_absmean_add(double sum, const float *w, uint64_t n);
 float ternary_online_scale(double abs_sum, uint64_t numel);
 void ternary_online_row(const float *w, uint64_t n, float s, float *out);
+/* The ternary values clip(round_half_even(w * s), -1, 1) alone; -1 with
+ * *bad set at a NaN. */
+int ternary_online_values(const float *w, uint64_t n, float s, int8_t *out,
+    uint64_t *bad);
 
 #endif

@@ -36,39 +36,74 @@ tstream_encoding_name(Tstream__Encoding e)
 		return "ternary-i2s";
 	case TSTREAM__ENCODING__TERNARY_INT8:
 		return "ternary-int8";
+	case TSTREAM__ENCODING__TERNARY_Q2:
+		return "ternary-q2";
 	default:
 		return "?";
 	}
 }
 
-int
-tstream_payload_length(Tstream__Encoding e, Tstream__DType t,
-    const uint64_t *shape, size_t rank, uint64_t *out)
+/* MatMulNBits blocks of n values along K. */
+uint64_t
+tstream_q2_blocks(uint64_t k, uint32_t block)
 {
+	return k / block + (k % block != 0);
+}
+
+static int
+q2_block_ok(uint32_t b)
+{
+	return b >= TSTREAM_Q2_MIN_BLOCK && b <= TSTREAM_Q2_MAX_BLOCK &&
+	    (b & (b - 1)) == 0;
+}
+
+int
+tstream_layout(const Tstream__TensorInfo *t, struct tstream_layout *l)
+{
+	const uint64_t *s = t->shape;
 	uint64_t n;
 
-	if (shape_numel(shape, rank, &n) == -1)
+	if (t->n_shape > TSTREAM_MAX_RANK ||
+	    shape_numel(s, t->n_shape, &n) == -1)
 		return -1;
-	switch (e) {
+	l->dtype = t->dtype;
+	l->rank = t->n_shape;
+	memcpy(l->dims, s, t->n_shape * sizeof *s);
+	switch (t->encoding) {
 	case TSTREAM__ENCODING__PLAIN:
-		if (dtype_size(t) == 0 || n > UINT64_MAX / dtype_size(t))
+		if (dtype_size(t->dtype) == 0 ||
+		    n > UINT64_MAX / dtype_size(t->dtype))
 			return -1;
-		*out = n * dtype_size(t);
+		l->bytes = n * dtype_size(t->dtype);
 		return 0;
 	case TSTREAM__ENCODING__TERNARY_HF_PACKED:
-		if (t != TSTREAM__DTYPE__U8 || rank != 2 || shape[0] % 4)
+		if (t->dtype != TSTREAM__DTYPE__U8 || t->n_shape != 2 ||
+		    s[0] % 4)
 			return -1;
-		*out = n / 4;
+		l->dims[0] = s[0] / 4;
+		l->bytes = n / 4;
 		return 0;
 	case TSTREAM__ENCODING__TERNARY_I2S:
-		if (t != TSTREAM__DTYPE__U8 || n % 128)
+		if (t->dtype != TSTREAM__DTYPE__U8 || n % 128)
 			return -1;
-		*out = n / 4 + 32;
+		l->rank = 1;
+		l->bytes = l->dims[0] = n / 4 + 32;
 		return 0;
 	case TSTREAM__ENCODING__TERNARY_INT8:
-		if (t != TSTREAM__DTYPE__I8)
+		if (t->dtype != TSTREAM__DTYPE__I8 || t->n_shape != 2)
 			return -1;
-		*out = n;
+		l->dims[0] = s[1];
+		l->dims[1] = s[0];
+		l->bytes = n;
+		return 0;
+	case TSTREAM__ENCODING__TERNARY_Q2:
+		if (t->dtype != TSTREAM__DTYPE__U8 || t->n_shape != 2 ||
+		    !t->has_block_size || !q2_block_ok(t->block_size))
+			return -1;
+		l->rank = 3;
+		l->dims[1] = tstream_q2_blocks(s[1], t->block_size);
+		l->dims[2] = t->block_size / 4;
+		l->bytes = s[0] * l->dims[1] * l->dims[2];
 		return 0;
 	default:
 		return -1;
@@ -80,6 +115,7 @@ tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
     struct diag *d)
 {
 	const char *name = t->name ? t->name : "";
+	struct tstream_layout l;
 	uint64_t want;
 	char sb[256];
 
@@ -96,12 +132,12 @@ tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
 	if (dtype_size(t->dtype) == 0)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': unknown dtype %d", name, (int)t->dtype);
-	if (tstream_payload_length(t->encoding, t->dtype, t->shape, t->n_shape,
-	    &want) == -1)
+	if (tstream_layout(t, &l) == -1)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': encoding %s cannot hold %s %s", name,
 		    tstream_encoding_name(t->encoding), dtype_name(t->dtype),
 		    shape_format(t->shape, t->n_shape, sb, sizeof sb));
+	want = l.bytes;
 	if (!t->has_payload_length || t->payload_length != want)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': payload of %llu bytes, expected %llu for %s "
@@ -181,6 +217,7 @@ static int
 info_same(const Tstream__TensorInfo *a, const Tstream__TensorInfo *b)
 {
 	if (a->dtype != b->dtype || a->encoding != b->encoding ||
+	    a->block_size != b->block_size ||
 	    a->payload_length != b->payload_length || a->n_shape != b->n_shape)
 		return 0;
 	for (size_t i = 0; i < a->n_shape; i++)

@@ -106,10 +106,27 @@ int tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
 /* Check a header: version, config, manifest entries, unique names. */
 int tstream_check_header(const Tstream__StreamHeader *h, struct diag *d);
 
-/* Payload bytes that encoding e of dtype t needs for shape; -1 if the
- * shape does not fit the encoding or overflows. */
-int tstream_payload_length(Tstream__Encoding e, Tstream__DType t,
-    const uint64_t *shape, size_t rank, uint64_t *out);
+/* How a tensor's payload is laid out: element type, physical dims and
+ * bytes.  PLAIN: the shape itself; TERNARY_HF_PACKED: [rows/4, cols] u8;
+ * TERNARY_I2S: the bytes, flat; TERNARY_INT8: [cols, rows] i8 (W
+ * transposed, as MatMulInteger takes it); TERNARY_Q2: [rows, blocks,
+ * block/4] u8 (MatMulNBits).  -1 if the shape, dtype or block size does
+ * not fit the encoding, or the size overflows. */
+struct tstream_layout {
+	Tstream__DType dtype;
+	size_t rank;
+	uint64_t dims[TSTREAM_MAX_RANK];
+	uint64_t bytes;
+};
+
+int tstream_layout(const Tstream__TensorInfo *t, struct tstream_layout *l);
+
+/* TERNARY_Q2 block sizes: powers of two in this range. */
+#define TSTREAM_Q2_MIN_BLOCK	16u
+#define TSTREAM_Q2_MAX_BLOCK	4096u
+
+/* Blocks of `block` values that hold k values (the last one padded). */
+uint64_t tstream_q2_blocks(uint64_t k, uint32_t block);
 
 const char *tstream_encoding_name(Tstream__Encoding e);
 

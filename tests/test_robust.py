@@ -358,7 +358,7 @@ def streams_the_filters_refuse():
         ("tern-dequant", tc.stream([tc.tensor_info("i", dtype=5)], []),
          "plain i8 is not a float tensor"),
         ("tern-dequant", tc.stream([tc.tensor_info(
-            "q", dtype=5, encoding=4, shape=(4,), scale=1.0)], []),
+            "q", dtype=5, encoding=4, shape=(4, 4), scale=1.0)], []),
          "ternary-int8 is not supported"),
         ("tern-dequant", tc.stream([packed], [], head=tc.header(
             [packed], cfg=tc.config(linear_class="bitlinear"))),

@@ -2,6 +2,7 @@
  * onnx-emit - build the ONNX model of a BitNet decoder from a float32
  * tensor stream, streaming the weights into it.
  */
+#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ struct options {
 	const char *output;
 	int external;
 	int act_quant;
+	int accuracy_level;
 	int progress, quiet;
 };
 
@@ -27,18 +29,24 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: onnx-emit [-o PATH] [--external-data] [--no-act-quant]\n"
-	    "                 [--progress | -q] [FILE]\n"
-	    "Reads a float32 tensor stream (FILE, or standard input) of a "
-	    "whole BitNet\n"
-	    "model and writes its ONNX model (opset 17) to standard output "
-	    "or PATH.\n"
+	    "                 [--accuracy-level N] [--progress | -q] [FILE]\n"
+	    "Reads a tensor stream (FILE, or standard input) of a BitNet "
+	    "model or part,\n"
+	    "float32 with projections in f32, int8 or q2 (by tern-dequant), "
+	    "and writes\n"
+	    "its ONNX model (opset 17) to standard output or PATH.\n"
 	    "  -o, --output PATH    write PATH atomically (and PATH_data "
 	    "when external)\n"
 	    "  -e, --external-data  weights in PATH_data even when under "
 	    "2 GiB\n"
 	    "      --no-act-quant   leave out the int8 activation "
 	    "quantization\n"
-	    "                       (a different, unquantized model)\n"
+	    "                       (a different, unquantized model; not "
+	    "with int8)\n"
+	    "      --accuracy-level N  MatMulNBits accuracy_level of q2 "
+	    "projections,\n"
+	    "                       0 to 4 (default 0: float32 "
+	    "activations)\n"
 	    "      --progress       report progress on stderr (default: "
 	    "when a terminal)\n"
 	    "  -q, --quiet          no progress report\n"
@@ -54,6 +62,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "external-data", no_argument, NULL, 'e' },
 		{ "no-act-quant", no_argument, NULL, 'Q' },
+		{ "accuracy-level", required_argument, NULL, 'A' },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -69,6 +78,12 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'o': o->output = optarg; break;
 		case 'e': o->external = 1; break;
 		case 'Q': o->act_quant = 0; break;
+		case 'A':
+			if (optarg[0] < '0' || optarg[0] > '4' || optarg[1])
+				errx(BN_EXIT_USAGE, "--accuracy-level takes 0 "
+				    "to 4, not '%s'", optarg);
+			o->accuracy_level = optarg[0] - '0';
+			break;
 		case 'P': o->progress = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(0);
@@ -96,7 +111,8 @@ copy_weights(struct tstream_reader *r, struct onnx_out *out, struct diag *d)
 static int
 emit(struct tstream_reader *r, const struct options *o, struct diag *d)
 {
-	struct bitnet_graph_opts go = { .act_quant = o->act_quant };
+	struct bitnet_graph_opts go = { .act_quant = o->act_quant,
+	    .accuracy_level = o->accuracy_level };
 	struct onnx_out out = { .path = o->output, .data_fd = -1,
 	    .force_external = o->external };
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
@@ -107,10 +123,11 @@ emit(struct tstream_reader *r, const struct options *o, struct diag *d)
 	char what[128];
 	int rc;
 
-	if (bitnet_plan(r->header, &part, d) == -1)
+	if (bitnet_plan(r->header, &part, d) == -1 ||
+	    (!o->act_quant && bitnet_plan_refuse_int8(r->header, d) == -1))
 		return diag_prefix(d, "%s", r->name);
 	og_init(&g, "bitnet");
-	rc = bitnet_graph_build(&g, r->header->config, &part, &go, d);
+	rc = bitnet_graph_build(&g, r->header, &part, &go, d);
 	if (rc == 0)
 		rc = bitnet_graph_model(&g, &m, r->header, who, d);
 	if (rc == 0)

@@ -1,7 +1,8 @@
 /*
  * tern-dequant - decode the ternary weights of a tensor stream and write
- * every tensor as float32.
+ * every tensor as float32, or the ternary weights in a compact form.
  */
+#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,28 +13,44 @@
 #include "tstream.h"
 #include "version.h"
 
+struct options {
+	const char *input;
+	struct compact_opts form;
+	int progress;
+};
+
 static _Noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: tern-dequant [--progress | -q] [FILE]\n"
+	    "usage: tern-dequant [--to f32|int8|q2] [--block-size N]\n"
+	    "                    [--progress | -q] [FILE]\n"
 	    "Reads a tensor stream (FILE, or standard input) and writes it "
-	    "with every\n"
-	    "tensor as float32: packed ternary weights decoded and scaled "
-	    "as the model's\n"
-	    "quantization_config.linear_class says, bf16 and f16 widened.\n"
-	    "      --progress  report progress on stderr (default: when a "
-	    "terminal)\n"
-	    "  -q, --quiet     no progress report\n"
-	    "  -h, --help      this text\n"
-	    "  -V, --version   the version\n");
+	    "with packed\n"
+	    "ternary weights decoded and scaled as the model's\n"
+	    "quantization_config.linear_class says, bf16 and f16 widened to "
+	    "float32.\n"
+	    "  -t, --to FORM        ternary weights as f32 (default), int8 "
+	    "(for\n"
+	    "                       MatMulInteger) or q2 (2-bit codes for "
+	    "MatMulNBits)\n"
+	    "  -b, --block-size N   q2 values per block along the input "
+	    "axis: a power\n"
+	    "                       of two from 16 to 4096 (default %u)\n"
+	    "      --progress       report progress on stderr (default: when "
+	    "a terminal)\n"
+	    "  -q, --quiet          no progress report\n"
+	    "  -h, --help           this text\n"
+	    "  -V, --version        the version\n", COMPACT_DEFAULT_BLOCK);
 	exit(status);
 }
 
-static const char *
-parse_args(int argc, char **argv, int *progress)
+static void
+parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "block-size", required_argument, NULL, 'b' },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -41,9 +58,28 @@ parse_args(int argc, char **argv, int *progress)
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, want = 0, quiet = 0;
+	char *end;
+	unsigned long bs;
 
-	while ((ch = getopt_long(argc, argv, "qhV", longopts, NULL)) != -1) {
+	o->form.block_size = COMPACT_DEFAULT_BLOCK;
+	while ((ch = getopt_long(argc, argv, "t:b:qhV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 't':
+			if (compact_form_parse(optarg, &o->form.form) == -1)
+				errx(BN_EXIT_USAGE, "--to takes f32, "
+				    "int8 or q2, not '%s'", optarg);
+			break;
+		case 'b':
+			bs = strtoul(optarg, &end, 10);
+			if (*end != '\0' || bs < TSTREAM_Q2_MIN_BLOCK ||
+			    bs > TSTREAM_Q2_MAX_BLOCK || (bs & (bs - 1)))
+				errx(BN_EXIT_USAGE, "--block-size "
+				    "takes a power of two from %u to %u, not "
+				    "'%s'", TSTREAM_Q2_MIN_BLOCK,
+				    TSTREAM_Q2_MAX_BLOCK, optarg);
+			o->form.block_size = (uint32_t)bs;
+			break;
 		case 'P': want = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(0);
@@ -53,40 +89,15 @@ parse_args(int argc, char **argv, int *progress)
 	}
 	if (argc - optind > 1)
 		usage(BN_EXIT_USAGE);
-	*progress = progress_wanted(want, quiet);
-	return optind < argc ? argv[optind] : NULL;
-}
-
-/* The output header: every manifest entry as float32, and us appended. */
-static Tstream__StreamHeader *
-output_header(const Tstream__StreamHeader *in, struct diag *d)
-{
-	Tstream__StreamHeader *h = tstream_header_copy(in, d);
-
-	if (h == NULL)
-		return NULL;
-	for (size_t i = 0; i < h->n_manifest; i++) {
-		Tstream__TensorInfo *t = h->manifest[i], out;
-		uint64_t shape[TSTREAM_MAX_RANK];
-
-		if (dequant_info(t, &out, shape, d) == -1)
-			goto fail;
-		t->dtype = out.dtype;
-		t->encoding = out.encoding;
-		t->payload_length = out.payload_length;
-		t->has_scale = 0;
-	}
-	if (tstream_header_add_producer(h, "tern-dequant " BN_VERSION
-	    " (to f32)", d) == 0)
-		return h;
-fail:
-	tstream__stream_header__free_unpacked(h, NULL);
-	return NULL;
+	o->progress = progress_wanted(want, quiet);
+	o->input = optind < argc ? argv[optind] : NULL;
 }
 
 static int
-convert(struct tstream_reader *r, struct diag *d)
+convert(struct tstream_reader *r, const struct compact_opts *o,
+    struct diag *d)
 {
+	char who[64];
 	const Tstream__TensorInfo *in;
 	Tstream__StreamHeader *h;
 	struct tstream_writer w;
@@ -94,11 +105,13 @@ convert(struct tstream_reader *r, struct diag *d)
 
 	if (dequant_check_stream(r->header, d) == -1)
 		return diag_prefix(d, "%s", r->name);
-	if ((h = output_header(r->header, d)) == NULL)
+	snprintf(who, sizeof who, "tern-dequant %s (to %s)", BN_VERSION,
+	    compact_form_name(o->form));
+	if ((h = dequant_header(r->header, o, who, d)) == NULL)
 		return -1;
 	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
 	while (rc == 0 && (rc = tstream_next_tensor(r, &in, d)) == 1)
-		rc = dequant_tensor(r, in, &w, d);
+		rc = dequant_tensor(r, in, o, &w, d);
 	if (rc == 0 && r->trailer != NULL) {	/* pass late side files on */
 		w.late_side_files = r->trailer->side_files;
 		w.n_late_side_files = r->trailer->n_side_files;
@@ -113,24 +126,25 @@ convert(struct tstream_reader *r, struct diag *d)
 int
 main(int argc, char **argv)
 {
+	struct options o = { 0 };
 	struct tstream_reader r;
 	struct progress p;
-	int show;
-	const char *path = parse_args(argc, argv, &show), *name;
+	const char *name;
 	struct diag d = { 0 };
 	FILE *in;
 	int rc;
 
 	cli_init();
+	parse_args(argc, argv, &o);
 	if (cli_refuse_tty_stdout("a tensor stream", &d) == -1 ||
-	    (in = cli_open_input(path, &name, &d)) == NULL)
+	    (in = cli_open_input(o.input, &name, &d)) == NULL)
 		diag_exit(&d);
 	cli_stream_stdout();
 	rc = tstream_reader_open(&r, in, name, &d);
 	if (rc == 0) {
-		tstream_progress_init(&p, show, "tern-dequant", r.header);
+		tstream_progress_init(&p, o.progress, "tern-dequant", r.header);
 		r.progress = &p;
-		rc = convert(&r, &d);
+		rc = convert(&r, &o.form, &d);
 	}
 	tstream_reader_close(&r);
 	if (in != stdin)

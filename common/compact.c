@@ -1,0 +1,183 @@
+#include "compact.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+
+#define Q2_ZERO_CODE	2u
+
+int
+compact_form_parse(const char *s, enum compact_form *f)
+{
+	if (strcmp(s, "f32") == 0)
+		*f = COMPACT_F32;
+	else if (strcmp(s, "int8") == 0)
+		*f = COMPACT_INT8;
+	else if (strcmp(s, "q2") == 0)
+		*f = COMPACT_Q2;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+compact_form_name(enum compact_form f)
+{
+	return f == COMPACT_INT8 ? "int8" : f == COMPACT_Q2 ? "q2" : "f32";
+}
+
+int
+compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
+    Tstream__TensorInfo out[2], uint64_t shapes[2][2], char *scales_name,
+    size_t name_len, struct diag *d)
+{
+	struct tstream_layout l;
+	uint64_t blocks;
+
+	if (in->n_shape != 2)
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': a ternary "
+		    "weight to store as %s must be a matrix", in->name,
+		    compact_form_name(o->form));
+	out[0] = *in;
+	memcpy(shapes[0], in->shape, sizeof shapes[0]);
+	out[0].shape = shapes[0];
+	out[0].has_scale = 1;
+	out[0].scale = 1.0f;	/* the real one is known once decoded */
+	out[0].has_encoding = 1;
+	out[0].has_dtype = 1;
+	if (o->form == COMPACT_INT8) {
+		out[0].dtype = TSTREAM__DTYPE__I8;
+		out[0].encoding = TSTREAM__ENCODING__TERNARY_INT8;
+	} else {
+		out[0].dtype = TSTREAM__DTYPE__U8;
+		out[0].encoding = TSTREAM__ENCODING__TERNARY_Q2;
+		out[0].has_block_size = 1;
+		out[0].block_size = o->block_size;
+	}
+	if (tstream_layout(&out[0], &l) == -1)
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' cannot be "
+		    "stored as %s", in->name, compact_form_name(o->form));
+	out[0].has_payload_length = 1;
+	out[0].payload_length = l.bytes;
+	blocks = o->form == COMPACT_INT8 ? 1 :
+	    tstream_q2_blocks(in->shape[1], o->block_size);
+	if ((size_t)snprintf(scales_name, name_len, "%s%s", in->name,
+	    COMPACT_SCALES_SUFFIX) >= name_len)
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': name too "
+		    "long", in->name);
+	tstream__tensor_info__init(&out[1]);
+	out[1].name = scales_name;
+	out[1].has_dtype = out[1].has_encoding = 1;
+	out[1].dtype = TSTREAM__DTYPE__F32;
+	out[1].encoding = TSTREAM__ENCODING__PLAIN;
+	shapes[1][0] = o->form == COMPACT_INT8 ? 1 : in->shape[0];
+	shapes[1][1] = blocks;
+	out[1].shape = shapes[1];
+	out[1].n_shape = o->form == COMPACT_INT8 ? 1 : 2;
+	out[1].has_payload_length = 1;
+	out[1].payload_length = shapes[1][0] * blocks * 4;
+	out[1].source = in->source;
+	return 2;
+}
+
+/* Column chunk c0.. of W^T: rows of the output are W's columns. */
+static int
+write_int8(const struct ternary_matrix *m, struct tstream_writer *w,
+    int8_t *buf, struct diag *d)
+{
+	int rc = 0;
+
+	for (uint64_t c = 0; rc == 0 && c < m->cols; c++) {
+		for (uint64_t r = 0; r < m->rows; r++)
+			buf[r] = m->t[r * m->cols + c];
+		rc = tstream_write_payload(w, buf, m->rows, d);
+	}
+	return rc;
+}
+
+/* One row of W as q2 blocks into out[blocks * block / 4]. */
+static void
+pack_q2_row(const int8_t *t, uint64_t cols, uint32_t block, uint8_t *out,
+    uint64_t blocks)
+{
+	uint64_t nbytes = blocks * block / 4;
+
+	for (uint64_t i = 0; i < nbytes; i++) {
+		unsigned byte = 0;
+		for (unsigned j = 0; j < 4; j++) {
+			uint64_t k = 4 * i + j;
+			unsigned code = k < cols ? (unsigned)(t[k] + 2) :
+			    Q2_ZERO_CODE;
+			byte |= code << (2 * j);
+		}
+		out[i] = (uint8_t)byte;
+	}
+}
+
+static int
+write_q2(const struct ternary_matrix *m, uint32_t block,
+    struct tstream_writer *w, uint8_t *buf, struct diag *d)
+{
+	uint64_t blocks = tstream_q2_blocks(m->cols, block);
+	int rc = 0;
+
+	for (uint64_t r = 0; rc == 0 && r < m->rows; r++) {
+		pack_q2_row(m->t + r * m->cols, m->cols, block, buf, blocks);
+		rc = tstream_write_payload(w, buf, blocks * block / 4, d);
+	}
+	return rc;
+}
+
+/* The scales tensor: one float (int8), or one per block of each row. */
+static int
+write_scales(const struct ternary_matrix *m, const struct compact_opts *o,
+    struct tstream_writer *w, float *buf, struct diag *d)
+{
+	uint64_t blocks = tstream_q2_blocks(m->cols, o->block_size);
+	uint64_t rows = m->rows;
+	int rc = 0;
+
+	if (o->form == COMPACT_INT8)
+		blocks = rows = 1;
+	for (uint64_t i = 0; i < blocks; i++)
+		buf[i] = m->scale;
+	for (uint64_t r = 0; rc == 0 && r < rows; r++)
+		rc = tstream_write_payload(w, buf, blocks * sizeof *buf, d);
+	return rc;
+}
+
+int
+compact_write(const struct ternary_matrix *m, const Tstream__TensorInfo *in,
+    const struct compact_opts *o, struct tstream_writer *w, struct diag *d)
+{
+	Tstream__TensorInfo out[2];
+	uint64_t shapes[2][2];
+	char sname[TSTREAM_MAX_NAME + 16];
+	size_t row = (m->rows > m->cols ? m->rows : m->cols) + 4 *
+	    TSTREAM_Q2_MAX_BLOCK;
+	void *buf;
+	int n, rc;
+
+	if ((n = compact_info(in, o, out, shapes, sname, sizeof sname,
+	    d)) == -1 || (buf = io_alloc(row * sizeof(float), in->name,
+	    d)) == NULL)
+		return -1;
+	out[0].scale = m->scale;
+	rc = tstream_begin_tensor(w, &out[0], d);
+	if (rc == 0)
+		rc = o->form == COMPACT_INT8 ? write_int8(m, w, buf, d) :
+		    write_q2(m, o->block_size, w, buf, d);
+	if (rc == 0)
+		rc = tstream_end_tensor(w, d);
+	if (rc == 0 && n == 2) {
+		rc = tstream_begin_tensor(w, &out[1], d);
+		if (rc == 0)
+			rc = write_scales(m, o, w, buf, d);
+		if (rc == 0)
+			rc = tstream_end_tensor(w, d);
+	}
+	free(buf);
+	return rc;
+}

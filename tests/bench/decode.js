@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Time one BitNet ONNX model in onnxruntime-node (CPU): session load,
+// prefill of PREFILL tokens, then DECODE greedy steps with the KV cache.
+// KV_HEADS, HEAD_DIM and VOCAB (environment) are the model's sizes.
+//
+//   node decode.js MODEL [PREFILL [DECODE [SESSION_CONFIG_JSON]]]
+//
+// Prints one JSON line: load_s, prefill_s, prefill_tok_s, decode_s,
+// decode_tok_s, peak_rss_mib (of this process: the session and its
+// weights), and the tokens generated (their ids, so two forms can be
+// compared).  SESSION_CONFIG_JSON is an object of session config entries,
+// e.g. '{"mlas.use_lut_gemm":"1"}'.
+'use strict';
+const path = require('path');
+const ort = require(path.join(__dirname, '..', 'ort', 'node_modules',
+  'onnxruntime-node'));
+
+function argmaxLast(logits) {
+  const [, seq, vocab] = logits.dims;
+  const base = (seq - 1) * vocab;
+  let best = 0;
+  for (let v = 1; v < vocab; v++) {
+    if (logits.data[base + v] > logits.data[base + best]) best = v;
+  }
+  return best;
+}
+
+function emptyPast(session, kvHeads, headDim) {
+  const feeds = {};
+  for (const name of session.inputNames) {
+    if (name.startsWith('past_key_values.')) {
+      feeds[name] = new ort.Tensor('float32', new Float32Array(0),
+        [1, kvHeads, 0, headDim]);
+    }
+  }
+  return feeds;
+}
+
+function int64(values) {
+  return new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)),
+    [1, values.length]);
+}
+
+async function step(session, ids, past, start) {
+  const total = start + ids.length;
+  const feeds = Object.assign({
+    input_ids: int64(ids),
+    attention_mask: int64(new Array(total).fill(1)),
+    position_ids: int64(ids.map((_, i) => start + i)),
+  }, past);
+  const out = await session.run(feeds);
+  const next = {};
+  for (const [name, t] of Object.entries(out)) {
+    if (name.startsWith('present.')) {
+      next[name.replace('present.', 'past_key_values.')] = t;
+    }
+  }
+  return { token: argmaxLast(out.logits), past: next };
+}
+
+async function main() {
+  const [model, prefillArg, decodeArg, extraArg] = process.argv.slice(2);
+  const prefill = Number(prefillArg || 64);
+  const decode = Number(decodeArg || 32);
+  const extra = extraArg ? JSON.parse(extraArg) : {};
+  const t0 = process.hrtime.bigint();
+  const session = await ort.InferenceSession.create(model, {
+    graphOptimizationLevel: 'all', extra });
+  const t1 = process.hrtime.bigint();
+  if (!session.inputNames.some((n) => n.startsWith('past_key_values.'))) {
+    throw new Error(`${model}: no past_key_values inputs`);
+  }
+  const kvHeads = Number(process.env.KV_HEADS || 5);
+  const headDim = Number(process.env.HEAD_DIM || 128);
+  const vocab = Number(process.env.VOCAB || 128256);
+  let seed = 12345;
+  const ids = Array.from({ length: prefill }, () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % vocab;
+  });
+  const t2 = process.hrtime.bigint();
+  let r = await step(session, ids, emptyPast(session, kvHeads, headDim), 0);
+  const t3 = process.hrtime.bigint();
+  const tokens = [r.token];
+  for (let i = 0; i < decode; i++) {
+    r = await step(session, [r.token], r.past, prefill + i);
+    tokens.push(r.token);
+  }
+  const t4 = process.hrtime.bigint();
+  const s = (a, b) => Number(b - a) / 1e9;
+  process.stdout.write(JSON.stringify({
+    load_s: s(t0, t1),
+    prefill_s: s(t2, t3),
+    prefill_tok_s: prefill / s(t2, t3),
+    decode_s: s(t3, t4),
+    decode_tok_s: decode / s(t3, t4),
+    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+    tokens,
+  }) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`decode.js: ${e.message}\n`);
+  process.exit(1);
+});
