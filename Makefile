@@ -46,6 +46,7 @@ MAN5     := man/tstream.5
 MAN7     := man/bitnet-onnx.7
 
 .PHONY: all check check-asan check-full test test-unit test-cli test-onnx \
+	test-bundle \
 	test-docs test-robust test-faults test-man fuzz fuzz-build \
 	deps install demo \
 	clean
@@ -112,8 +113,8 @@ FAULT_TESTS := test-faults
 endif
 
 test: all $(UNIT_BIN)
-	$(MAKE) test-unit test-cli test-onnx test-docs test-robust \
-	    $(FAULT_TESTS) test-man
+	$(MAKE) test-unit test-cli test-onnx test-bundle test-docs \
+	    test-robust $(FAULT_TESTS) test-man
 
 INJECT := $(BUILD)/tests/inject.so
 $(INJECT): tests/faults/inject.c
@@ -135,6 +136,9 @@ test-cli: all
 
 test-onnx: all
 	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_onnx.py
+
+test-bundle: all
+	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_bundle.py
 
 test-docs: all
 	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_docs.py
@@ -166,6 +170,9 @@ demo: deps
 	$(BIN)/st-read $(DEMO)/bitnet-demo | $(BIN)/tern-dequant | \
 	    $(BIN)/onnx-verify --against - $(DEMO)/model.onnx
 	$(PYTHON) tests/demo.py $(DEMO)/model.onnx $(DEMO)/bitnet-demo/config.json
+	$(BIN)/st-read $(DEMO)/bitnet-demo | $(BIN)/tern-dequant --to q2 | \
+	    $(BIN)/onnx-emit --bundle $(DEMO)/bundle
+	node tests/tjs/generate.mjs $(DEMO)/bundle "Once upon a time" 12 q2
 
 # The full 2B4T shapes: about 10 GB of float32 weights and a few minutes;
 # outside `make check`.  tests/bench/convert.sh measures the same pipeline.

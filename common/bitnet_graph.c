@@ -21,7 +21,8 @@ struct ctx {
 	const struct bitnet_part *part;
 	int act_quant;
 	int accuracy_level;		/* of MatMulNBits */
-	const char *u8_shift, *u8_zero;	/* 128.0f and 128 as uint8 */
+	const char *u8_shift, *u8_zero;	/* 128.0f and 128 as uint8, made
+					 * for the first int8 projection */
 	const char *bs;		/* [batch, seq] of the graph's first input */
 	const char *shape_q, *shape_kv, *shape_logits;	/* Reshape targets */
 	const char *flat_q;			/* [-1, heads * head_dim] */
@@ -137,9 +138,6 @@ add_constants(struct ctx *x)
 	x->absmax_min = og_scalar_f32(x->g, "absmax_min", 1e-5f);
 	x->qmin = og_scalar_f32(x->g, "qmin", -128.0f);
 	x->qmax = og_scalar_f32(x->g, "qmax", 127.0f);
-	x->u8_shift = og_scalar_f32(x->g, "u8_shift", 128.0f);
-	x->u8_zero = og_const_u8(x->g, "u8_zero", (const uint8_t[]){ 128 },
-	    NULL, 0);
 	x->attn_scale = og_scalar_f32(x->g, "attn_scale",
 	    (float)(1.0 / sqrt((double)hd)));
 	x->half_split = og_vec_i64(x->g, "half", (const int64_t[]){ hd / 2,
@@ -293,6 +291,11 @@ linear_int8(struct ctx *x, struct act *a, const char *weight)
 	struct onnx_graph *g = x->g;
 	const char *acc, *rescale;
 
+	if (x->u8_zero == NULL) {
+		x->u8_shift = og_scalar_f32(g, "u8_shift", 128.0f);
+		x->u8_zero = og_const_u8(g, "u8_zero", (const uint8_t[]){ 128 },
+		    NULL, 0);
+	}
 	if (a->xu8 == NULL)
 		a->xu8 = int_attr_node(x, "Cast", "act_u8", (const char *const[]){
 		    og_op2(g, "Add", "act_shifted", a->xq, x->u8_shift) }, 1,

@@ -50,37 +50,6 @@ inline_record_size(const Tstream__TensorInfo *t)
 	return pb_len_field_size(GRAPH_INITIALIZER, n);
 }
 
-static char *
-join_str(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = malloc(la + lb + 1);
-
-	if (s != NULL) {
-		memcpy(s, a, la);
-		memcpy(s + la, b, lb + 1);
-	}
-	return s;
-}
-
-/* A temporary file beside final; returns its fd. */
-static int
-open_temp(const char *final, char **tmp, struct diag *d)
-{
-	int fd;
-
-	if ((*tmp = join_str(final, ".tmp-XXXXXX")) == NULL)
-		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if ((fd = mkstemp(*tmp)) == -1) {
-		diag_errno(d, "%s", final);
-		free(*tmp);
-		*tmp = NULL;
-		return -1;
-	}
-	fchmod(fd, 0644);
-	return fd;
-}
-
 /* The path of standard output if it is a regular file, else NULL. */
 static char *
 stdout_path(void)
@@ -107,7 +76,7 @@ open_model(struct onnx_out *o, struct diag *d)
 		o->fp = stdout;
 		return 0;
 	}
-	if ((fd = open_temp(o->model_final, &o->model_tmp, d)) == -1)
+	if ((fd = io_open_temp(o->model_final, &o->model_tmp, d)) == -1)
 		return -1;
 	if ((o->fp = fdopen(fd, "wb")) == NULL) {
 		close(fd);
@@ -128,14 +97,14 @@ open_data(struct onnx_out *o, uint64_t weights, struct diag *d)
 		    "and standard output is not a regular file to put it "
 		    "beside; write with -o PATH or redirect to a file",
 		    (unsigned long long)weights);
-	if ((o->data_final = join_str(o->model_final, ONNX_DATA_SUFFIX))
+	if ((o->data_final = io_concat(o->model_final, ONNX_DATA_SUFFIX))
 	    == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	base = strrchr(o->data_final, '/');
 	o->data_location = strdup(base ? base + 1 : o->data_final);
 	if (o->data_location == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if ((o->data_fd = open_temp(o->data_final, &o->data_tmp, d)) == -1)
+	if ((o->data_fd = io_open_temp(o->data_final, &o->data_tmp, d)) == -1)
 		return -1;
 	if (o->path == NULL) {
 		free(o->model_final);	/* the model itself goes to stdout */

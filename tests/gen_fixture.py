@@ -31,6 +31,9 @@ import zlib
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_tokenizer  # noqa: E402
+
 PRESETS = {
     # hidden, layers, heads, kv_heads, ffn, vocab
     "micro": dict(hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
@@ -41,6 +44,13 @@ PRESETS = {
     "tiny-mqa": dict(hidden_size=64, num_hidden_layers=1,
                      num_attention_heads=4, num_key_value_heads=1,
                      intermediate_size=128, vocab_size=131),
+    # with a real byte-level BPE tokenizer (vocab >= TOKENIZER_MIN_VOCAB)
+    "tiny-tok": dict(hidden_size=64, num_hidden_layers=2,
+                     num_attention_heads=4, num_key_value_heads=2,
+                     intermediate_size=96, vocab_size=300),
+    "tiny-tok-mha": dict(hidden_size=96, num_hidden_layers=2,
+                         num_attention_heads=3, num_key_value_heads=3,
+                         intermediate_size=160, vocab_size=320),
     "tiny-mha": dict(hidden_size=96, num_hidden_layers=3,
                      num_attention_heads=3, num_key_value_heads=3,
                      intermediate_size=160, vocab_size=257),
@@ -260,13 +270,31 @@ def write_safetensors(path, tensors):
                 f.write(np.ascontiguousarray(chunk).tobytes())
 
 
+TOKENIZER_MIN_VOCAB = 300
+
+
 def write_side_files(out, cfg):
-    gen = {"bos_token_id": cfg["bos_token_id"],
-           "eos_token_id": cfg["eos_token_id"], "do_sample": False}
-    tok = {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>",
-           "model_max_length": cfg["max_position_embeddings"]}
-    for name, obj in (("generation_config.json", gen),
-                      ("tokenizer_config.json", tok)):
+    """generation_config.json and tokenizer_config.json; and for a
+    vocabulary of TOKENIZER_MIN_VOCAB or more a real tokenizer.json and
+    special_tokens_map.json, whose special tokens become the config's
+    bos and eos (cfg is updated)."""
+    files = {}
+    if cfg["vocab_size"] >= TOKENIZER_MIN_VOCAB:
+        bos, eos = gen_tokenizer.write_tokenizer(out, cfg["vocab_size"])
+        cfg["bos_token_id"], cfg["eos_token_id"] = bos, eos
+        files["special_tokens_map.json"] = {
+            "bos_token": gen_tokenizer.SPECIALS[0],
+            "eos_token": gen_tokenizer.SPECIALS[1]}
+    files["generation_config.json"] = {
+        "bos_token_id": cfg["bos_token_id"],
+        "eos_token_id": cfg["eos_token_id"], "do_sample": False}
+    files["tokenizer_config.json"] = {
+        "bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>",
+        "model_max_length": cfg["max_position_embeddings"]}
+    if cfg["vocab_size"] >= TOKENIZER_MIN_VOCAB:
+        files["tokenizer_config.json"].update(
+            tokenizer_class="PreTrainedTokenizerFast", add_bos_token=False)
+    for name, obj in files.items():
         with open(os.path.join(out, name), "w") as f:
             json.dump(obj, f, indent=2)
 
@@ -278,9 +306,9 @@ def write_model(out, sizes, seed=0, linear_class="autobitlinear", shards=1,
     truth is False, for models too large to hold)."""
     os.makedirs(out, exist_ok=True)
     cfg = make_config(sizes, linear_class, "online" if master else "offline")
+    write_side_files(out, cfg)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
-    write_side_files(out, cfg)
     tensors = sorted(model_tensors(cfg, seed), key=lambda t: t.name)
     if shards <= 1:
         write_safetensors(os.path.join(out, "model.safetensors"), tensors)

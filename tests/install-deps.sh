@@ -17,20 +17,24 @@ for p in $pkgs; do
 		missing="$missing $p"
 	fi
 done
-install_ort() {
-	# onnxruntime-node, pinned in tests/ort/package.json; its install
-	# script (GPU binaries) is skipped: the CPU runtime ships in the package
-	dir=$(dirname "$0")/ort
-	want=$(sed -n 's/.*"onnxruntime-node": "\(.*\)".*/\1/p' \
-	    "$dir/package.json")
+# npm_pinned DIR PACKAGE: install DIR/package.json's dependencies unless
+# PACKAGE is there at the version it pins.  onnxruntime-node's install
+# script (GPU binaries) is skipped: the CPU runtime ships in the package.
+npm_pinned() {
+	dir=$(dirname "$0")/$1
+	want=$(sed -n "s|.*\"$2\": \"\(.*\)\".*|\1|p" "$dir/package.json")
 	have=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' \
-	    "$dir/node_modules/onnxruntime-node/package.json" 2>/dev/null ||
-	    true)
+	    "$dir/node_modules/$2/package.json" 2>/dev/null || true)
 	[ "$want" = "$have" ] && return 0
-	echo "install-deps: npm install onnxruntime-node@$want" >&2
+	echo "install-deps: npm install $2@$want" >&2
 	(cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip \
 	    ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install --no-audit \
 	    --no-fund --no-package-lock --loglevel=error >&2)
+}
+
+install_ort() {
+	npm_pinned ort onnxruntime-node
+	npm_pinned tjs @huggingface/transformers
 }
 
 if [ -z "$missing" ]; then

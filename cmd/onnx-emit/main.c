@@ -4,10 +4,15 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "bitnet_graph.h"
+#include "bundle.h"
 #include "cli.h"
 #include "diag.h"
 #include "onnx_graph.h"
@@ -21,6 +26,8 @@ struct options {
 	int external;
 	int act_quant;
 	int accuracy_level;
+	const char *bundle;
+	int force;
 	int progress, quiet;
 };
 
@@ -28,8 +35,11 @@ static _Noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: onnx-emit [-o PATH] [--external-data] [--no-act-quant]\n"
-	    "                 [--accuracy-level N] [--progress | -q] [FILE]\n"
+	    "usage: onnx-emit [-o PATH | --bundle DIR [--force]] "
+	    "[--external-data]\n"
+	    "                 [--no-act-quant] [--accuracy-level N] "
+	    "[--progress | -q]\n"
+	    "                 [FILE]\n"
 	    "Reads a tensor stream (FILE, or standard input) of a BitNet "
 	    "model or part,\n"
 	    "float32 with projections in f32, int8 or q2 (by tern-dequant), "
@@ -37,6 +47,13 @@ usage(int status)
 	    "its ONNX model (opset 17) to standard output or PATH.\n"
 	    "  -o, --output PATH    write PATH atomically (and PATH_data "
 	    "when external)\n"
+	    "  -b, --bundle DIR     write the model folder transformers.js "
+	    "loads: DIR/onnx/,\n"
+	    "                       config.json and the tokenizer files; "
+	    "DIR - sends it\n"
+	    "                       as a tar stream to standard output\n"
+	    "  -f, --force          overwrite the files of an existing "
+	    "bundle\n"
 	    "  -e, --external-data  weights in PATH_data even when under "
 	    "2 GiB\n"
 	    "      --no-act-quant   leave out the int8 activation "
@@ -63,6 +80,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "external-data", no_argument, NULL, 'e' },
 		{ "no-act-quant", no_argument, NULL, 'Q' },
 		{ "accuracy-level", required_argument, NULL, 'A' },
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -72,11 +91,13 @@ parse_args(int argc, char **argv, struct options *o)
 	int ch;
 
 	o->act_quant = 1;
-	while ((ch = getopt_long(argc, argv, "o:eqhV", longopts,
+	while ((ch = getopt_long(argc, argv, "o:b:feqhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'o': o->output = optarg; break;
 		case 'e': o->external = 1; break;
+		case 'b': o->bundle = optarg; break;
+		case 'f': o->force = 1; break;
 		case 'Q': o->act_quant = 0; break;
 		case 'A':
 			if (optarg[0] < '0' || optarg[0] > '4' || optarg[1])
@@ -93,6 +114,11 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 	if (argc - optind > 1)
 		usage(BN_EXIT_USAGE);
+	if (o->bundle != NULL && o->output != NULL)
+		errx(BN_EXIT_USAGE, "-o and --bundle both name the output; "
+		    "give one");
+	if (o->force && o->bundle == NULL)
+		errx(BN_EXIT_USAGE, "--force goes with --bundle");
 	o->input = optind < argc ? argv[optind] : NULL;
 }
 
@@ -108,13 +134,13 @@ copy_weights(struct tstream_reader *r, struct onnx_out *out, struct diag *d)
 	return rc;
 }
 
+/* Write the model of r's stream to out (its path already set). */
 static int
-emit(struct tstream_reader *r, const struct options *o, struct diag *d)
+emit_model(struct tstream_reader *r, const struct options *o,
+    struct onnx_out *out, struct diag *d)
 {
 	struct bitnet_graph_opts go = { .act_quant = o->act_quant,
 	    .accuracy_level = o->accuracy_level };
-	struct onnx_out out = { .path = o->output, .data_fd = -1,
-	    .force_external = o->external };
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
 	    "onnx-emit " BN_VERSION " (no activation quantization)";
 	struct bitnet_part part;
@@ -131,16 +157,56 @@ emit(struct tstream_reader *r, const struct options *o, struct diag *d)
 	if (rc == 0)
 		rc = bitnet_graph_model(&g, &m, r->header, who, d);
 	if (rc == 0)
-		rc = onnx_out_begin(&out, &m, &g, r->header, d);
+		rc = onnx_out_begin(out, &m, &g, r->header, d);
 	if (rc == 0)
-		rc = copy_weights(r, &out, d);
+		rc = copy_weights(r, out, d);
 	if (rc == 0)
-		rc = onnx_out_finish(&out, &m, &g, d);
+		rc = onnx_out_finish(out, &m, &g, d);
 	if (rc == 0 && !o->quiet)
 		fprintf(stderr, "onnx-emit: wrote the %s\n",
 		    bitnet_part_describe(&part, what, sizeof what));
-	onnx_out_close(&out);
 	og_free(&g);
+	return rc;
+}
+
+/* The tar stream of a bundle on standard output; a reader that goes away
+ * ends us by SIGPIPE as any filter, once the temporary folder is gone. */
+static int
+send_tar(struct bundle *b, struct diag *d)
+{
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	rc = bundle_write_tar(b, STDOUT_FILENO, d);
+	if (rc == -1 && errno == EPIPE) {
+		bundle_close(b);
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	signal(SIGPIPE, SIG_DFL);
+	return rc;
+}
+
+static int
+emit(struct tstream_reader *r, const struct options *o, struct diag *d)
+{
+	struct onnx_out out = { .path = o->output, .data_fd = -1,
+	    .force_external = o->external };
+	struct bundle b = { 0 };
+	int rc = 0;
+
+	if (o->bundle != NULL) {
+		rc = bundle_open(&b, o->bundle, o->force, r->header, d);
+		out.path = b.model_path;
+	}
+	if (rc == 0)
+		rc = emit_model(r, o, &out, d);
+	if (rc == 0 && o->bundle != NULL)
+		rc = bundle_finish(&b, r->header, r->trailer, out.external, d);
+	if (rc == 0 && b.temporary)
+		rc = send_tar(&b, d);
+	onnx_out_close(&out);
+	bundle_close(&b);
 	return rc;
 }
 
@@ -157,7 +223,8 @@ main(int argc, char **argv)
 
 	cli_init();
 	parse_args(argc, argv, &o);
-	if ((o.output == NULL &&
+	if ((o.output == NULL && (o.bundle == NULL ||
+	    strcmp(o.bundle, "-") == 0) &&
 	    cli_refuse_tty_stdout("an ONNX model", &d) == -1) ||
 	    (in = cli_open_input(o.input, &name, &d)) == NULL)
 		diag_exit(&d);

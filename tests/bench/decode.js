@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Time one BitNet ONNX model in onnxruntime-node (CPU): session load,
 // prefill of PREFILL tokens, then DECODE greedy steps with the KV cache.
-// KV_HEADS, HEAD_DIM and VOCAB (environment) are the model's sizes.
+// KV_HEADS, HEAD_DIM and VOCAB (environment) are the model's sizes;
+// LOGITS_OUT, if set, receives the float32 logits of the prefill's last
+// position.
 //
 //   node decode.js MODEL [PREFILL [DECODE [SESSION_CONFIG_JSON]]]
 //
@@ -11,6 +13,7 @@
 // compared).  SESSION_CONFIG_JSON is an object of session config entries,
 // e.g. '{"mlas.use_lut_gemm":"1"}'.
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const ort = require(path.join(__dirname, '..', 'ort', 'node_modules',
   'onnxruntime-node'));
@@ -41,6 +44,11 @@ function int64(values) {
     [1, values.length]);
 }
 
+function lastLogits(logits) {
+  const [, seq, vocab] = logits.dims;
+  return logits.data.slice((seq - 1) * vocab, seq * vocab);
+}
+
 async function step(session, ids, past, start) {
   const total = start + ids.length;
   const feeds = Object.assign({
@@ -55,7 +63,7 @@ async function step(session, ids, past, start) {
       next[name.replace('present.', 'past_key_values.')] = t;
     }
   }
-  return { token: argmaxLast(out.logits), past: next };
+  return { token: argmaxLast(out.logits), logits: out.logits, past: next };
 }
 
 async function main() {
@@ -81,6 +89,11 @@ async function main() {
   const t2 = process.hrtime.bigint();
   let r = await step(session, ids, emptyPast(session, kvHeads, headDim), 0);
   const t3 = process.hrtime.bigint();
+  if (process.env.LOGITS_OUT) {
+    const l = lastLogits(r.logits);
+    fs.writeFileSync(process.env.LOGITS_OUT,
+      Buffer.from(l.buffer, l.byteOffset, l.byteLength));
+  }
   const tokens = [r.token];
   for (let i = 0; i < decode; i++) {
     r = await step(session, [r.token], r.past, prefill + i);

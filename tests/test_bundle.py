@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""onnx-emit --bundle: the folder and its tar stream, and greedy text
+generation through transformers.js (a client nobody here wrote) equal,
+token for token, to the numpy reference's greedy continuation.
+
+Prints 'N passed, N failed' last."""
+import filecmp
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_fixture as gf  # noqa: E402
+from harness import Suite, tool  # noqa: E402
+import reference  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="bn-bundle-")
+SUITE = Suite("bundle", TMP)
+HERE = os.path.dirname(os.path.abspath(__file__))
+GENERATE = os.path.join(HERE, "tjs", "generate.mjs")
+CONFIGS = [("tiny-tok", 21), ("tiny-tok-mha", 22)]  # with a tokenizer
+PROMPTS = ["The model reads a sentence", "Once upon a time",
+           "Rivers carry water", "The baker opens his shop",
+           "Music fills the evening", "Ships follow lighthouses",
+           "Libraries keep journals", "Children walk to school"]
+NEW_TOKENS = 20
+FORMS = {"fp32": "", "int8": "--to int8", "q2": "--to q2"}
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, **kw)
+
+
+def model_dir(preset, seed):
+    d = os.path.join(TMP, "src-%s" % preset)
+    if not os.path.exists(d):
+        gf.write_model(d, gf.PRESETS[preset], seed)
+    return d
+
+
+def bundle(preset, seed, forms=("fp32",), name=None, flags=""):
+    """A bundle folder of the preset with each form in it."""
+    out = os.path.join(TMP, name or "bundle-%s" % preset)
+    for i, form in enumerate(forms):
+        p = sh("%s %s | %s %s | %s -q --bundle %s %s %s" % (
+            tool("st-read"), model_dir(preset, seed), tool("tern-dequant"),
+            FORMS[form], tool("onnx-emit"), out, "--force" if i else "",
+            flags))
+        assert p.returncode == 0, p.stderr.decode()
+    return out
+
+
+def generate(folder, prompt, dtype, new_tokens=NEW_TOKENS):
+    p = sh("node %s %s '%s' %d %s" % (GENERATE, folder, prompt, new_tokens,
+                                       dtype))
+    assert p.returncode == 0, p.stderr.decode()
+    return json.loads(p.stdout)
+
+
+def run_ref(ref, ids):
+    x = np.array([ids], np.int64)
+    kv = np.zeros((1, ref.kv, 0, ref.hd), np.float32)
+    logits, _ = ref.forward(x, np.ones_like(x),
+                            np.arange(len(ids))[None].astype(np.int64),
+                            [(kv, kv)] * ref.cfg["num_hidden_layers"])
+    return logits[0]
+
+
+def greedy(ref, prompt_ids, n, eos):
+    """The reference's greedy continuation, and whether it is clear: every
+    choice's top two logits at least 1e-3 of the largest apart, and no
+    activation of the whole sequence within 2e-5 of an int8 rounding
+    boundary, so that float32 differences cannot change a token."""
+    ids, clear = list(prompt_ids), True
+    for _ in range(n):
+        last = run_ref(ref, ids)[-1]
+        top = np.sort(last)[-2:]
+        clear &= bool(top[1] - top[0] > 1e-3 * np.abs(last).max())
+        ids.append(int(last.argmax()))
+        if ids[-1] == eos:
+            break
+    ref.min_margin = np.inf
+    run_ref(ref, ids)
+    return ids[len(prompt_ids):], clear and ref.min_margin > 2e-5
+
+
+@SUITE.test
+def generation_equals_reference():
+    """>= 16 new tokens of greedy generation through transformers.js equal
+    the numpy reference's, on two configs, in f32, int8 and q2."""
+    for preset, seed in CONFIGS:
+        folder = bundle(preset, seed, forms=tuple(FORMS))
+        ref = reference.Reference(model_dir(preset, seed))
+        eos = ref.cfg["eos_token_id"]
+        for prompt in PROMPTS:
+            ids = generate(folder, prompt, "fp32", 1)["prompt_ids"]
+            want, clear = greedy(ref, ids, NEW_TOKENS, eos)
+            if clear and len(want) >= 16:
+                break
+        else:
+            raise AssertionError("no prompt with clear greedy choices")
+        got = {f: generate(folder, prompt, f) for f in FORMS}
+        for form, g in got.items():
+            assert g["new_ids"] == want, (preset, form, g["new_ids"], want)
+        SUITE.report.append("%-8s '%s' -> %d tokens equal in fp32, int8, "
+                            "q2: %r" % (preset, prompt, len(want),
+                                        got["fp32"]["text"][:40]))
+
+
+@SUITE.test
+def bundle_holds_the_layout_transformers_js_loads():
+    folder = bundle("tiny-tok", 21, forms=("fp32", "q2"), name="layout")
+    files = sorted(os.path.relpath(os.path.join(r, f), folder)
+                   for r, _, fs in os.walk(folder) for f in fs)
+    assert files == ["config.json", "generation_config.json",
+                     "onnx/model.onnx", "onnx/model_q2.onnx",
+                     "special_tokens_map.json", "tokenizer.json",
+                     "tokenizer_config.json"], files
+    src = model_dir("tiny-tok", 21)
+    for f in ("tokenizer.json", "tokenizer_config.json",
+              "generation_config.json", "special_tokens_map.json"):
+        assert filecmp.cmp(os.path.join(src, f), os.path.join(folder, f),
+                           shallow=False), f
+    cfg = json.load(open(os.path.join(folder, "config.json")))
+    orig = json.load(open(os.path.join(src, "config.json")))
+    assert cfg["model_type"] == "llama"
+    assert cfg["bitnet_onnx_model_type"] == "bitnet"
+    assert cfg["transformers.js_config"]["use_external_data_format"] == {
+        "model.onnx": False, "model_q2.onnx": False}
+    for k, v in orig.items():
+        if k != "model_type":
+            assert cfg[k] == v, k
+
+
+@SUITE.test
+def external_data_bundle_generates():
+    folder = bundle("tiny-tok", 21, name="external",
+                    flags="--external-data")
+    assert os.path.exists(os.path.join(folder, "onnx", "model.onnx_data"))
+    cfg = json.load(open(os.path.join(folder, "config.json")))
+    assert cfg["transformers.js_config"]["use_external_data_format"] == {
+        "model.onnx": True}
+    inline = bundle("tiny-tok", 21, name="inline")
+    a = generate(folder, PROMPTS[0], "fp32", 8)
+    b = generate(inline, PROMPTS[0], "fp32", 8)
+    assert a == b, (a, b)
+
+
+@SUITE.test
+def tar_stream_unpacks_to_the_folder():
+    folder = bundle("tiny-tok", 21, forms=("q2",), name="for-tar")
+    tmpdir = os.path.join(TMP, "tmpdir")
+    os.makedirs(tmpdir, exist_ok=True)
+    out = os.path.join(TMP, "untarred")
+    os.makedirs(out)
+    p = sh("%s %s | %s --to q2 | TMPDIR=%s %s -q --bundle - | tar -x -C %s"
+           % (tool("st-read"), model_dir("tiny-tok", 21),
+              tool("tern-dequant"), tmpdir, tool("onnx-emit"), out))
+    assert p.returncode == 0, p.stderr
+    cmp = filecmp.dircmp(folder, out)
+    assert not cmp.left_only and not cmp.right_only and not cmp.diff_files
+    for f in os.listdir(os.path.join(folder, "onnx")):
+        assert filecmp.cmp(os.path.join(folder, "onnx", f),
+                           os.path.join(out, "onnx", f), shallow=False)
+    assert os.listdir(tmpdir) == []  # the temporary folder is gone
+    g = generate(out, PROMPTS[0], "q2", 4)
+    assert len(g["new_ids"]) == 4
+
+
+@SUITE.test
+def tar_stream_to_a_reader_that_stops():
+    tmpdir = os.path.join(TMP, "tmpdir-pipe")
+    os.makedirs(tmpdir)
+    p = sh("set -o pipefail; %s %s | %s | TMPDIR=%s %s -q --bundle - | "
+           "head -c 1000 > /dev/null" % (
+               tool("st-read"), model_dir("tiny-tok", 21),
+               tool("tern-dequant"), tmpdir, tool("onnx-emit")),
+           executable="/bin/bash")
+    assert p.returncode == 141, (p.returncode, p.stderr)
+    assert p.stderr == b"", p.stderr
+    assert os.listdir(tmpdir) == []
+
+
+@SUITE.test
+def existing_bundle_is_not_overwritten():
+    folder = bundle("tiny-tok", 21, name="twice")
+    before = {f: open(os.path.join(folder, f), "rb").read()
+              for f in ("config.json", "onnx/model.onnx")}
+    for form in ("fp32", "q2"):
+        p = sh("%s %s | %s %s | %s --bundle %s" % (
+            tool("st-read"), model_dir("tiny-tok", 21), tool("tern-dequant"),
+            FORMS[form], tool("onnx-emit"), folder))
+        assert p.returncode == 2, p.stderr
+        assert b"exists; --force overwrites" in p.stderr, p.stderr
+        assert p.stderr.count(b"\n") == 1
+    for f, data in before.items():
+        assert open(os.path.join(folder, f), "rb").read() == data
+    assert not os.path.exists(os.path.join(folder, "onnx", "model_q2.onnx"))
+
+
+@SUITE.test
+def bundle_usage_errors():
+    src = model_dir("tiny-tok", 21)
+    for flags, needle in (("--bundle x -o y", b"give one"),
+                          ("--force", b"--force goes with --bundle")):
+        p = sh("%s %s | %s | %s %s" % (tool("st-read"), src,
+                                       tool("tern-dequant"),
+                                       tool("onnx-emit"), flags))
+        assert p.returncode == 2 and needle in p.stderr, (flags, p.stderr)
+    p = sh("%s %s | %s | %s --bundle /nonexistent/dir/x" % (
+        tool("st-read"), src, tool("tern-dequant"), tool("onnx-emit")))
+    assert p.returncode == 3 and b"/nonexistent/dir/x" in p.stderr, p.stderr
+
+
+if __name__ == "__main__":
+    sys.exit(SUITE.main())

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Greedy generation with transformers.js (@huggingface/transformers) from a
+// local bundle written by `onnx-emit --bundle`, remote loading off.
+//
+//   node generate.mjs BUNDLE_DIR PROMPT MAX_NEW_TOKENS [DTYPE [SESSION_JSON]]
+//
+// DTYPE is fp32 (onnx/model.onnx), int8 (model_int8.onnx) or q2
+// (model_q2.onnx); SESSION_JSON, e.g. '{"mlas.use_lut_gemm":"1"}', gives
+// onnxruntime session config entries.  Prints one JSON line:
+// {"prompt_ids": [...], "new_ids": [...], "text": "..."}.
+import path from 'node:path';
+import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
+
+const [dir, prompt, maxNew, dtype = 'fp32', extra] = process.argv.slice(2);
+if (!dir || prompt === undefined || !maxNew) {
+  process.stderr.write('usage: generate.mjs BUNDLE_DIR PROMPT MAX_NEW_TOKENS [DTYPE [SESSION_JSON]]\n');
+  process.exit(2);
+}
+env.allowRemoteModels = false;
+env.allowLocalModels = true;
+env.localModelPath = path.dirname(path.resolve(dir)) + path.sep;
+const name = path.basename(path.resolve(dir));
+
+const tokenizer = await AutoTokenizer.from_pretrained(name);
+const model = await AutoModelForCausalLM.from_pretrained(name, {
+  dtype,
+  device: 'cpu',
+  session_options: extra ? { extra: JSON.parse(extra) } : undefined,
+});
+const inputs = tokenizer(prompt);
+const out = await model.generate({
+  ...inputs,
+  max_new_tokens: Number(maxNew),
+  do_sample: false,
+});
+const all = Array.from(out.tolist()[0], Number);
+const promptIds = Array.from(inputs.input_ids.tolist()[0], Number);
+const newIds = all.slice(promptIds.length);
+process.stdout.write(JSON.stringify({
+  prompt_ids: promptIds,
+  new_ids: newIds,
+  text: tokenizer.decode(newIds),
+}) + '\n');
