@@ -27,7 +27,7 @@ struct ctx {
 	const char *shape_q, *shape_kv, *shape_logits;	/* Reshape targets */
 	const char *flat_q;			/* [-1, heads * head_dim] */
 	const char *cos, *sin, *mask;
-	const char *eps, *q127, *absmax_min, *qmin, *qmax, *attn_scale;
+	const char *eps, *two, *q127, *absmax_min, *qmin, *qmax, *attn_scale;
 	const char *half_split, *gqa_expand, *gqa_shape;
 	const char *hidden;	/* after the last block */
 };
@@ -135,6 +135,7 @@ add_constants(struct ctx *x)
 
 	x->eps = og_scalar_f32(x->g, "rms_norm_eps", (float)c->rms_norm_eps);
 	x->q127 = og_scalar_f32(x->g, "q127", 127.0f);
+	x->two = og_scalar_f32(x->g, "two", 2.0f);
 	x->absmax_min = og_scalar_f32(x->g, "absmax_min", 1e-5f);
 	x->qmin = og_scalar_f32(x->g, "qmin", -128.0f);
 	x->qmax = og_scalar_f32(x->g, "qmax", 127.0f);
@@ -236,8 +237,8 @@ static const char *
 rms_norm(struct ctx *x, const char *in, const char *weight)
 {
 	struct onnx_graph *g = x->g;
-	const char *ms = ints_attr_node(x, "ReduceMean", "ms", og_op2(g, "Mul",
-	    "sq", in, in), "axes", (const int64_t[]){ -1 }, 1);
+	const char *ms = ints_attr_node(x, "ReduceMean", "ms", og_op2(g, "Pow",
+	    "sq", in, x->two), "axes", (const int64_t[]){ -1 }, 1);
 	const char *rms = og_op1(g, "Sqrt", "rms", og_op2(g, "Add", "ms_eps",
 	    ms, x->eps));
 
@@ -502,9 +503,11 @@ add_head(struct ctx *x, const char *h)
 {
 	const char *logits;
 
-	if (x->eps == NULL)
+	if (x->eps == NULL) {
 		x->eps = og_scalar_f32(x->g, "rms_norm_eps",
 		    (float)x->c->rms_norm_eps);
+		x->two = og_scalar_f32(x->g, "two", 2.0f);
+	}
 	h = rms_norm(x, h, "model.norm.weight");
 	logits = int_attr_node(x, "Gemm", "head", (const char *const[]){ h,
 	    x->c->tie_word_embeddings ? "model.embed_tokens.weight" :

@@ -68,7 +68,8 @@ tstream_layout(const Tstream__TensorInfo *t, struct tstream_layout *l)
 		return -1;
 	l->dtype = t->dtype;
 	l->rank = t->n_shape;
-	memcpy(l->dims, s, t->n_shape * sizeof *s);
+	if (t->n_shape > 0)
+		memcpy(l->dims, s, t->n_shape * sizeof *s);
 	switch (t->encoding) {
 	case TSTREAM__ENCODING__PLAIN:
 		if (dtype_size(t->dtype) == 0 ||

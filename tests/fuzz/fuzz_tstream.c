@@ -1,5 +1,6 @@
 /* Fuzz the tensor stream reader, and tern-dequant's decoding behind it:
- * every tensor is converted to float32 into a stream on /dev/null. */
+ * every tensor is converted into a stream on /dev/null, as float32 or
+ * (picked by the input's length) with ternary weights as int8 or q2. */
 #include <stdlib.h>
 
 #include "dequant.h"
@@ -9,7 +10,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
-convert(struct tstream_reader *r, FILE *null, struct diag *d)
+convert(struct tstream_reader *r, const struct compact_opts *o, FILE *null,
+    struct diag *d)
 {
 	const Tstream__TensorInfo *t;
 	Tstream__StreamHeader *h;
@@ -17,23 +19,12 @@ convert(struct tstream_reader *r, FILE *null, struct diag *d)
 	int rc;
 
 	if (dequant_check_stream(r->header, d) == -1 ||
-	    (h = tstream_header_copy(r->header, d)) == NULL)
+	    (h = dequant_header(r->header, o, "fuzz", d)) == NULL)
 		return;
-	for (size_t i = 0; i < h->n_manifest; i++) {
-		Tstream__TensorInfo out;
-		uint64_t shape[TSTREAM_MAX_RANK];
-
-		if (dequant_info(h->manifest[i], &out, shape, d) == -1)
-			goto done;
-		h->manifest[i]->dtype = out.dtype;
-		h->manifest[i]->encoding = out.encoding;
-		h->manifest[i]->payload_length = out.payload_length;
-	}
 	rc = tstream_writer_open(&w, null, "null", h, d);
 	while (rc == 0 && (rc = tstream_next_tensor(r, &t, d)) == 1)
-		rc = dequant_tensor(r, t, &w, d);
+		rc = dequant_tensor(r, t, o, &w, d);
 	tstream_writer_close(&w);
-done:
 	tstream__stream_header__free_unpacked(h, NULL);
 }
 
@@ -42,6 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	FILE *in = fmemopen((void *)data, size ? size : 1, "rb");
 	FILE *null = fopen("/dev/null", "wb");
+	struct compact_opts o = { .form = (enum compact_form)(size % 3),
+	    .block_size = size % 2 ? 16 : COMPACT_DEFAULT_BLOCK };
 	struct tstream_reader r;
 	struct diag d = { 0 };
 
@@ -49,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (size == 0)
 			fgetc(in);
 		if (tstream_reader_open(&r, in, "fuzz", &d) == 0)
-			convert(&r, null, &d);
+			convert(&r, &o, null, &d);
 		tstream_reader_close(&r);
 	}
 	if (in != NULL)
