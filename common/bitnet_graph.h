@@ -1,7 +1,7 @@
 /*
  * bitnet_graph.h - the ONNX graph of a BitNet b1.58 decoder (DESIGN
- * section 1) in opset 17 standard operators, with the decoder interface
- * of transformers.js / Optimum / onnxruntime-genai:
+ * section 1) in opset 17 standard operators (q2 projections aside), with
+ * the decoder interface of transformers.js / Optimum / onnxruntime-genai:
  *
  *   in:  input_ids, attention_mask, position_ids (int64),
  *        past_key_values.{i}.key|value [batch, kv_heads, past, head_dim]
