@@ -322,6 +322,84 @@ is_standard_op(const char *op)
 	return 0;
 }
 
+static int64_t
+attr_int(const Onnx__NodeProto *n, const char *name)
+{
+	for (size_t i = 0; i < n->n_attribute; i++)
+		if (n->attribute[i]->name != NULL &&
+		    strcmp(n->attribute[i]->name, name) == 0 &&
+		    n->attribute[i]->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
+			return n->attribute[i]->i;
+	return -1;
+}
+
+/* Does initializer name exist with this type and these dims? */
+static int
+init_is(const struct onnx_model *m, const char *name, int type,
+    const int64_t *dims, size_t rank)
+{
+	const struct onnx_init *in = onnx_model_find_init(m, name);
+
+	if (in == NULL || in->t->data_type != type || in->t->n_dims != rank)
+		return 0;
+	for (size_t i = 0; i < rank; i++)
+		if (in->t->dims[i] != dims[i])
+			return 0;
+	return 1;
+}
+
+/* com.microsoft.MatMulNBits as onnx-emit writes it: K, N, bits and
+ * block_size that match its B [N, blocks, block * bits / 8] and scales
+ * [N, blocks] initializers. */
+static int
+check_matmulnbits(const struct onnx_model *m, const Onnx__NodeProto *n,
+    size_t idx, struct diag *d)
+{
+	int64_t k = attr_int(n, "K"), nn = attr_int(n, "N");
+	int64_t bits = attr_int(n, "bits"), bs = attr_int(n, "block_size");
+	int64_t blocks, b[3], s[2];
+
+	if (k < 1 || nn < 1 || bits < 2 || bits > 8 || bs < 16 ||
+	    (bs & (bs - 1)) || n->n_input < 3)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu "
+		    "(MatMulNBits): K %lld, N %lld, bits %lld, block_size "
+		    "%lld and %zu inputs are not a valid set", m->path, idx,
+		    (long long)k, (long long)nn, (long long)bits,
+		    (long long)bs, n->n_input);
+	blocks = (k + bs - 1) / bs;
+	b[0] = s[0] = nn;
+	b[1] = s[1] = blocks;
+	b[2] = bs * bits / 8;
+	if (!init_is(m, n->input[1], ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, b,
+	    3) || !init_is(m, n->input[2], ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
+	    s, 2))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu "
+		    "(MatMulNBits): weights '%s' must be uint8 [%lld,%lld,%lld] "
+		    "and scales '%s' float32 [%lld,%lld] for K %lld, N %lld, "
+		    "bits %lld, block_size %lld", m->path, idx, n->input[1],
+		    (long long)nn, (long long)blocks, (long long)b[2],
+		    n->input[2], (long long)nn, (long long)blocks,
+		    (long long)k, (long long)nn, (long long)bits,
+		    (long long)bs);
+	return 0;
+}
+
+static int
+check_domain_op(const struct onnx_model *m, const Onnx__NodeProto *n,
+    size_t idx, const char *dom, const char *op, struct diag *d)
+{
+	if (dom[0] == '\0' || strcmp(dom, "ai.onnx") == 0)
+		return is_standard_op(op) ? 0 : diag_fail(d, BN_EXIT_INPUT,
+		    "%s: node %zu: '%s' is not a standard ONNX operator",
+		    m->path, idx, op);
+	if (strcmp(dom, "com.microsoft") == 0 &&
+	    strcmp(op, "MatMulNBits") == 0)
+		return check_matmulnbits(m, n, idx, d);
+	return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu: '%s' of domain "
+	    "'%s' is not an operator onnx-verify knows", m->path, idx, op,
+	    dom);
+}
+
 static int
 check_node(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
     struct strset *defined, struct diag *d)
@@ -333,10 +411,8 @@ check_node(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
 		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu (%s) uses "
 		    "domain '%s', which the model does not import", m->path,
 		    idx, op, dom);
-	if ((dom[0] == '\0' || strcmp(dom, "ai.onnx") == 0) &&
-	    !is_standard_op(op))
-		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu: '%s' is not "
-		    "a standard ONNX operator", m->path, idx, op);
+	if (check_domain_op(m, n, idx, dom, op, d) == -1)
+		return -1;
 	for (size_t i = 0; i < n->n_input; i++)
 		if (n->input[i][0] != '\0' && !strset_has(defined, n->input[i]))
 			return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu (%s "

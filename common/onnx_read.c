@@ -235,3 +235,13 @@ onnx_model_close(struct onnx_model *m)
 	free(m->path);
 	memset(m, 0, sizeof *m);
 }
+
+const struct onnx_init *
+onnx_model_find_init(const struct onnx_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_inits; i++)
+		if (m->inits[i].t->name != NULL &&
+		    strcmp(m->inits[i].t->name, name) == 0)
+			return &m->inits[i];
+	return NULL;
+}

@@ -38,4 +38,8 @@ struct onnx_model {
 int onnx_model_open(struct onnx_model *m, const char *path, struct diag *d);
 void onnx_model_close(struct onnx_model *m);
 
+/* The initializer of that name, or NULL. */
+const struct onnx_init *onnx_model_find_init(const struct onnx_model *m,
+    const char *name);
+
 #endif

@@ -115,14 +115,6 @@ onnx_print_summary(FILE *fp, const struct onnx_model *m, struct diag *d)
 
 /* --- comparison with a stream --------------------------------------- */
 
-static const struct onnx_init *
-find_init(const struct onnx_model *m, const char *name)
-{
-	for (size_t i = 0; i < m->n_inits; i++)
-		if (strcmp(m->inits[i].t->name, name) == 0)
-			return &m->inits[i];
-	return NULL;
-}
 
 static int
 same_layout(const struct onnx_model *m, const struct onnx_init *in,
@@ -198,7 +190,7 @@ onnx_compare_stream(const struct onnx_model *m, struct tstream_reader *r,
 
 	*checked = 0;
 	while (rc == 0 && (rc = tstream_next_tensor(r, &t, d)) == 1) {
-		const struct onnx_init *in = find_init(m, t->name);
+		const struct onnx_init *in = onnx_model_find_init(m, t->name);
 
 		if (in == NULL)
 			rc = diag_fail(d, BN_EXIT_INPUT, "%s: the model has no "

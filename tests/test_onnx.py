@@ -336,8 +336,8 @@ def verify_rejects_corrupted_models():
     verify_fails(ext, "not a path inside")
 
 
-def verify_case(mutate, *needles, external=False, rc=1):
-    src = external_model() if external else emit("tiny")
+def verify_case(mutate, *needles, external=False, rc=1, to=""):
+    src = external_model() if external else emit("tiny", to=to)
     if external:
         src = corrupt_copy(src, "case%d" % len(os.listdir(TMP)))
     m = onnx.load(src, load_external_data=False)
@@ -404,6 +404,27 @@ def verify_names_what_is_wrong():
                 "not a path inside", external=True)
     verify_case(set_external("location", "nothere.bin"), "nothere.bin",
                 "No such file", external=True, rc=3)
+
+
+@SUITE.test
+def verify_checks_matmulnbits():
+    def nbits(m):
+        return next(n for n in m.graph.node if n.op_type == "MatMulNBits")
+
+    def set_attr(name, value):
+        def mutate(m):
+            next(a for a in nbits(m).attribute if a.name == name).i = value
+        return mutate
+    for name, value in (("N", 65), ("K", 128), ("block_size", 32),
+                        ("bits", 4)):
+        verify_case(set_attr(name, value), "(MatMulNBits): weights "
+                    "'model.layers.0.self_attn.q_proj.weight' must be",
+                    to="--to q2")
+    verify_case(set_attr("block_size", 48), "are not a valid set",
+                to="--to q2")
+    verify_case(lambda m: setattr(nbits(m), "op_type", "MatMulFpQ4"),
+                "'MatMulFpQ4' of domain 'com.microsoft' is not an "
+                "operator onnx-verify knows", to="--to q2")
 
 
 @SUITE.test
