@@ -40,9 +40,10 @@ struct bundle {
 int bundle_open(struct bundle *b, const char *dir, int force,
     const Tstream__StreamHeader *h, struct diag *d);
 
-/* Once the model is written at b->model_path (external: with its data
- * file): write config.json and the side files of the header and the
- * trailer t (may be NULL). */
+/* Once the model's weights are written (before it is renamed to
+ * b->model_path, so that a failure here leaves no model): write
+ * config.json and the side files of the header and the trailer t (may be
+ * NULL); external says whether the model has a data file. */
 int bundle_finish(struct bundle *b, const Tstream__StreamHeader *h,
     const Tstream__Trailer *t, int external, struct diag *d);
 

@@ -134,10 +134,11 @@ copy_weights(struct tstream_reader *r, struct onnx_out *out, struct diag *d)
 	return rc;
 }
 
-/* Write the model of r's stream to out (its path already set). */
+/* Write the model of r's stream to out (its path already set); with a
+ * bundle b, its other files go in before the model takes its name. */
 static int
 emit_model(struct tstream_reader *r, const struct options *o,
-    struct onnx_out *out, struct diag *d)
+    struct onnx_out *out, struct bundle *b, struct diag *d)
 {
 	struct bitnet_graph_opts go = { .act_quant = o->act_quant,
 	    .accuracy_level = o->accuracy_level };
@@ -160,6 +161,8 @@ emit_model(struct tstream_reader *r, const struct options *o,
 		rc = onnx_out_begin(out, &m, &g, r->header, d);
 	if (rc == 0)
 		rc = copy_weights(r, out, d);
+	if (rc == 0 && b != NULL)
+		rc = bundle_finish(b, r->header, r->trailer, out->external, d);
 	if (rc == 0)
 		rc = onnx_out_finish(out, &m, &g, d);
 	if (rc == 0 && !o->quiet)
@@ -200,9 +203,7 @@ emit(struct tstream_reader *r, const struct options *o, struct diag *d)
 		out.path = b.model_path;
 	}
 	if (rc == 0)
-		rc = emit_model(r, o, &out, d);
-	if (rc == 0 && o->bundle != NULL)
-		rc = bundle_finish(&b, r->header, r->trailer, out.external, d);
+		rc = emit_model(r, o, &out, o->bundle ? &b : NULL, d);
 	if (rc == 0 && b.temporary)
 		rc = send_tar(&b, d);
 	onnx_out_close(&out);
