@@ -133,6 +133,12 @@ tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
 	if (dtype_size(t->dtype) == 0)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': unknown dtype %d", name, (int)t->dtype);
+	if (t->encoding == TSTREAM__ENCODING__TERNARY_Q2 &&
+	    !q2_block_ok(t->block_size))
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "tensor '%s': ternary-q2 block size %u is not a power of "
+		    "two from %u to %u", name, t->block_size,
+		    TSTREAM_Q2_MIN_BLOCK, TSTREAM_Q2_MAX_BLOCK);
 	if (tstream_layout(t, &l) == -1)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': encoding %s cannot hold %s %s", name,

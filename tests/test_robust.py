@@ -377,8 +377,30 @@ def streams_the_filters_refuse():
             "model.layers.3.input_layernorm.weight", shape=(8,))], []),
          "'model.layers.3.input_layernorm.weight' is not part"),
     ]
+    q_proj = "model.layers.0.self_attn.q_proj.weight"
+
+    def q2(name=q_proj, block=16, length=32):
+        return tc.tensor_info(name, dtype=4, encoding=5, shape=(8, 8),
+                              length=length, scale=1.0) + tc.field_varint(
+                                  8, block)
+    scales = tc.tensor_info(q_proj + ".scales", shape=(8, 1))
+    i2s = tc.tensor_info("model.layers.0.mlp.up_proj.weight", dtype=4,
+                         encoding=3, shape=(128,))
+    cases += [
+        ("tern-dequant --to int8", tc.stream([i2s], []),
+         "a ternary weight to store as int8 must be a matrix"),
+        ("onnx-emit", tc.stream([q2()], []),
+         "ternary-q2 tensor '%s' comes without its scales" % q_proj),
+        ("onnx-emit", tc.stream([scales], []),
+         "has no int8 or q2 weight '%s' beside it" % q_proj),
+        ("onnx-emit", tc.stream([q2(), tc.tensor_info(
+            q_proj + ".scales", shape=(8, 2))], []),
+         "is not the plain f32 [8,1] of scales its ternary-q2 weight"),
+        ("onnx-emit", tc.stream([q2(block=48)], []),
+         "ternary-q2 block size 48 is not a power of two from 16 to 4096"),
+    ]
     for t, data, needle in cases:
-        rc, out, err = run([tool(t)], data)
+        rc, out, err = run([tool(t.split()[0])] + t.split()[1:], data)
         assert rc == 1, (t, needle, rc, err)
         one_line(err, needle)
         assert out == b"", (t, needle)
