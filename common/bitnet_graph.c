@@ -21,6 +21,9 @@ struct ctx {
 	const struct bitnet_part *part;
 	int act_quant;
 	int accuracy_level;		/* of MatMulNBits */
+	int gqa;			/* com.microsoft.GroupQueryAttention */
+	const char *cos_bs, *sin_bs;	/* [batch, seq, 1, head_dim] */
+	const char *seqlens_k, *total_len;	/* int32, for GQA */
 	const char *u8_shift, *u8_zero;	/* 128.0f and 128 as uint8, made
 					 * for the first int8 projection */
 	const char *bs;		/* [batch, seq] of the graph's first input */
@@ -204,6 +207,31 @@ add_rope(struct ctx *x)
 /* Additive mask [batch, 1, seq, total]: 0 where query i (at absolute
  * position past + i) may see key j (j <= past + i and attention_mask
  * set), the lowest float32 elsewhere, as transformers builds it. */
+/* What GroupQueryAttention takes instead of a mask: per row the index of
+ * its last key (mask sum - 1) and the total length, as int32; and RoPE's
+ * cos and sin for [batch, seq, heads, head_dim]. */
+static void
+add_gqa_inputs(struct ctx *x)
+{
+	struct onnx_graph *g = x->g;
+	Onnx__AttributeProto *keep = og_attr_int(g, "keepdims", 0);
+	const char *sum = og_node(g, "ReduceSum", "mask_sum",
+	    (const char *const[]){ "attention_mask", og_vec_i64(g, "axis1",
+	    (const int64_t[]){ 1 }, 1) }, 2, &keep, 1);
+
+	x->seqlens_k = int_attr_node(x, "Cast", "seqlens_k",
+	    (const char *const[]){ og_op2(g, "Sub", "last_key", sum,
+	    og_const_i64(g, "one", (const int64_t[]){ 1 }, NULL, 0)) }, 1,
+	    "to", OG_INT32);
+	x->total_len = int_attr_node(x, "Cast", "total_len32",
+	    (const char *const[]){ og_op2(g, "Gather", "total_len",
+	    og_op1(g, "Shape", "mask_shape", "attention_mask"),
+	    og_const_i64(g, "idx1", (const int64_t[]){ 1 }, NULL, 0)) }, 1,
+	    "to", OG_INT32);
+	x->cos_bs = transpose(x, "cos_bs", x->cos, 0, 2, 1, 3);
+	x->sin_bs = transpose(x, "sin_bs", x->sin, 0, 2, 1, 3);
+}
+
 static void
 add_mask(struct ctx *x)
 {
@@ -353,9 +381,11 @@ weight(char *buf, size_t len, unsigned layer, const char *part)
 	return buf;
 }
 
-/* Rotate-half RoPE of t [batch, heads, seq, head_dim]. */
+/* Rotate-half RoPE of t [batch, heads, seq, head_dim] (cos and sin
+ * [batch, 1, seq, head_dim]), or of t [batch, seq, heads, head_dim] with
+ * cos and sin [batch, seq, 1, head_dim]. */
 static const char *
-rope(struct ctx *x, const char *t)
+rope_with(struct ctx *x, const char *t, const char *cos, const char *sin)
 {
 	struct onnx_graph *g = x->g;
 	const char *half[2] = { og_name(g, "rope_lo"), og_name(g, "rope_hi") };
@@ -366,8 +396,14 @@ rope(struct ctx *x, const char *t)
 	    2, half, 2, &axis, 1);
 	rot = int_attr_node(x, "Concat", "rotated", (const char *const[]){
 	    og_op1(g, "Neg", "neg_hi", half[1]), half[0] }, 2, "axis", -1);
-	return og_op2(g, "Add", "roped", og_op2(g, "Mul", "t_cos", t, x->cos),
-	    og_op2(g, "Mul", "rot_sin", rot, x->sin));
+	return og_op2(g, "Add", "roped", og_op2(g, "Mul", "t_cos", t, cos),
+	    og_op2(g, "Mul", "rot_sin", rot, sin));
+}
+
+static const char *
+rope(struct ctx *x, const char *t)
+{
+	return rope_with(x, t, x->cos, x->sin);
 }
 
 /* [batch * seq, heads * head_dim] -> [batch, heads, seq, head_dim] */
@@ -440,6 +476,63 @@ attention(struct ctx *x, unsigned l, const char *h)
 	return bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.o_proj"));
 }
 
+/* [N, heads * head_dim] -> [batch, seq, heads * head_dim], roped first
+ * when cos is given. */
+static const char *
+bsh(struct ctx *x, const char *flat, const char *shape4, int roped)
+{
+	struct onnx_graph *g = x->g;
+	const char *t = og_op2(g, "Reshape", "bs_heads", flat, shape4);
+
+	if (roped)
+		t = rope_with(x, t, x->cos_bs, x->sin_bs);
+	return og_op2(g, "Reshape", "bsh", t, og_vec_i64(g, "bsh_shape",
+	    (const int64_t[]){ 0, 0, -1 }, 3));
+}
+
+/* The same attention as one com.microsoft.GroupQueryAttention: RoPE
+ * stays ours (do_rotary 0), the cache is BNSH as in the interface, and
+ * the mask becomes seqlens_k / total_sequence_length (rows without left
+ * padding). */
+static const char *
+attention_gqa(struct ctx *x, unsigned l, const char *h)
+{
+	struct onnx_graph *g = x->g;
+	const char *q, *k, *v, *o, *in[7];
+	char w[NAME_MAX_LEN], names[3][64];
+	const char *out[3] = { og_name(g, "gqa") };
+	Onnx__AttributeProto *attrs[2] = {
+		og_attr_int(g, "num_heads", x->c->num_attention_heads),
+		og_attr_int(g, "kv_num_heads", x->c->num_key_value_heads),
+	};
+	struct act a;
+
+	act_quant(x, h, &a);
+	q = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.q_proj"));
+	k = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.k_proj"));
+	v = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.v_proj"));
+	for (int i = 0; i < 2; i++)
+		snprintf(names[i], sizeof names[i], "past_key_values.%u.%s", l,
+		    i ? "value" : "key");
+	in[0] = bsh(x, q, x->shape_q, 1);
+	in[1] = bsh(x, k, x->shape_kv, 1);
+	in[2] = bsh(x, v, x->shape_kv, 0);
+	in[3] = names[0];
+	in[4] = names[1];
+	in[5] = x->seqlens_k;
+	in[6] = x->total_len;
+	snprintf(names[2], sizeof names[2], "present.%u.key", l);
+	out[1] = og_name_copy(g, names[2]);
+	snprintf(names[2], sizeof names[2], "present.%u.value", l);
+	out[2] = og_name_copy(g, names[2]);
+	og_node_named(g, "GroupQueryAttention", in, 7, out, 3, attrs, 2);
+	og_set_domain(g, BITNET_MS_DOMAIN);
+	o = og_op2(g, "Reshape", "ctx_flat", out[0], x->flat_q);
+	o = rms_norm(x, o, weight(w, sizeof w, l, "self_attn.attn_sub_norm"));
+	act_quant(x, o, &a);
+	return bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.o_proj"));
+}
+
 /* down(ffn_sub_norm(relu(gate(h))^2 * up(h))) */
 static const char *
 mlp(struct ctx *x, unsigned l, const char *h)
@@ -466,7 +559,8 @@ block(struct ctx *x, unsigned l, const char *h)
 	const char *n;
 
 	n = rms_norm(x, h, weight(w, sizeof w, l, "input_layernorm"));
-	h = og_op2(x->g, "Add", "resid_attn", h, attention(x, l, n));
+	h = og_op2(x->g, "Add", "resid_attn", h, x->gqa ?
+	    attention_gqa(x, l, n) : attention(x, l, n));
 	n = rms_norm(x, h, weight(w, sizeof w, l, "post_attention_layernorm"));
 	return og_op2(x->g, "Add", "resid_mlp", h, mlp(x, l, n));
 }
@@ -489,7 +583,10 @@ add_blocks(struct ctx *x, const char *h)
 	add_constants(x);
 	add_shapes(x);
 	add_rope(x);
-	add_mask(x);
+	if (x->gqa)
+		add_gqa_inputs(x);
+	else
+		add_mask(x);
 	for (unsigned l = x->part->first; l <= x->part->last; l++)
 		h = block(x, l, h);
 	if (x->part->kind == BITNET_BLOCKS)
@@ -522,7 +619,8 @@ bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
 {
 	const Tstream__ModelConfig *c = hdr->config;
 	struct ctx x = { .g = g, .c = c, .h = hdr, .part = part,
-	    .act_quant = o->act_quant, .accuracy_level = o->accuracy_level };
+	    .act_quant = o->act_quant, .accuracy_level = o->accuracy_level,
+	    .gqa = o->gqa };
 	const char *flat = og_vec_i64(g, "flat_h", (const int64_t[]){ -1,
 	    c->hidden_size }, 2);
 	int from_ids = part->kind == BITNET_WHOLE || part->kind == BITNET_EMBED;

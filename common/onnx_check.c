@@ -384,6 +384,24 @@ check_matmulnbits(const struct onnx_model *m, const Onnx__NodeProto *n,
 	return 0;
 }
 
+/* com.microsoft.GroupQueryAttention: heads that group evenly. */
+static int
+check_gqa(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
+    struct diag *d)
+{
+	int64_t heads = attr_int(n, "num_heads");
+	int64_t kv = attr_int(n, "kv_num_heads");
+
+	if (heads < 1 || kv < 1 || heads % kv != 0 || n->n_input < 7 ||
+	    n->n_output < 3)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu "
+		    "(GroupQueryAttention): num_heads %lld, kv_num_heads %lld, "
+		    "%zu inputs and %zu outputs; expected heads that group "
+		    "evenly, 7 inputs and 3 outputs", m->path, idx,
+		    (long long)heads, (long long)kv, n->n_input, n->n_output);
+	return 0;
+}
+
 static int
 check_domain_op(const struct onnx_model *m, const Onnx__NodeProto *n,
     size_t idx, const char *dom, const char *op, struct diag *d)
@@ -395,6 +413,9 @@ check_domain_op(const struct onnx_model *m, const Onnx__NodeProto *n,
 	if (strcmp(dom, "com.microsoft") == 0 &&
 	    strcmp(op, "MatMulNBits") == 0)
 		return check_matmulnbits(m, n, idx, d);
+	if (strcmp(dom, "com.microsoft") == 0 &&
+	    strcmp(op, "GroupQueryAttention") == 0)
+		return check_gqa(m, n, idx, d);
 	return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu: '%s' of domain "
 	    "'%s' is not an operator onnx-verify knows", m->path, idx, op,
 	    dom);

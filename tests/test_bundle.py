@@ -92,7 +92,8 @@ def greedy(ref, prompt_ids, n, eos):
 @SUITE.test
 def generation_equals_reference():
     """>= 16 new tokens of greedy generation through transformers.js equal
-    the numpy reference's, on two configs, in f32, int8 and q2."""
+    the numpy reference's, on two configs, in f32, int8 and q2, and in q2
+    with GroupQueryAttention."""
     for preset, seed in CONFIGS:
         folder = bundle(preset, seed, forms=tuple(FORMS))
         ref = reference.Reference(model_dir(preset, seed))
@@ -105,10 +106,13 @@ def generation_equals_reference():
         else:
             raise AssertionError("no prompt with clear greedy choices")
         got = {f: generate(folder, prompt, f) for f in FORMS}
+        gqa = bundle(preset, seed, forms=("q2",), name="gqa-" + preset,
+                     flags="--gqa")
+        got["q2 --gqa"] = generate(gqa, prompt, "q2")
         for form, g in got.items():
             assert g["new_ids"] == want, (preset, form, g["new_ids"], want)
         SUITE.report.append("%-8s '%s' -> %d tokens equal in fp32, int8, "
-                            "q2: %r" % (preset, prompt, len(want),
+                            "q2, q2 --gqa: %r" % (preset, prompt, len(want),
                                         got["fp32"]["text"][:40]))
 
 

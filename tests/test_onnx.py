@@ -120,11 +120,12 @@ def logits_equal_reference():
 
 @SUITE.test
 def decode_step_with_cache_equals_full_sequence():
-    for name in ("tiny", "mha"):
+    for name, flags in (("tiny", ()), ("mha", ()), ("tiny", ("--gqa",)),
+                        ("mqa", ("--gqa",))):
         ref = reference.Reference(model_dir(*next(c for c in CONFIGS
                                                   if c[0] == name)))
         ids, mask, pos = pick_ids(ref, (1, 8), start=300)
-        path = emit(name)
+        path = emit(name, *flags)
         full, _ = ort_run.run(path, feeds(ids, mask, pos,
                                           empty_past(ref, 1)))
         pre, _ = ort_run.run(path, feeds(ids[:, :7], mask[:, :7],
@@ -597,6 +598,42 @@ def compact_forms_equal_reference():
             for l, (k, v) in enumerate(pres):
                 assert rel_err(out["present.%d.key" % l], k) <= TOL
                 assert rel_err(out["present.%d.value" % l], v) <= TOL
+
+
+@SUITE.test
+def gqa_equals_reference():
+    """--gqa: attention as onnxruntime's GroupQueryAttention, in every
+    form, within TOL of the reference on every fixture, for unpadded rows
+    and a batch padded on the right (the decode step is tested above)."""
+    for name, *_ in CONFIGS:
+        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
+                                                  if c[0] == name)))
+        ids, mask, pos = pick_ids(ref, (1, 7))
+        want, pres = ref.forward(ids, mask, pos, empty_past(ref, 1))
+        for to in ("", "--to int8", "--to q2"):
+            path = emit(name, "--gqa", to=to)
+            out = logits_of(path, ref, ids, mask, pos)
+            err = rel_err(out["logits"], want)
+            REPORT.append("%-10s --gqa %-13s max |diff| / max |ref| = %.2e"
+                          % (name, to, err))
+            assert err <= TOL, (name, to, err)
+            for l, (k, v) in enumerate(pres):
+                assert rel_err(out["present.%d.key" % l], k) <= TOL
+                assert rel_err(out["present.%d.value" % l], v) <= TOL
+    # a batch padded on the right (GroupQueryAttention's convention)
+    ref = reference.Reference(model_dir(*CONFIGS[0]))
+    mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], np.int64)
+    ids, mask, _ = pick_ids(ref, (2, 6), mask=mask, start=600)
+    pos = np.tile(np.arange(6), (2, 1)).astype(np.int64)
+    both, _ = ort_run.run(emit("tiny", "--gqa"), feeds(ids, mask, pos,
+                                                       empty_past(ref, 2)))
+    want, _ = ref.forward(ids, mask, pos, empty_past(ref, 2))
+    assert rel_err(both["logits"][0, :4], want[0, :4]) <= TOL
+    assert rel_err(both["logits"][1], want[1]) <= TOL
+    m = onnx.load(emit("mha", "--gqa"))
+    ops = [n.op_type for n in m.graph.node]
+    assert ops.count("GroupQueryAttention") == 3 and "Softmax" not in ops
+    onnx.checker.check_model(m, full_check=True)
 
 
 @SUITE.test

@@ -26,6 +26,7 @@ struct options {
 	int external;
 	int act_quant;
 	int accuracy_level;
+	int gqa;
 	const char *bundle;
 	int force;
 	int progress, quiet;
@@ -37,9 +38,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: onnx-emit [-o PATH | --bundle DIR [--force]] "
 	    "[--external-data]\n"
-	    "                 [--no-act-quant] [--accuracy-level N] "
-	    "[--progress | -q]\n"
-	    "                 [FILE]\n"
+	    "                 [--no-act-quant] [--accuracy-level N] [--gqa]\n"
+	    "                 [--progress | -q] [FILE]\n"
 	    "Reads a tensor stream (FILE, or standard input) of a BitNet "
 	    "model or part,\n"
 	    "float32 with projections in f32, int8 or q2 (by tern-dequant), "
@@ -64,6 +64,9 @@ usage(int status)
 	    "projections,\n"
 	    "                       0 to 4 (default 0: float32 "
 	    "activations)\n"
+	    "      --gqa            attention as onnxruntime's "
+	    "GroupQueryAttention\n"
+	    "                       (rows without left padding)\n"
 	    "      --progress       report progress on stderr (default: "
 	    "when a terminal)\n"
 	    "  -q, --quiet          no progress report\n"
@@ -80,6 +83,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "external-data", no_argument, NULL, 'e' },
 		{ "no-act-quant", no_argument, NULL, 'Q' },
 		{ "accuracy-level", required_argument, NULL, 'A' },
+		{ "gqa", no_argument, NULL, 'G' },
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "progress", no_argument, NULL, 'P' },
@@ -99,6 +103,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'b': o->bundle = optarg; break;
 		case 'f': o->force = 1; break;
 		case 'Q': o->act_quant = 0; break;
+		case 'G': o->gqa = 1; break;
 		case 'A':
 			if (optarg[0] < '0' || optarg[0] > '4' || optarg[1])
 				errx(BN_EXIT_USAGE, "--accuracy-level takes 0 "
@@ -141,7 +146,7 @@ emit_model(struct tstream_reader *r, const struct options *o,
     struct onnx_out *out, struct bundle *b, struct diag *d)
 {
 	struct bitnet_graph_opts go = { .act_quant = o->act_quant,
-	    .accuracy_level = o->accuracy_level };
+	    .accuracy_level = o->accuracy_level, .gqa = o->gqa };
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
 	    "onnx-emit " BN_VERSION " (no activation quantization)";
 	struct bitnet_part part;

@@ -6,7 +6,8 @@
 #   tests/bench/run.sh [DIR]        (default: build/bench)
 #
 # Converts the 2B4T-shaped fixture of convert.sh (made in DIR if missing)
-# to f32, int8 and q2 (block 64, accuracy_level 0, and accuracy_level 4),
+# to f32, int8 and q2 (block 64, accuracy_level 0, accuracy_level 4, and
+# with onnxruntime's GroupQueryAttention, onnx-emit --gqa),
 # then for each model and setting (q2 also with the session option
 # mlas.use_lut_gemm) prints: file bytes, projection bytes, session load
 # time, peak RSS, prefill of PREFILL tokens (64) and decode of DECODE
@@ -35,6 +36,7 @@ forms=(
 	"int8|--to int8|"
 	"q2|--to q2|"
 	"q2-acc4|--to q2|--accuracy-level 4"
+	"q2-gqa|--to q2|--gqa"
 )
 for f in "${forms[@]}"; do
 	IFS='|' read -r name dq em <<<"$f"
@@ -102,7 +104,7 @@ Promise.all(ready).then(() => {
 printf '%-22s %8s %8s %7s %8s %9s %9s %8s %8s\n' form "file MB" "proj MB" \
     "load s" "RSS MiB" "prefill/s" "decode/s" "x f32" "of bound"
 base=
-for run in f32 int8 q2 q2+lut q2-acc4 q2-acc4+lut; do
+for run in f32 int8 q2 q2+lut q2-acc4 q2-acc4+lut q2-gqa+lut; do
 	name=${run%+lut}
 	extra='{}'
 	[ "$run" != "$name" ] && extra='{"mlas.use_lut_gemm":"1"}'
@@ -135,7 +137,7 @@ print("copy bandwidth %.1f GB/s (read + written, a thread per core); "
       % (float(sys.argv[1]) / 1e9))
 f32 = np.fromfile("%s/logits-f32.bin" % d, np.float32)
 toks = json.load(open("%s/result-f32.json" % d))["tokens"]
-for r in ("int8", "q2", "q2+lut", "q2-acc4", "q2-acc4+lut"):
+for r in ("int8", "q2", "q2+lut", "q2-acc4", "q2-acc4+lut", "q2-gqa+lut"):
     got = np.fromfile("%s/logits-%s.bin" % (d, r), np.float32)
     same = sum(a == b for a, b in zip(toks, json.load(open(
         "%s/result-%s.json" % (d, r)))["tokens"]))
