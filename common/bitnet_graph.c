@@ -11,6 +11,7 @@
 
 #define NAME_MAX_LEN 128
 #define FLOAT32_LOWEST (-3.4028234663852886e38f)
+#define EMBED_NAME "model.embed_tokens.weight"
 
 /* --- the graph -------------------------------------------------------- */
 
@@ -595,6 +596,48 @@ add_blocks(struct ctx *x, const char *h)
 		x->hidden = h;
 }
 
+static int
+is_half(const struct ctx *x, const char *name)
+{
+	const Tstream__TensorInfo *t = manifest_entry(x, name);
+
+	return t != NULL && (t->dtype == TSTREAM__DTYPE__BF16 ||
+	    t->dtype == TSTREAM__DTYPE__F16);
+}
+
+/* A float32 view of a weight the stream keeps as bf16 or f16: a Cast,
+ * which onnxruntime folds into a float32 copy when it loads the model. */
+static const char *
+as_float(struct ctx *x, const char *hint, const char *name)
+{
+	return is_half(x, name) ? int_attr_node(x, "Cast", hint,
+	    (const char *const[]){ name }, 1, "to", OG_FLOAT) : name;
+}
+
+/* The embedding of input_ids, as float32; named out when out is given. */
+static const char *
+embed(struct ctx *x, const char *out)
+{
+	struct onnx_graph *g = x->g;
+	const char *in[2] = { EMBED_NAME, "input_ids" };
+	Onnx__AttributeProto *to;
+	const char *e;
+
+	if (!is_half(x, EMBED_NAME)) {
+		if (out == NULL)
+			return og_node(g, "Gather", "embedded", in, 2, NULL, 0);
+		og_node_named(g, "Gather", in, 2, &out, 1, NULL, 0);
+		return out;
+	}
+	e = og_node(g, "Gather", "embedded_half", in, 2, NULL, 0);
+	if (out == NULL)
+		return int_attr_node(x, "Cast", "embedded", &e, 1, "to",
+		    OG_FLOAT);
+	to = og_attr_int(g, "to", OG_FLOAT);
+	og_node_named(g, "Cast", &e, 1, &out, 1, &to, 1);
+	return out;
+}
+
 static void
 add_head(struct ctx *x, const char *h)
 {
@@ -607,8 +650,8 @@ add_head(struct ctx *x, const char *h)
 	}
 	h = rms_norm(x, h, "model.norm.weight");
 	logits = int_attr_node(x, "Gemm", "head", (const char *const[]){ h,
-	    x->c->tie_word_embeddings ? "model.embed_tokens.weight" :
-	    "lm_head.weight" }, 2, "transB", 1);
+	    as_float(x, "head_f32", x->c->tie_word_embeddings ?
+	    EMBED_NAME : "lm_head.weight") }, 2, "transB", 1);
 	unflatten(x, logits, x->c->vocab_size, "logits");
 }
 
@@ -630,12 +673,9 @@ bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
 	x.bs = int_attr_node(&x, "Shape", "batch_seq", (const char *const[]){
 	    from_ids ? "input_ids" : "hidden_states" }, 1, "end", 2);
 	if (part->kind == BITNET_EMBED) {
-		og_node_named(g, "Gather", (const char *const[]){
-		    "model.embed_tokens.weight", "input_ids" }, 2,
-		    (const char *const[]){ "hidden_states" }, 1, NULL, 0);
+		embed(&x, "hidden_states");
 	} else {
-		h = from_ids ? og_op2(g, "Gather", "embedded",
-		    "model.embed_tokens.weight", "input_ids") : "hidden_states";
+		h = from_ids ? embed(&x, NULL) : "hidden_states";
 		h = og_op2(g, "Reshape", "hidden", h, flat);
 		if (part->kind != BITNET_HEAD) {
 			add_blocks(&x, h);

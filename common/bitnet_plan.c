@@ -81,16 +81,21 @@ check_compact_scales(const Tstream__StreamHeader *h,
 	return 0;
 }
 
-/* What onnx-emit builds from: plain f32, and for projections also the
- * int8 and q2 forms (q2 with its scales). */
+/* What onnx-emit builds from: plain f32; bf16 or f16 for the embedding
+ * and the head; and for projections also the int8 and q2 forms, each with
+ * its scales. */
 static int
 check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
     const struct bitnet_name *bn, struct diag *d)
 {
 	char sname[TSTREAM_MAX_NAME + 16];
 
-	if (t->dtype == TSTREAM__DTYPE__F32 &&
-	    t->encoding == TSTREAM__ENCODING__PLAIN)
+	if (t->encoding == TSTREAM__ENCODING__PLAIN &&
+	    (t->dtype == TSTREAM__DTYPE__F32 ||
+	    ((bn->group == BITNET_GROUP_EMBED ||
+	    bn->group == BITNET_GROUP_HEAD) &&
+	    (t->dtype == TSTREAM__DTYPE__BF16 ||
+	    t->dtype == TSTREAM__DTYPE__F16))))
 		return 0;
 	if (bn->is_projection &&
 	    (t->encoding == TSTREAM__ENCODING__TERNARY_INT8 ||
@@ -104,8 +109,9 @@ check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 		    t->encoding), t->name, sname);
 	}
 	return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is %s %s; "
-	    "onnx-emit takes plain f32, and int8 or q2 projections (run "
-	    "tern-dequant first)", t->name, dtype_name(t->dtype),
+	    "onnx-emit takes plain f32 (bf16 or f16 for the embedding and "
+	    "head) and int8 or q2 projections (run tern-dequant first)",
+	    t->name, dtype_name(t->dtype),
 	    tstream_encoding_name(t->encoding));
 }
 

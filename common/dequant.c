@@ -312,6 +312,21 @@ convert_i2s(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return rc;
 }
 
+/* In a compact form, a bf16 or f16 embedding or head passes unchanged:
+ * half the bytes, the same values (onnx-emit casts it). */
+static int
+keeps_half(const Tstream__TensorInfo *t, const struct compact_opts *o)
+{
+	struct bitnet_name bn;
+
+	bitnet_name_parse(t->name, &bn);
+	return o->form != COMPACT_F32 &&
+	    t->encoding == TSTREAM__ENCODING__PLAIN &&
+	    (t->dtype == TSTREAM__DTYPE__BF16 ||
+	    t->dtype == TSTREAM__DTYPE__F16) &&
+	    (bn.group == BITNET_GROUP_EMBED || bn.group == BITNET_GROUP_HEAD);
+}
+
 static int
 is_ternary(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t)
 {
@@ -348,6 +363,27 @@ decode_matrix(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return decode_online(in, raw, m, d);
 }
 
+/* Pass the tensor on as it is. */
+static int
+copy_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    struct tstream_writer *w, struct diag *d)
+{
+	unsigned char *buf = io_alloc(TSTREAM_CHUNK, in->name, d);
+	uint64_t left = in->payload_length;
+	int rc = buf ? tstream_begin_tensor(w, in, d) : -1;
+
+	while (rc == 0 && left > 0) {
+		size_t n = left < TSTREAM_CHUNK ? (size_t)left : TSTREAM_CHUNK;
+
+		rc = tstream_read_payload(r, buf, n, d);
+		if (rc == 0)
+			rc = tstream_write_payload(w, buf, n, d);
+		left -= n;
+	}
+	free(buf);
+	return rc == -1 ? -1 : tstream_end_tensor(w, d);
+}
+
 /* Read a ternary weight whole and write it in the compact form o. */
 static int
 convert_compact(struct tstream_reader *r, const Tstream__TensorInfo *in,
@@ -380,6 +416,8 @@ dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
 		return -1;
 	if (o->form != COMPACT_F32 && is_ternary(r->header, in))
 		return convert_compact(r, in, o, w, d);
+	if (keeps_half(in, o))
+		return copy_tensor(r, in, w, d);
 	if (dequant_info(in, &out, shape, d) == -1 ||
 	    tstream_begin_tensor(w, &out, d) == -1)
 		return -1;
@@ -426,6 +464,9 @@ convert_entry(const Tstream__StreamHeader *h, Tstream__TensorInfo *t,
 	char sname[TSTREAM_MAX_NAME + 16];
 	int n = 1;
 
+	*extra = NULL;
+	if (keeps_half(t, o))
+		return 0;
 	if (o->form != COMPACT_F32 && is_ternary(h, t)) {
 		if ((n = compact_info(t, o, out, (uint64_t (*)[2])shapes,
 		    sname, sizeof sname, d)) == -1)

@@ -647,6 +647,10 @@ def compact_graphs_use_their_operators():
         assert ops.count("Gemm") == 1  # the tied head alone
         onnx.checker.check_model(m, full_check=True)
         inits = {t.name: t for t in m.graph.initializer}
+        # the fixture's bf16 embedding (the tied head) stays bf16
+        assert inits["model.embed_tokens.weight"].data_type == \
+            onnx.TensorProto.BFLOAT16
+        assert ops.count("Cast") >= 2
         w = inits["model.layers.0.mlp.down_proj.weight"]
         s = inits["model.layers.0.mlp.down_proj.weight.scales"]
         if op == "MatMulInteger":
