@@ -55,7 +55,9 @@ KV_HEADS=$(cfg num_key_value_heads)
 HEAD_DIM=$(( $(cfg hidden_size) / heads ))
 VOCAB=$(cfg vocab_size)
 
-# Bytes of the initializers of a model, and of its projections alone.
+# Bytes of the initializers of a model as read per token at run time
+# (bf16 and f16 ones count 4: onnxruntime widens them behind their Cast
+# when it loads), and of its projections alone.
 sizes() {
 	"$py" - "$1" <<'PY'
 import sys, onnx
@@ -65,7 +67,7 @@ for t in m.graph.initializer:
     n = 1
     for d in t.dims:
         n *= d
-    b = n * {1: 4, 2: 1, 3: 1}.get(t.data_type, 8)
+    b = n * {1: 4, 2: 1, 3: 1, 6: 4, 7: 8, 10: 4, 16: 4}[t.data_type]
     total += b
     if "_proj." in t.name:
         proj += b
