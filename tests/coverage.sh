@@ -11,7 +11,7 @@ CK_FORK=no build/cov/tests/unit >/dev/null 2>&1 || true
 make -s BUILD=build/cov build/cov/tests/inject.so >/dev/null
 # allocation faults are left out here: gcov's dump at exit cannot take
 # them (make check runs them on the normal build)
-for t in cli onnx docs robust faults; do
+for t in cli onnx bundle docs robust faults; do
 	BIN=$PWD/build/cov/bin INJECT=$PWD/build/cov/tests/inject.so \
 	    FAULT_CALLS="read write pread pwrite rename ftruncate" \
 	    ${PYTHON:-/usr/bin/python3} tests/test_$t.py | tail -1

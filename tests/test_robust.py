@@ -601,6 +601,30 @@ def more_refusals():
         rc, out, err = run([tool("tern-dequant")], data)
         assert rc == 1, (needle, rc, err)
         one_line(err, needle)
+    # the same sources into a compact form
+    master = tc.tensor_info(up, dtype=3, shape=(8, 16))
+    one = struct.pack("<f", 1.0)
+    for data, needle in (
+            (tc.stream([master], [(master, b"\x80\x3f" * 5 + b"\xc0\x7f" +
+                                   b"\x80\x3f" * 122)],
+                       head=tc.header([master], cfg=online)),
+             "tensor '%s': element 5 is NaN" % up),
+            (tc.stream([i2s], [(i2s, b"\xff" * 32 + one + b"\0" * 28)]),
+             "I2_S value 0 has code 3")):
+        rc, out, err = run([tool("tern-dequant"), "--to", "int8"], data)
+        assert rc == 1, (needle, rc, err)
+        one_line(err, needle)
+    # a bundle holds one form
+    q = "model.layers.0.self_attn.q_proj.weight"
+    k = "model.layers.0.self_attn.k_proj.weight"
+    q2 = tc.tensor_info(q, dtype=4, encoding=5, shape=(8, 8), length=32,
+                        scale=1.0) + tc.field_varint(8, 16)
+    f32k = tc.tensor_info(k, shape=(8, 8))
+    rc, out, err = run([tool("onnx-emit"), "--bundle",
+                        os.path.join(TMP, "mixed")], tc.stream([q2, f32k], []))
+    assert rc == 1, (rc, err)
+    one_line(err, "tensor '%s' is plain while other projections are not; "
+             "a bundle holds one form" % k)
     # onnx-verify --against a stream with a tensor the model lacks
     zzz = tc.tensor_info("zzz")
     data = tc.stream([zzz], [(zzz, b"\0" * 16)])
