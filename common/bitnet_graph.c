@@ -295,15 +295,6 @@ act_quant(struct ctx *x, const char *in, struct act *a)
 	    og_op2(g, "Mul", "act_scaled", in, a->s)), x->qmin, x->qmax);
 }
 
-static const Tstream__TensorInfo *
-manifest_entry(const struct ctx *x, const char *name)
-{
-	for (size_t i = 0; i < x->h->n_manifest; i++)
-		if (strcmp(x->h->manifest[i]->name, name) == 0)
-			return x->h->manifest[i];
-	return NULL;
-}
-
 static const char *
 scales_of(struct ctx *x, const char *weight)
 {
@@ -363,7 +354,7 @@ linear_q2(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
 static const char *
 bitlinear(struct ctx *x, struct act *a, const char *weight)
 {
-	const Tstream__TensorInfo *t = manifest_entry(x, weight);
+	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h, weight);
 	const char *y;
 
 	if (t != NULL && t->encoding == TSTREAM__ENCODING__TERNARY_INT8)
@@ -599,7 +590,7 @@ add_blocks(struct ctx *x, const char *h)
 static int
 is_half(const struct ctx *x, const char *name)
 {
-	const Tstream__TensorInfo *t = manifest_entry(x, name);
+	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h, name);
 
 	return t != NULL && (t->dtype == TSTREAM__DTYPE__BF16 ||
 	    t->dtype == TSTREAM__DTYPE__F16);

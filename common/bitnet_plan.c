@@ -39,16 +39,6 @@ expected_shape(const Tstream__ModelConfig *c, const struct bitnet_name *bn,
 	return 0;
 }
 
-static const Tstream__TensorInfo *
-find_entry(const Tstream__StreamHeader *h, const char *name, size_t len)
-{
-	for (size_t i = 0; i < h->n_manifest; i++)
-		if (strlen(h->manifest[i]->name) == len &&
-		    strncmp(h->manifest[i]->name, name, len) == 0)
-			return h->manifest[i];
-	return NULL;
-}
-
 /* The scales of an int8 weight (f32 [1]) or a q2 weight (f32 [rows,
  * blocks]), which must be beside it. */
 static int
@@ -56,16 +46,18 @@ check_compact_scales(const Tstream__StreamHeader *h,
     const Tstream__TensorInfo *t, struct diag *d)
 {
 	size_t len = strlen(t->name) - strlen(BITNET_SCALES_SUFFIX);
-	const Tstream__TensorInfo *w = find_entry(h, t->name, len);
+	char owner[TSTREAM_MAX_NAME + 1];
+	const Tstream__TensorInfo *w;
 	uint64_t want[2] = { 1, 1 };
 	size_t rank = 1;
 	char ws[64];
 
+	snprintf(owner, sizeof owner, "%.*s", (int)len, t->name);
+	w = tstream_manifest_entry(h, owner);
 	if (w == NULL || (w->encoding != TSTREAM__ENCODING__TERNARY_Q2 &&
 	    w->encoding != TSTREAM__ENCODING__TERNARY_INT8))
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' has no int8 "
-		    "or q2 weight '%.*s' beside it", t->name, (int)len,
-		    t->name);
+		    "or q2 weight '%s' beside it", t->name, owner);
 	if (w->encoding == TSTREAM__ENCODING__TERNARY_Q2) {
 		want[0] = w->shape[0];
 		want[1] = tstream_q2_blocks(w->shape[1], w->block_size);
@@ -102,7 +94,7 @@ check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 	    t->encoding == TSTREAM__ENCODING__TERNARY_Q2)) {
 		snprintf(sname, sizeof sname, "%s%s", t->name,
 		    BITNET_SCALES_SUFFIX);
-		if (find_entry(h, sname, strlen(sname)) != NULL)
+		if (tstream_manifest_entry(h, sname) != NULL)
 			return 0;
 		return diag_fail(d, BN_EXIT_INPUT, "%s tensor '%s' comes "
 		    "without its scales '%s'", tstream_encoding_name(

@@ -220,15 +220,6 @@ onnx_out_begin(struct onnx_out *o, Onnx__ModelProto *m, struct onnx_graph *g,
 	return write_inline_head(o, m, g, graph_len, d);
 }
 
-static long
-manifest_index(const Tstream__StreamHeader *h, const char *name)
-{
-	for (size_t i = 0; i < h->n_manifest; i++)
-		if (strcmp(h->manifest[i]->name, name) == 0)
-			return (long)i;
-	return -1;
-}
-
 static int
 write_record_head(struct onnx_out *o, const Tstream__TensorInfo *t,
     struct diag *d)
@@ -275,7 +266,7 @@ int
 onnx_out_tensor(struct onnx_out *o, struct tstream_reader *r,
     const Tstream__TensorInfo *t, struct diag *d)
 {
-	long i = manifest_index(o->h, t->name);
+	long i = tstream_manifest_find(o->h, t->name, 0);
 	uint64_t left = t->payload_length, off;
 
 	if (i < 0)

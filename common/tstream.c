@@ -208,9 +208,9 @@ tstream_check_header(const Tstream__StreamHeader *h, struct diag *d)
 	return check_unique_names(h, d);
 }
 
-/* Index of name in the manifest, trying hint first; -1 if absent. */
-static long
-manifest_find(const Tstream__StreamHeader *h, const char *name, uint64_t hint)
+long
+tstream_manifest_find(const Tstream__StreamHeader *h, const char *name,
+    uint64_t hint)
 {
 	if (hint < h->n_manifest && strcmp(h->manifest[hint]->name, name) == 0)
 		return (long)hint;
@@ -233,12 +233,20 @@ info_same(const Tstream__TensorInfo *a, const Tstream__TensorInfo *b)
 	return 1;
 }
 
+const Tstream__TensorInfo *
+tstream_manifest_entry(const Tstream__StreamHeader *h, const char *name)
+{
+	long i = tstream_manifest_find(h, name, 0);
+
+	return i < 0 ? NULL : h->manifest[i];
+}
+
 /* Mark t as sent/received; checks it against the manifest. */
 static int
 manifest_claim(const Tstream__StreamHeader *h, unsigned char *seen,
     uint64_t count, const Tstream__TensorInfo *t, struct diag *d)
 {
-	long i = manifest_find(h, t->name, count);
+	long i = tstream_manifest_find(h, t->name, count);
 
 	if (i < 0)
 		return diag_fail(d, BN_EXIT_INPUT,

@@ -103,6 +103,13 @@ void tstream_writer_close(struct tstream_writer *w);
 int tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
     struct diag *d);
 
+/* Index of the manifest entry named name, trying index hint first; -1 if
+ * there is none.  tstream_manifest_entry gives the entry, or NULL. */
+long tstream_manifest_find(const Tstream__StreamHeader *h, const char *name,
+    uint64_t hint);
+const Tstream__TensorInfo *tstream_manifest_entry(
+    const Tstream__StreamHeader *h, const char *name);
+
 /* Check a header: version, config, manifest entries, unique names. */
 int tstream_check_header(const Tstream__StreamHeader *h, struct diag *d);
 
