@@ -82,7 +82,7 @@ compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
 	return 2;
 }
 
-/* Column chunk c0.. of W^T: rows of the output are W's columns. */
+/* W^T, a row (one of W's columns) at a time. */
 static int
 write_int8(const struct ternary_matrix *m, struct tstream_writer *w,
     int8_t *buf, struct diag *d)

@@ -202,6 +202,23 @@ widen(const Tstream__TensorInfo *in, const uint8_t *raw, uint64_t i,
 	dtype_to_f32(in->dtype, raw + i * dtype_size(in->dtype), f, n);
 }
 
+/* AutoBitLinear's scale s of the numel widened values of raw (f holds a
+ * chunk of them at a time). */
+static float
+online_scale(const Tstream__TensorInfo *in, const uint8_t *raw,
+    uint64_t numel, float *f)
+{
+	double sum = 0;
+
+	for (uint64_t i = 0; i < numel; i += FLOATS_PER_CHUNK) {
+		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
+		    FLOATS_PER_CHUNK;
+		widen(in, raw, i, n, f);
+		sum = ternary_absmean_add(sum, f, n);
+	}
+	return ternary_online_scale(sum, numel);
+}
+
 /* Hold the payload (one projection), find its scale in a first pass,
  * quantize and write it in a second. */
 static int
@@ -211,19 +228,13 @@ convert_online(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	uint64_t numel = in->payload_length / dtype_size(in->dtype);
 	uint8_t *raw = io_alloc(in->payload_length, in->name, d);
 	float *f = io_alloc(2 * FLOATS_PER_CHUNK * sizeof *f, in->name, d);
-	double sum = 0;
-	float s;
+	float s = 0;
 	int rc = (raw && f) ? 0 : -1;
 
 	if (rc == 0)
 		rc = tstream_read_payload(r, raw, in->payload_length, d);
-	for (uint64_t i = 0; rc == 0 && i < numel; i += FLOATS_PER_CHUNK) {
-		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
-		    FLOATS_PER_CHUNK;
-		widen(in, raw, i, n, f);
-		sum = ternary_absmean_add(sum, f, n);
-	}
-	s = ternary_online_scale(sum, numel);
+	if (rc == 0)
+		s = online_scale(in, raw, numel, f);
 	for (uint64_t i = 0; rc == 0 && i < numel; i += FLOATS_PER_CHUNK) {
 		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
 		    FLOATS_PER_CHUNK;
@@ -244,18 +255,11 @@ decode_online(const Tstream__TensorInfo *in, const uint8_t *raw,
 {
 	uint64_t numel = m->rows * m->cols, bad;
 	float *f = io_alloc(FLOATS_PER_CHUNK * sizeof *f, in->name, d);
-	double sum = 0;
 	float s;
 
 	if (f == NULL)
 		return -1;
-	for (uint64_t i = 0; i < numel; i += FLOATS_PER_CHUNK) {
-		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
-		    FLOATS_PER_CHUNK;
-		widen(in, raw, i, n, f);
-		sum = ternary_absmean_add(sum, f, n);
-	}
-	s = ternary_online_scale(sum, numel);
+	s = online_scale(in, raw, numel, f);
 	for (uint64_t i = 0; i < numel; i += FLOATS_PER_CHUNK) {
 		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
 		    FLOATS_PER_CHUNK;
@@ -272,6 +276,28 @@ decode_online(const Tstream__TensorInfo *in, const uint8_t *raw,
 	return 0;
 }
 
+/* The float32 scale an I2_S payload keeps after its numel codes. */
+static int
+i2s_scale(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    const uint8_t *raw, uint64_t numel, float *scale, struct diag *d)
+{
+	memcpy(scale, raw + numel / 4, sizeof *scale);
+	if (!isfinite(*scale))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': I2_S "
+		    "scale %g is not finite", r->name, in->name,
+		    (double)*scale);
+	return 0;
+}
+
+static int
+i2s_code3_error(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    uint64_t bad, struct diag *d)
+{
+	return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' (from %s): I2_S "
+	    "value %llu has code 3, which is not a ternary value", r->name,
+	    in->name, in->source ? in->source : "?", (unsigned long long)bad);
+}
+
 /* I2_S: the packed values, then the tensor's float32 scale (multiply). */
 static int
 convert_i2s(struct tstream_reader *r, const Tstream__TensorInfo *in,
@@ -286,21 +312,13 @@ convert_i2s(struct tstream_reader *r, const Tstream__TensorInfo *in,
 
 	if (rc == 0)
 		rc = tstream_read_payload(r, raw, in->payload_length, d);
-	if (rc == 0) {
-		memcpy(&scale, raw + numel / 4, sizeof scale);
-		if (!isfinite(scale))
-			rc = diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': I2_S "
-			    "scale %g is not finite", r->name, in->name,
-			    (double)scale);
-	}
+	if (rc == 0)
+		rc = i2s_scale(r, in, raw, numel, &scale, d);
 	for (uint64_t i = 0; rc == 0 && i < numel; i += FLOATS_PER_CHUNK) {
 		size_t n = numel - i < FLOATS_PER_CHUNK ? (size_t)(numel - i) :
 		    FLOATS_PER_CHUNK;
 		if (ternary_i2s_unpack(raw, i, n, t, &bad) == -1) {
-			rc = diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' (from "
-			    "%s): I2_S value %llu has code 3, which is not a "
-			    "ternary value", r->name, in->name, in->source ?
-			    in->source : "?", (unsigned long long)bad);
+			rc = i2s_code3_error(r, in, bad, d);
 			break;
 		}
 		ternary_scale_row(t, n, scale, 0, f);
@@ -353,12 +371,10 @@ decode_matrix(struct tstream_reader *r, const Tstream__TensorInfo *in,
 		return 0;
 	}
 	if (in->encoding == TSTREAM__ENCODING__TERNARY_I2S) {
-		memcpy(&m->scale, raw + n / 4, sizeof m->scale);
-		if (ternary_i2s_unpack(raw, 0, n, m->t, &bad) == -1)
-			return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': "
-			    "I2_S value %llu has code 3, which is not a ternary "
-			    "value", r->name, in->name, (unsigned long long)bad);
-		return 0;
+		if (i2s_scale(r, in, raw, n, &m->scale, d) == -1)
+			return -1;
+		return ternary_i2s_unpack(raw, 0, n, m->t, &bad) == -1 ?
+		    i2s_code3_error(r, in, bad, d) : 0;
 	}
 	return decode_online(in, raw, m, d);
 }
@@ -432,7 +448,8 @@ dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return rc == -1 ? -1 : tstream_end_tensor(w, d);
 }
 
-/* A manifest entry of its own (the q2 scales), owned by the header. */
+/* A manifest entry of its own (a compact weight's scales), owned by the
+ * header. */
 static Tstream__TensorInfo *
 info_dup(const Tstream__TensorInfo *t)
 {
@@ -453,7 +470,8 @@ info_dup(const Tstream__TensorInfo *t)
 	return c;
 }
 
-/* Entry t as it leaves: in place, plus a new entry for q2 scales. */
+/* Entry t as it leaves: in place, plus a new entry for a compact weight's
+ * scales. */
 static int
 convert_entry(const Tstream__StreamHeader *h, Tstream__TensorInfo *t,
     const struct compact_opts *o, Tstream__TensorInfo **extra,
@@ -480,7 +498,6 @@ convert_entry(const Tstream__StreamHeader *h, Tstream__TensorInfo *t,
 	t->has_block_size = out[0].has_block_size;
 	t->block_size = out[0].block_size;
 	t->has_scale = 0;
-	*extra = NULL;
 	if (n == 2 && (*extra = info_dup(&out[1])) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	return 0;

@@ -610,7 +610,9 @@ def more_refusals():
                        head=tc.header([master], cfg=online)),
              "tensor '%s': element 5 is NaN" % up),
             (tc.stream([i2s], [(i2s, b"\xff" * 32 + one + b"\0" * 28)]),
-             "I2_S value 0 has code 3")):
+             "I2_S value 0 has code 3"),
+            (tc.stream([i2s], [(i2s, b"\x55" * 32 + nan + b"\0" * 28)]),
+             "I2_S scale nan is not finite")):
         rc, out, err = run([tool("tern-dequant"), "--to", "int8"], data)
         assert rc == 1, (needle, rc, err)
         one_line(err, needle)
