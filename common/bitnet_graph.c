@@ -205,9 +205,6 @@ add_rope(struct ctx *x)
 	x->sin = og_op1(x->g, "Sin", "sin", emb);
 }
 
-/* Additive mask [batch, 1, seq, total]: 0 where query i (at absolute
- * position past + i) may see key j (j <= past + i and attention_mask
- * set), the lowest float32 elsewhere, as transformers builds it. */
 /* What GroupQueryAttention takes instead of a mask: per row the index of
  * its last key (mask sum - 1) and the total length, as int32; and RoPE's
  * cos and sin for [batch, seq, heads, head_dim]. */
@@ -233,6 +230,9 @@ add_gqa_inputs(struct ctx *x)
 	x->sin_bs = transpose(x, "sin_bs", x->sin, 0, 2, 1, 3);
 }
 
+/* Additive mask [batch, 1, seq, total]: 0 where query i (at absolute
+ * position past + i) may see key j (j <= past + i and attention_mask
+ * set), the lowest float32 elsewhere, as transformers builds it. */
 static void
 add_mask(struct ctx *x)
 {
@@ -417,6 +417,19 @@ repeat_kv(struct ctx *x, const char *t)
 	return og_op2(x->g, "Reshape", "kv_as_heads", t, x->gqa_shape);
 }
 
+/* The interface's cache names of layer l: past_key_values.l.key|value
+ * and present.l.key|value. */
+static void
+kv_names(unsigned l, char past[2][64], char present[2][64])
+{
+	for (int i = 0; i < 2; i++) {
+		snprintf(past[i], 64, "past_key_values.%u.%s", l,
+		    i ? "value" : "key");
+		snprintf(present[i], 64, "present.%u.%s", l,
+		    i ? "value" : "key");
+	}
+}
+
 static void
 kv_cache(struct ctx *x, unsigned l, const char *k, const char *v,
     const char **pk, const char **pv)
@@ -424,12 +437,7 @@ kv_cache(struct ctx *x, unsigned l, const char *k, const char *v,
 	char past[2][64], present[2][64];
 	Onnx__AttributeProto *axis = og_attr_int(x->g, "axis", 2);
 
-	for (int i = 0; i < 2; i++) {
-		snprintf(past[i], sizeof past[i], "past_key_values.%u.%s", l,
-		    i ? "value" : "key");
-		snprintf(present[i], sizeof present[i], "present.%u.%s", l,
-		    i ? "value" : "key");
-	}
+	kv_names(l, past, present);
 	og_node_named(x->g, "Concat", (const char *const[]){ past[0], k }, 2,
 	    (const char *const[]){ present[0] }, 1, &axis, 1);
 	og_node_named(x->g, "Concat", (const char *const[]){ past[1], v }, 2,
@@ -469,7 +477,7 @@ attention(struct ctx *x, unsigned l, const char *h)
 }
 
 /* [N, heads * head_dim] -> [batch, seq, heads * head_dim], roped first
- * when cos is given. */
+ * when asked. */
 static const char *
 bsh(struct ctx *x, const char *flat, const char *shape4, int roped)
 {
@@ -491,8 +499,8 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 {
 	struct onnx_graph *g = x->g;
 	const char *q, *k, *v, *o, *in[7];
-	char w[NAME_MAX_LEN], names[3][64];
-	const char *out[3] = { og_name(g, "gqa") };
+	char w[NAME_MAX_LEN], past[2][64], present[2][64];
+	const char *out[3] = { og_name(g, "gqa"), present[0], present[1] };
 	Onnx__AttributeProto *attrs[2] = {
 		og_attr_int(g, "num_heads", x->c->num_attention_heads),
 		og_attr_int(g, "kv_num_heads", x->c->num_key_value_heads),
@@ -503,20 +511,14 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 	q = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.q_proj"));
 	k = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.k_proj"));
 	v = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.v_proj"));
-	for (int i = 0; i < 2; i++)
-		snprintf(names[i], sizeof names[i], "past_key_values.%u.%s", l,
-		    i ? "value" : "key");
+	kv_names(l, past, present);
 	in[0] = bsh(x, q, x->shape_q, 1);
 	in[1] = bsh(x, k, x->shape_kv, 1);
 	in[2] = bsh(x, v, x->shape_kv, 0);
-	in[3] = names[0];
-	in[4] = names[1];
+	in[3] = past[0];
+	in[4] = past[1];
 	in[5] = x->seqlens_k;
 	in[6] = x->total_len;
-	snprintf(names[2], sizeof names[2], "present.%u.key", l);
-	out[1] = og_name_copy(g, names[2]);
-	snprintf(names[2], sizeof names[2], "present.%u.value", l);
-	out[2] = og_name_copy(g, names[2]);
 	og_node_named(g, "GroupQueryAttention", in, 7, out, 3, attrs, 2);
 	og_set_domain(g, BITNET_MS_DOMAIN);
 	o = og_op2(g, "Reshape", "ctx_flat", out[0], x->flat_q);

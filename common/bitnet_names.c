@@ -38,14 +38,14 @@ ends_with(const char *rest, const char *suffix, size_t *stem)
 	return 1;
 }
 
-/* A layer tensor: part i's weight, its weight_scale before it, or its
- * MatMulNBits scales after it. */
+/* A layer tensor: part i's weight, its weight_scale before it, or the
+ * scales of its compact form after it. */
 static void
 parse_layer_part(const char *rest, struct bitnet_name *out)
 {
 	size_t stem;
 	int is_scale = ends_with(rest, BITNET_SCALE_SUFFIX, &stem);
-	int is_nbits = !is_scale && ends_with(rest, BITNET_SCALES_SUFFIX,
+	int is_compact = !is_scale && ends_with(rest, BITNET_SCALES_SUFFIX,
 	    &stem);
 
 	out->rank = 3 * N_PARTS;
@@ -54,17 +54,15 @@ parse_layer_part(const char *rest, struct bitnet_name *out)
 		if (plen != stem || strncmp(rest, layer_parts[i].suffix,
 		    plen) != 0)
 			continue;
-		if ((is_scale || is_nbits) && !layer_parts[i].is_projection)
+		if ((is_scale || is_compact) && !layer_parts[i].is_projection)
 			continue;
-		out->rank = 3 * i + (is_scale ? 0 : is_nbits ? 2 : 1);
+		out->rank = 3 * i + (is_scale ? 0 : is_compact ? 2 : 1);
 		out->is_projection = layer_parts[i].is_projection &&
-		    !is_scale && !is_nbits;
+		    !is_scale && !is_compact;
 		out->is_scale = is_scale;
-		out->is_compact_scales = is_nbits;
-		out->rows = layer_parts[i].rows;
-		out->cols = is_scale || is_nbits ? 0 : layer_parts[i].cols;
-		if (is_scale)
-			out->rows = 0;
+		out->is_compact_scales = is_compact;
+		out->rows = is_scale ? 0 : layer_parts[i].rows;
+		out->cols = is_scale || is_compact ? 0 : layer_parts[i].cols;
 		return;
 	}
 }
