@@ -102,20 +102,29 @@ def pick_ids(ref, shape, mask=None, start=0):
 
 @SUITE.test
 def logits_equal_reference():
+    models_equal_reference([("", (), "")])
+
+
+def models_equal_reference(variants):
+    """On every fixture, each variant (label, onnx-emit flags,
+    tern-dequant options) gives logits and a KV cache within TOL of the
+    reference; its error goes in the report."""
     for name, *_ in CONFIGS:
         ref = reference.Reference(model_dir(*next(c for c in CONFIGS
                                                   if c[0] == name)))
         ids, mask, pos = pick_ids(ref, (1, 7))
         want, pres = ref.forward(ids, mask, pos, empty_past(ref, 1))
-        out, _ = ort_run.run(emit(name), feeds(ids, mask, pos,
-                                               empty_past(ref, 1)))
-        err = rel_err(out["logits"], want)
-        REPORT.append("%-10s max |diff| / max |ref| = %.2e" % (name, err))
-        assert out["logits"].shape == want.shape
-        assert err <= TOL, (name, err)
-        for l, (k, v) in enumerate(pres):
-            assert rel_err(out["present.%d.key" % l], k) <= TOL
-            assert rel_err(out["present.%d.value" % l], v) <= TOL
+        for label, flags, to in variants:
+            out, _ = ort_run.run(emit(name, *flags, to=to), feeds(
+                ids, mask, pos, empty_past(ref, 1)))
+            err = rel_err(out["logits"], want)
+            REPORT.append("%-10s %-24s max |diff| / max |ref| = %.2e"
+                          % (name, label, err))
+            assert out["logits"].shape == want.shape
+            assert err <= TOL, (name, label, err)
+            for l, (k, v) in enumerate(pres):
+                assert rel_err(out["present.%d.key" % l], k) <= TOL
+                assert rel_err(out["present.%d.value" % l], v) <= TOL
 
 
 @SUITE.test
@@ -584,20 +593,8 @@ def compact_forms_equal_reference():
     """int8 (MatMulInteger) and q2 (MatMulNBits, exact settings) compute
     what the reference computes, on every fixture; block sizes that pad
     the input axis (ffn 96 in blocks of 64) and that do not."""
-    for name, *_ in CONFIGS:
-        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
-                                                  if c[0] == name)))
-        ids, mask, pos = pick_ids(ref, (1, 7))
-        want, pres = ref.forward(ids, mask, pos, empty_past(ref, 1))
-        for to in ("--to int8", "--to q2", "--to q2 --block-size 16"):
-            out = logits_of(emit(name, to=to), ref, ids, mask, pos)
-            err = rel_err(out["logits"], want)
-            REPORT.append("%-10s %-24s max |diff| / max |ref| = %.2e"
-                          % (name, to, err))
-            assert err <= TOL, (name, to, err)
-            for l, (k, v) in enumerate(pres):
-                assert rel_err(out["present.%d.key" % l], k) <= TOL
-                assert rel_err(out["present.%d.value" % l], v) <= TOL
+    models_equal_reference([(to, (), to) for to in (
+        "--to int8", "--to q2", "--to q2 --block-size 16")])
 
 
 @SUITE.test
@@ -605,21 +602,8 @@ def gqa_equals_reference():
     """--gqa: attention as onnxruntime's GroupQueryAttention, in every
     form, within TOL of the reference on every fixture, for unpadded rows
     and a batch padded on the right (the decode step is tested above)."""
-    for name, *_ in CONFIGS:
-        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
-                                                  if c[0] == name)))
-        ids, mask, pos = pick_ids(ref, (1, 7))
-        want, pres = ref.forward(ids, mask, pos, empty_past(ref, 1))
-        for to in ("", "--to int8", "--to q2"):
-            path = emit(name, "--gqa", to=to)
-            out = logits_of(path, ref, ids, mask, pos)
-            err = rel_err(out["logits"], want)
-            REPORT.append("%-10s --gqa %-13s max |diff| / max |ref| = %.2e"
-                          % (name, to, err))
-            assert err <= TOL, (name, to, err)
-            for l, (k, v) in enumerate(pres):
-                assert rel_err(out["present.%d.key" % l], k) <= TOL
-                assert rel_err(out["present.%d.value" % l], v) <= TOL
+    models_equal_reference([("--gqa " + to, ("--gqa",), to)
+                            for to in ("", "--to int8", "--to q2")])
     # a batch padded on the right (GroupQueryAttention's convention)
     ref = reference.Reference(model_dir(*CONFIGS[0]))
     mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], np.int64)

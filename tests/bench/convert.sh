@@ -13,28 +13,12 @@
 # figures only: nothing here passes or fails on time.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-dir=${1:-$root/build/bench}
-bin=$root/bin
-py=${PYTHON:-/usr/bin/python3}
-model=$dir/bitnet-2b4t
-out=$dir/out
-
-calc() { awk "BEGIN { print $* }"; }
-
 command -v /usr/bin/time >/dev/null || {
 	echo "convert.sh: needs /usr/bin/time (Debian package 'time')" >&2
 	exit 1
 }
-[ -x "$bin/onnx-emit" ] || make -C "$root" all >/dev/null
-mkdir -p "$dir"
-if [ ! -f "$model/model.safetensors" ]; then
-	t0=$(date +%s.%N)
-	"$py" "$root/tests/gen_fixture.py" "$model" --preset 2b
-	t1=$(date +%s.%N)
-	printf 'fixture     %s written in %.1f s\n' "$model" \
-	    "$(calc "$t1 - $t0")"
-fi
+. "$(dirname "$0")/common.sh"
+out=$dir/out
 
 fmt='%M %U %S %e'
 rounds=${ROUNDS:-2}

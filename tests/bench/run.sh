@@ -17,18 +17,9 @@
 # nothing here passes or fails on time.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-dir=${1:-$root/build/bench}
-bin=$root/bin
-py=${PYTHON:-/usr/bin/python3}
-model=$dir/bitnet-2b4t
+. "$(dirname "$0")/common.sh"
 prefill=${PREFILL:-64}
 decode=${DECODE:-32}
-
-[ -x "$bin/onnx-emit" ] || make -C "$root" all >/dev/null
-mkdir -p "$dir"
-[ -f "$model/model.safetensors" ] ||
-	"$py" "$root/tests/gen_fixture.py" "$model" --preset 2b
 
 # name | tern-dequant options | onnx-emit options
 forms=(
