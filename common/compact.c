@@ -61,8 +61,7 @@ compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
 		    "stored as %s", in->name, compact_form_name(o->form));
 	out[0].has_payload_length = 1;
 	out[0].payload_length = l.bytes;
-	blocks = o->form == COMPACT_INT8 ? 1 :
-	    tstream_q2_blocks(in->shape[1], o->block_size);
+	blocks = o->form == COMPACT_INT8 ? 1 : l.dims[1];	/* q2 */
 	if ((size_t)snprintf(scales_name, name_len, "%s%s", in->name,
 	    COMPACT_SCALES_SUFFIX) >= name_len)
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': name too "

@@ -50,8 +50,8 @@ tstream_q2_blocks(uint64_t k, uint32_t block)
 	return k / block + (k % block != 0);
 }
 
-static int
-q2_block_ok(uint32_t b)
+int
+tstream_q2_block_ok(uint64_t b)
 {
 	return b >= TSTREAM_Q2_MIN_BLOCK && b <= TSTREAM_Q2_MAX_BLOCK &&
 	    (b & (b - 1)) == 0;
@@ -99,7 +99,7 @@ tstream_layout(const Tstream__TensorInfo *t, struct tstream_layout *l)
 		return 0;
 	case TSTREAM__ENCODING__TERNARY_Q2:
 		if (t->dtype != TSTREAM__DTYPE__U8 || t->n_shape != 2 ||
-		    !t->has_block_size || !q2_block_ok(t->block_size))
+		    !t->has_block_size || !tstream_q2_block_ok(t->block_size))
 			return -1;
 		l->rank = 3;
 		l->dims[1] = tstream_q2_blocks(s[1], t->block_size);
@@ -134,7 +134,7 @@ tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': unknown dtype %d", name, (int)t->dtype);
 	if (t->encoding == TSTREAM__ENCODING__TERNARY_Q2 &&
-	    !q2_block_ok(t->block_size))
+	    !tstream_q2_block_ok(t->block_size))
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': ternary-q2 block size %u is not a power of "
 		    "two from %u to %u", name, t->block_size,

@@ -132,6 +132,9 @@ int tstream_layout(const Tstream__TensorInfo *t, struct tstream_layout *l);
 #define TSTREAM_Q2_MIN_BLOCK	16u
 #define TSTREAM_Q2_MAX_BLOCK	4096u
 
+/* Is b a TERNARY_Q2 block size? */
+int tstream_q2_block_ok(uint64_t b);
+
 /* Blocks of `block` values that hold k values (the last one padded). */
 uint64_t tstream_q2_blocks(uint64_t k, uint32_t block);
 

@@ -1,10 +1,10 @@
 /*
- * onnx-emit - build the ONNX model of a BitNet decoder from a float32
- * tensor stream, streaming the weights into it.
+ * onnx-emit - build the ONNX model of a BitNet decoder (or its bundle
+ * folder) from a tensor stream, streaming the weights into it.
  */
 #include <err.h>
-#include <getopt.h>
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -72,8 +72,7 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'b':
 			bs = strtoul(optarg, &end, 10);
-			if (*end != '\0' || bs < TSTREAM_Q2_MIN_BLOCK ||
-			    bs > TSTREAM_Q2_MAX_BLOCK || (bs & (bs - 1)))
+			if (*end != '\0' || !tstream_q2_block_ok(bs))
 				errx(BN_EXIT_USAGE, "--block-size "
 				    "takes a power of two from %u to %u, not "
 				    "'%s'", TSTREAM_Q2_MIN_BLOCK,
