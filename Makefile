@@ -45,11 +45,11 @@ MAN1     := $(TOOLS:%=man/%.1)
 MAN5     := man/tstream.5
 MAN7     := man/bitnet-onnx.7
 
-.PHONY: all check check-asan check-full test test-unit test-cli test-onnx \
-	test-bundle \
-	test-docs test-robust test-faults test-man fuzz fuzz-build \
-	deps install demo \
-	clean
+# The Python test drivers, tests/test_NAME.py, each run as test-NAME.
+PY_TESTS := cli onnx bundle docs robust outputs
+
+.PHONY: all check check-asan check-full test test-unit $(PY_TESTS:%=test-%) \
+	test-faults test-man fuzz fuzz-build deps install demo clean
 .SECONDARY:
 
 all: $(TOOLS:%=$(BIN)/%)
@@ -113,8 +113,7 @@ FAULT_TESTS := test-faults
 endif
 
 test: all $(UNIT_BIN)
-	$(MAKE) test-unit test-cli test-onnx test-bundle test-docs \
-	    test-robust $(FAULT_TESTS) test-man
+	$(MAKE) test-unit $(PY_TESTS:%=test-%) $(FAULT_TESTS) test-man
 
 INJECT := $(BUILD)/tests/inject.so
 $(INJECT): tests/faults/inject.c
@@ -131,20 +130,8 @@ test-man:
 test-unit: $(UNIT_BIN)
 	CK_FORK=yes $(UNIT_BIN)
 
-test-cli: all
-	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_cli.py
-
-test-onnx: all
-	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_onnx.py
-
-test-bundle: all
-	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_bundle.py
-
-test-docs: all
-	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_docs.py
-
-test-robust: all
-	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_robust.py
+$(PY_TESTS:%=test-%): test-%: all
+	BIN=$(abspath $(BIN)) $(PYTHON) tests/test_$*.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -14,6 +14,8 @@
 #include "bitnet_names.h"
 #include "io.h"
 #include "jsonio.h"
+#include "onnx_write.h"
+#include "outfile.h"
 
 #define CONFIG_NAME	"config.json"
 #define TJS_CONFIG	"transformers.js_config"
@@ -62,22 +64,34 @@ path_in(const struct bundle *b, const char *rel, char *buf, size_t len,
 	return io_join(b->dir, rel, buf, len, d);
 }
 
+/* The path of the i-th file a bundle may hold (i < N_SIDE + 3): the side
+ * files, config.json, the model and its data; NULL if too long. */
+static const char *
+bundle_rel_name(const struct bundle *b, size_t i, char *path, size_t len)
+{
+	char rel[64];
+	struct diag quiet = { 0 };
+
+	if (i < N_SIDE)
+		snprintf(rel, sizeof rel, "%s", side_names[i]);
+	else if (i == N_SIDE)
+		snprintf(rel, sizeof rel, "%s", CONFIG_NAME);
+	else
+		snprintf(rel, sizeof rel, "onnx/model%s.onnx%s", b->suffix,
+		    i == N_SIDE + 1 ? "" : ONNX_DATA_SUFFIX);
+	return path_in(b, rel, path, len, &quiet) == -1 ? NULL : path;
+}
+
 static int
 refuse_existing(const struct bundle *b, struct diag *d)
 {
-	char rel[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
 
 	for (size_t i = 0; i < N_SIDE + 3; i++) {
-		if (i < N_SIDE)
-			snprintf(rel, sizeof rel, "%s", side_names[i]);
-		else if (i == N_SIDE)
-			snprintf(rel, sizeof rel, "%s", CONFIG_NAME);
-		else
-			snprintf(rel, sizeof rel, "onnx/model%s.onnx%s",
-			    b->suffix, i == N_SIDE + 1 ? "" : "_data");
-		if (path_in(b, rel, path, sizeof path, d) == -1)
-			return -1;
+		if (bundle_rel_name(b, i, path, sizeof path) == NULL)
+			return diag_fail(d, BN_EXIT_INPUT, "%s: path too "
+			    "long", b->dir);
 		if (lstat(path, &st) == 0)
 			return diag_fail(d, BN_EXIT_USAGE, "%s exists; "
 			    "--force overwrites the files of a bundle", path);
@@ -85,12 +99,24 @@ refuse_existing(const struct bundle *b, struct diag *d)
 	return 0;
 }
 
+/* Make the folder path (with the mode the umask allows) unless it is
+ * there; one we make is removed again if the run fails. */
 static int
-make_dir(const char *path, struct diag *d)
+make_dir(const struct bundle *b, const char *path, struct diag *d)
 {
 	struct stat st;
+	sigset_t old;
+	int rc;
 
-	if (mkdir(path, 0755) == 0)
+	cleanup_block(&old);
+	if ((rc = mkdir(path, 0777)) == 0 &&
+	    cleanup_add(b->cleanup, path, 1) == -1) {
+		rmdir(path);
+		errno = EMFILE;
+		rc = -1;
+	}
+	cleanup_unblock(&old);
+	if (rc == 0)
 		return 0;
 	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
@@ -110,29 +136,48 @@ add_file(struct bundle *b, const char *rel, struct diag *d)
 	return 0;
 }
 
+/* A folder of ours in $TMPDIR; it and every file the bundle may hold are
+ * in the cleanup table from the start. */
 static int
 temp_dir(struct bundle *b, struct diag *d)
 {
 	const char *tmp = getenv("TMPDIR");
+	char path[PATH_MAX];
+	sigset_t old;
+	int rc = 0;
 
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
 	if ((b->dir = io_concat(tmp, "/onnx-emit-bundle-XXXXXX")) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	cleanup_block(&old);
 	if (mkdtemp(b->dir) == NULL)
-		return diag_errno(d, "%s", b->dir);
+		rc = diag_errno(d, "%s", b->dir);
+	else if (cleanup_add(b->cleanup, b->dir, 1) == -1)
+		rc = diag_fail(d, BN_EXIT_IO, "%s: too many files to clean "
+		    "up", b->dir);
+	cleanup_unblock(&old);
+	if (rc == -1)
+		return -1;
 	b->temporary = 1;
+	for (size_t i = 0; i < N_SIDE + 3; i++) {
+		if (bundle_rel_name(b, i, path, sizeof path) == NULL ||
+		    cleanup_add(b->cleanup, path, 0) == -1)
+			return diag_fail(d, BN_EXIT_IO, "%s: too many files "
+			    "to clean up", b->dir);
+	}
 	return 0;
 }
 
 int
 bundle_open(struct bundle *b, const char *dir, int force,
-    const Tstream__StreamHeader *h, struct diag *d)
+    const Tstream__StreamHeader *h, struct cleanup *c, struct diag *d)
 {
 	char rel[64], path[PATH_MAX];
 
 	memset(b, 0, sizeof *b);
 	b->force = force;
+	b->cleanup = c;
 	if (pick_suffix(h, &b->suffix, d) == -1)
 		return -1;
 	if (strcmp(dir, "-") == 0) {
@@ -141,12 +186,12 @@ bundle_open(struct bundle *b, const char *dir, int force,
 	} else if ((b->dir = strdup(dir)) == NULL) {
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	} else if ((!force && refuse_existing(b, d) == -1) ||
-	    make_dir(b->dir, d) == -1) {
+	    make_dir(b, b->dir, d) == -1) {
 		return -1;
 	}
 	snprintf(rel, sizeof rel, "onnx/model%s.onnx", b->suffix);
 	if (path_in(b, "onnx", path, sizeof path, d) == -1 ||
-	    make_dir(path, d) == -1 ||
+	    make_dir(b, path, d) == -1 ||
 	    path_in(b, rel, path, sizeof path, d) == -1)
 		return -1;
 	if ((b->model_path = strdup(path)) == NULL)
@@ -227,7 +272,7 @@ write_rel(struct bundle *b, const char *rel, const void *buf, size_t len,
 	char path[PATH_MAX];
 
 	if (path_in(b, rel, path, sizeof path, d) == -1 ||
-	    io_write_file_atomic(path, buf, len, d) == -1)
+	    outfile_write_all(path, buf, len, b->cleanup, d) == -1)
 		return -1;
 	return add_file(b, rel, d);
 }
@@ -318,7 +363,7 @@ tar_file(struct archive *a, const struct bundle *b, const char *rel,
 	}
 	archive_entry_set_pathname(e, rel);
 	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0644);
+	archive_entry_set_perm(e, st.st_mode & 0777);
 	archive_entry_set_size(e, st.st_size);
 	archive_entry_set_mtime(e, st.st_mtime, 0);
 	if (archive_write_header(a, e) != ARCHIVE_OK)
@@ -336,17 +381,26 @@ tar_file(struct archive *a, const struct bundle *b, const char *rel,
 	return rc;
 }
 
+/* A folder's entry, with the mode the umask gave its copy here. */
 static int
-tar_dir(struct archive *a, const char *rel, struct diag *d)
+tar_dir(struct archive *a, const struct bundle *b, const char *rel,
+    struct diag *d)
 {
 	struct archive_entry *e = archive_entry_new();
+	char path[PATH_MAX];
+	struct stat st;
 	int rc = 0;
 
 	if (e == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (path_in(b, rel, path, sizeof path, d) == -1 ||
+	    stat(path, &st) == -1) {
+		archive_entry_free(e);
+		return d->msg[0] ? -1 : diag_errno(d, "%s", path);
+	}
 	archive_entry_set_pathname(e, rel);
 	archive_entry_set_filetype(e, AE_IFDIR);
-	archive_entry_set_perm(e, 0755);
+	archive_entry_set_perm(e, st.st_mode & 0777);
 	archive_entry_set_mtime(e, time(NULL), 0);
 	if (archive_write_header(a, e) != ARCHIVE_OK)
 		rc = tar_fail(a, rel, d);
@@ -372,7 +426,7 @@ bundle_write_tar(struct bundle *b, int fd, struct diag *d)
 	    archive_write_open_fd(a, fd) != ARCHIVE_OK)
 		rc = tar_fail(a, "the header", d);
 	if (rc == 0)
-		rc = tar_dir(a, "onnx/", d);
+		rc = tar_dir(a, b, "onnx/", d);
 	for (size_t i = 0; rc == 0 && i < b->n_files; i++)
 		rc = tar_file(a, b, b->files[i], buf, d);
 	if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
@@ -395,7 +449,8 @@ bundle_close(struct bundle *b)
 				unlink(path);
 		if (b->model_path != NULL) {
 			unlink(b->model_path);
-			snprintf(path, sizeof path, "%s_data", b->model_path);
+			snprintf(path, sizeof path, "%s%s", b->model_path,
+			    ONNX_DATA_SUFFIX);
 			unlink(path);
 		}
 		if (io_join(b->dir, "onnx", path, sizeof path, &quiet) == 0)

@@ -19,6 +19,7 @@
 
 #include <stdio.h>
 
+#include "cleanup.h"
 #include "diag.h"
 #include "tstream.h"
 
@@ -32,13 +33,15 @@ struct bundle {
 	char *model_path;		/* dir/onnx/model{suffix}.onnx */
 	char *files[BUNDLE_MAX_FILES];	/* written, relative to dir */
 	size_t n_files;
+	struct cleanup *cleanup;	/* what a failure removes; or NULL */
 };
 
 /* Prepare the folder dir ("-": a temporary one) for the model of stream
  * header h: pick the file name by the projections' form, refuse files
- * that exist unless force, make dir and dir/onnx. */
+ * that exist unless force, make dir and dir/onnx.  The folders it makes,
+ * and for "-" every file, go in the cleanup table c (may be NULL). */
 int bundle_open(struct bundle *b, const char *dir, int force,
-    const Tstream__StreamHeader *h, struct diag *d);
+    const Tstream__StreamHeader *h, struct cleanup *c, struct diag *d);
 
 /* Once the model's weights are written (before it is renamed to
  * b->model_path, so that a failure here leaves no model): write

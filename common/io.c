@@ -15,7 +15,9 @@ io_slurp(const char *path, size_t limit, char **buf, size_t *len,
 	char *p;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY)) == -1)
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a
+	 * writer; it changes nothing for a regular file */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return diag_errno(d, "%s", path);
 	if (fstat(fd, &st) == -1) {
 		close(fd);
@@ -151,47 +153,4 @@ io_concat(const char *a, const char *b)
 		memcpy(s + la, b, lb + 1);
 	}
 	return s;
-}
-
-int
-io_open_temp(const char *final, char **tmp, struct diag *d)
-{
-	int fd;
-
-	if ((*tmp = io_concat(final, ".tmp-XXXXXX")) == NULL)
-		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if ((fd = mkstemp(*tmp)) == -1) {
-		diag_errno(d, "%s", final);
-		free(*tmp);
-		*tmp = NULL;
-		return -1;
-	}
-	fchmod(fd, 0644);
-	return fd;
-}
-
-int
-io_write_file_atomic(const char *path, const void *buf, size_t n,
-    struct diag *d)
-{
-	char *tmp;
-	FILE *fp;
-	int fd, rc;
-
-	if ((fd = io_open_temp(path, &tmp, d)) == -1)
-		return -1;
-	if ((fp = fdopen(fd, "wb")) == NULL) {
-		close(fd);
-		rc = diag_errno(d, "%s", tmp);
-	} else {
-		rc = io_write_full(fp, buf, n, path, d);
-		if (fclose(fp) == EOF && rc == 0)
-			rc = diag_errno(d, "%s", path);
-	}
-	if (rc == 0 && rename(tmp, path) == -1)
-		rc = diag_errno(d, "%s", path);
-	if (rc == -1)
-		unlink(tmp);
-	free(tmp);
-	return rc;
 }

@@ -43,12 +43,4 @@ int io_join(const char *dir, const char *name, char *buf, size_t len,
 /* a and b joined in a new string; NULL when out of memory. */
 char *io_concat(const char *a, const char *b);
 
-/* Create a temporary file beside final (final.tmp-XXXXXX, mode 0644);
- * returns its fd and its name in *tmp (to free). */
-int io_open_temp(const char *final, char **tmp, struct diag *d);
-
-/* Write buf to path through a temporary file renamed over it. */
-int io_write_file_atomic(const char *path, const void *buf, size_t n,
-    struct diag *d);
-
 #endif

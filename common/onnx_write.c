@@ -67,50 +67,55 @@ stdout_path(void)
 	return strdup(buf);
 }
 
+/* What messages call the model: its path, or standard output. */
+static const char *
+model_name(const struct onnx_out *o)
+{
+	return o->path != NULL ? o->path : "stdout";
+}
+
 static int
 open_model(struct onnx_out *o, struct diag *d)
 {
-	int fd;
-
 	if (o->path == NULL) {
 		o->fp = stdout;
 		return 0;
 	}
-	if ((fd = io_open_temp(o->model_final, &o->model_tmp, d)) == -1)
+	if (outfile_create(&o->model, d) == -1 ||
+	    (o->fp = outfile_stdio(&o->model, TSTREAM_CHUNK, d)) == NULL)
 		return -1;
-	if ((o->fp = fdopen(fd, "wb")) == NULL) {
-		close(fd);
-		return diag_errno(d, "%s", o->model_tmp);
-	}
-	setvbuf(o->fp, NULL, _IOFBF, TSTREAM_CHUNK);
 	return 0;
 }
 
 static int
 open_data(struct onnx_out *o, uint64_t weights, struct diag *d)
 {
+	char *beside = o->path != NULL ? o->model.final : stdout_path();
 	const char *base;
+	char *path;
+	int rc;
 
-	if (o->path == NULL && (o->model_final = stdout_path()) == NULL)
+	if (beside == NULL || (o->path != NULL &&
+	    o->model.kind == OUTFILE_THROUGH))
 		return diag_fail(d, BN_EXIT_USAGE,
 		    "the weights (%llu bytes) need an external data file, "
-		    "and standard output is not a regular file to put it "
-		    "beside; write with -o PATH or redirect to a file",
-		    (unsigned long long)weights);
-	if ((o->data_final = io_concat(o->model_final, ONNX_DATA_SUFFIX))
-	    == NULL)
+		    "and %s is not a regular file to put it beside; write "
+		    "with -o PATH or redirect to a file",
+		    (unsigned long long)weights, model_name(o));
+	path = io_concat(beside, ONNX_DATA_SUFFIX);
+	if (beside != o->model.final)
+		free(beside);
+	if (path == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	base = strrchr(o->data_final, '/');
-	o->data_location = strdup(base ? base + 1 : o->data_final);
-	if (o->data_location == NULL)
-		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if ((o->data_fd = io_open_temp(o->data_final, &o->data_tmp, d)) == -1)
-		return -1;
-	if (o->path == NULL) {
-		free(o->model_final);	/* the model itself goes to stdout */
-		o->model_final = NULL;
-	}
-	return 0;
+	base = strrchr(path, '/');
+	o->data_location = strdup(base ? base + 1 : path);
+	rc = o->data_location == NULL ? diag_fail(d, BN_EXIT_IO,
+	    "out of memory") : outfile_target(&o->data, path, 0, o->cleanup,
+	    d);
+	free(path);
+	if (rc == 0)
+		rc = outfile_create(&o->data, d);
+	return rc;
 }
 
 static Onnx__StringStringEntryProto *
@@ -184,8 +189,7 @@ write_inline_head(struct onnx_out *o, Onnx__ModelProto *m,
 	n += pb_put_tag(buf + n, MODEL_GRAPH, PB_LEN);
 	n += pb_put_varint(buf + n, graph_len);
 	n += protobuf_c_message_pack(&g->graph.base, buf + n);
-	rc = io_write_full(o->fp, buf, n, o->model_tmp ? o->model_tmp :
-	    "stdout", d);
+	rc = io_write_full(o->fp, buf, n, model_name(o), d);
 	free(buf);
 	return rc;
 }
@@ -198,9 +202,10 @@ onnx_out_begin(struct onnx_out *o, Onnx__ModelProto *m, struct onnx_graph *g,
 	    &g->graph.base), weights = 0;
 
 	o->h = h;
-	o->data_fd = -1;
-	if (o->path != NULL && (o->model_final = strdup(o->path)) == NULL)
-		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	o->model.fd = o->data.fd = -1;
+	if (o->path != NULL && outfile_target(&o->model, o->path, 1,
+	    o->cleanup, d) == -1)
+		return -1;
 	o->offsets = calloc(h->n_manifest + 1, sizeof *o->offsets);
 	o->buf = malloc(TSTREAM_CHUNK);
 	if (o->offsets == NULL || o->buf == NULL)
@@ -237,8 +242,7 @@ write_record_head(struct onnx_out *o, const Tstream__TensorInfo *t,
 	n += protobuf_c_message_pack(&p.base, head + n);
 	n += pb_put_tag(head + n, TENSOR_RAW_DATA, PB_LEN);
 	n += pb_put_varint(head + n, t->payload_length);
-	return io_write_full(o->fp, head, n, o->model_tmp ? o->model_tmp :
-	    "stdout", d);
+	return io_write_full(o->fp, head, n, model_name(o), d);
 }
 
 static int
@@ -247,15 +251,14 @@ write_chunk(struct onnx_out *o, uint64_t *off, size_t n, struct diag *d)
 	size_t done = 0;
 
 	if (!o->external)
-		return io_write_full(o->fp, o->buf, n, o->model_tmp ?
-		    o->model_tmp : "stdout", d);
+		return io_write_full(o->fp, o->buf, n, model_name(o), d);
 	while (done < n) {
-		ssize_t w = pwrite(o->data_fd, o->buf + done, n - done,
+		ssize_t w = pwrite(o->data.fd, o->buf + done, n - done,
 		    (off_t)(*off + done));
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w == -1)
-			return diag_errno(d, "%s", o->data_final);
+			return diag_errno(d, "%s", o->data.final);
 		done += (size_t)w;
 	}
 	*off += n;
@@ -302,66 +305,97 @@ write_small_model(struct onnx_out *o, Onnx__ModelProto *m,
 	if ((buf = io_alloc(len, "model", d)) == NULL)
 		return -1;
 	protobuf_c_message_pack(&m->base, buf);
-	rc = io_write_full(o->fp, buf, len, o->model_tmp ? o->model_tmp :
-	    "stdout", d);
+	rc = io_write_full(o->fp, buf, len, model_name(o), d);
 	free(buf);
 	m->graph = NULL;
 	return rc;
+}
+
+/* Standard output, flushed and, when it is a regular file, on disk. */
+static int
+finish_stdout(struct diag *d)
+{
+	struct stat st;
+
+	if (io_flush(stdout, "stdout", d) == -1)
+		return -1;
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+	    fsync(STDOUT_FILENO) == -1 && errno != EINVAL)
+		return diag_errno(d, "stdout: fsync");
+	return 0;
+}
+
+/* An inline model that replaced one with external data: the old data
+ * file is no longer used by anything. */
+static int
+remove_stale_data(const struct onnx_out *o, struct diag *d)
+{
+	struct stat st;
+	char *path;
+	int rc = 0;
+
+	if ((path = io_concat(o->model.final, ONNX_DATA_SUFFIX)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (unlink(path) == -1)
+			rc = diag_errno(d, "%s: the model no longer uses it, "
+			    "but it could not be removed", path);
+		else
+			rc = outfile_sync_dir(path, d);
+	}
+	free(path);
+	return rc;
+}
+
+/* Both files on disk before either is renamed: a failure until then
+ * changes nothing; a model that fails to take its name takes the new
+ * data file with it. */
+static int
+commit_external(struct onnx_out *o, struct diag *d)
+{
+	if (outfile_close_synced(&o->data, d) == -1 ||
+	    (o->path != NULL && outfile_close_synced(&o->model, d) == -1) ||
+	    outfile_commit(&o->data, d) == -1)
+		return -1;
+	if (o->path != NULL && outfile_commit(&o->model, d) == -1) {
+		unlink(o->data.final);
+		return -1;
+	}
+	return 0;
 }
 
 int
 onnx_out_finish(struct onnx_out *o, Onnx__ModelProto *m,
     struct onnx_graph *g, struct diag *d)
 {
-	const char *name = o->model_tmp ? o->model_tmp : "stdout";
-
 	if (o->external) {
-		if (ftruncate(o->data_fd, (off_t)o->data_size) == -1 ||
-		    close(o->data_fd) == -1) {
-			o->data_fd = -1;
-			return diag_errno(d, "%s", o->data_final);
-		}
-		o->data_fd = -1;
+		if (ftruncate(o->data.fd, (off_t)o->data_size) == -1)
+			return diag_errno(d, "%s", o->data.final);
 		if (write_small_model(o, m, g, d) == -1)
 			return -1;
 	}
-	if (o->fp != stdout) {
-		int rc = fclose(o->fp);
-		o->fp = NULL;
-		if (rc == EOF)
-			return diag_errno(d, "%s", name);
-	} else if (io_flush(stdout, "stdout", d) == -1) {
+	o->fp = NULL;
+	if (o->path == NULL && finish_stdout(d) == -1)
 		return -1;
-	}
-	if (o->data_tmp && rename(o->data_tmp, o->data_final) == -1)
-		return diag_errno(d, "%s", o->data_final);
-	free(o->data_tmp);
-	o->data_tmp = NULL;
-	if (o->model_tmp && rename(o->model_tmp, o->model_final) == -1)
-		return diag_errno(d, "%s", o->model_final);
-	free(o->model_tmp);
-	o->model_tmp = NULL;
-	return 0;
+	if (o->external)
+		return commit_external(o, d);
+	if (o->path == NULL)
+		return 0;
+	if (outfile_commit(&o->model, d) == -1)
+		return -1;
+	return o->model.kind == OUTFILE_REPLACE ? remove_stale_data(o, d) : 0;
 }
 
 void
 onnx_out_close(struct onnx_out *o)
 {
-	if (o->fp != NULL && o->fp != stdout)
-		fclose(o->fp);
-	if (o->data_fd >= 0)
-		close(o->data_fd);
-	if (o->model_tmp)
-		unlink(o->model_tmp);
-	if (o->data_tmp)
-		unlink(o->data_tmp);
-	free(o->model_tmp);
-	free(o->model_final);
-	free(o->data_tmp);
-	free(o->data_final);
+	if (o->model.final != NULL)
+		outfile_discard(&o->model);
+	if (o->data.final != NULL)
+		outfile_discard(&o->data);
 	free(o->data_location);
 	free(o->offsets);
 	free(o->buf);
 	memset(o, 0, sizeof *o);
-	o->data_fd = -1;
+	o->model.fd = o->data.fd = -1;
 }

@@ -9,8 +9,11 @@
  * weight goes to a data file beside the model at an offset planned from
  * the manifest (4096-aligned), and the small model is written at the end.
  *
- * With a path, both files are written under temporary names and renamed
- * only when everything has been written, so a failed run leaves no model.
+ * With a path, both files are written as outfile.h says: under temporary
+ * names renamed (after an fsync) only when everything has been written,
+ * so a failed run leaves no model; PATH may also be a character device or
+ * FIFO for an inline model.  An inline model that replaces a file removes
+ * the PATH_data the old one may have used.
  */
 #ifndef BN_ONNX_WRITE_H
 #define BN_ONNX_WRITE_H
@@ -20,6 +23,7 @@
 
 #include "diag.h"
 #include "onnx_graph.h"
+#include "outfile.h"
 #include "tstream.h"
 
 /* protobuf cannot hold 2 GiB; keep a margin for the graph */
@@ -31,13 +35,13 @@ struct onnx_out {
 	/* set by the caller */
 	const char *path;	/* NULL: standard output */
 	int force_external;
+	struct cleanup *cleanup;	/* temporaries, for a signal; or NULL */
 	/* state */
 	int external;
 	const Tstream__StreamHeader *h;
-	char *model_final, *model_tmp;
-	FILE *fp;
-	char *data_final, *data_tmp, *data_location;
-	int data_fd;
+	struct outfile model, data;
+	FILE *fp;		/* the model's stream */
+	char *data_location;
 	uint64_t *offsets;
 	uint64_t data_size, model_size;
 	unsigned char *buf;
@@ -56,7 +60,7 @@ int onnx_out_tensor(struct onnx_out *o, struct tstream_reader *r,
 int onnx_out_finish(struct onnx_out *o, Onnx__ModelProto *m,
     struct onnx_graph *g, struct diag *d);
 
-/* Remove temporary files and free everything. */
+/* Remove temporary files and free everything (also before begin). */
 void onnx_out_close(struct onnx_out *o);
 
 #endif

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Fault injection: every tool, run again and again with its Nth
-allocation, read, write, pread, pwrite, rename or ftruncate failing
+allocation, read, write, pread, pwrite, rename, ftruncate or fsync failing
 (tests/faults/inject.c, loaded with LD_PRELOAD).  Each run must end
 either well (and its output be whole) or with one line on stderr and
 status 1, 2 or 3, and never leave a model or a whole stream behind.
@@ -26,7 +26,7 @@ INJECT = os.environ.get("INJECT", os.path.join(BIN, "..", "build", "tests",
 # FAULT_CALLS narrows the sweep: a gcov build must not fail allocations,
 # since gcov's own dump at exit does not survive that.
 CALLS = tuple(os.environ.get("FAULT_CALLS", "malloc read write pread pwrite "
-                             "rename ftruncate").split())
+                             "rename ftruncate fsync").split())
 STATS = {"runs": 0, "failed runs": 0}
 
 

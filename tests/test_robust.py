@@ -167,7 +167,7 @@ def limit_file_size(kib):
 def failed_writes_leave_nothing_under_the_final_name():
     stream = f32_stream()
     d = os.path.join(TMP, "fsize")
-    for flags, needle in (([], "model.onnx.tmp-"),
+    for flags, needle in (([], "model.onnx: write"),
                           (["--external-data"], "model.onnx_data")):
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)

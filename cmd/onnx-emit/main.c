@@ -13,6 +13,7 @@
 
 #include "bitnet_graph.h"
 #include "bundle.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "diag.h"
 #include "onnx_graph.h"
@@ -196,15 +197,16 @@ send_tar(struct bundle *b, struct diag *d)
 }
 
 static int
-emit(struct tstream_reader *r, const struct options *o, struct diag *d)
+emit(struct tstream_reader *r, const struct options *o, struct cleanup *c,
+    struct diag *d)
 {
-	struct onnx_out out = { .path = o->output, .data_fd = -1,
+	struct onnx_out out = { .path = o->output, .cleanup = c,
 	    .force_external = o->external };
 	struct bundle b = { 0 };
 	int rc = 0;
 
 	if (o->bundle != NULL) {
-		rc = bundle_open(&b, o->bundle, o->force, r->header, d);
+		rc = bundle_open(&b, o->bundle, o->force, r->header, c, d);
 		out.path = b.model_path;
 	}
 	if (rc == 0)
@@ -213,7 +215,20 @@ emit(struct tstream_reader *r, const struct options *o, struct diag *d)
 		rc = send_tar(&b, d);
 	onnx_out_close(&out);
 	bundle_close(&b);
+	if (rc == -1)
+		cleanup_run(c);
 	return rc;
+}
+
+/* The temporary files and folders of this run: a signal removes them,
+ * then ends the process as it would have without them. */
+static struct cleanup temporaries;
+
+static void
+on_signal(int sig)
+{
+	cleanup_run(&temporaries);
+	cleanup_die(sig);
 }
 
 int
@@ -228,6 +243,7 @@ main(int argc, char **argv)
 	int rc;
 
 	cli_init();
+	cleanup_on_signals(on_signal);
 	parse_args(argc, argv, &o);
 	if ((o.output == NULL && (o.bundle == NULL ||
 	    strcmp(o.bundle, "-") == 0) &&
@@ -239,7 +255,7 @@ main(int argc, char **argv)
 		tstream_progress_init(&p, progress_wanted(o.progress, o.quiet),
 		    "onnx-emit", r.header);
 		r.progress = &p;
-		rc = emit(&r, &o, &d);
+		rc = emit(&r, &o, &temporaries, &d);
 	}
 	tstream_reader_close(&r);
 	if (in != stdin)

@@ -1,8 +1,8 @@
 /*
  * inject.c - fault injection for the tests, loaded with LD_PRELOAD:
  * BN_FAIL="CALL:N" makes the Nth call (from 1) of CALL fail, where CALL is
- * malloc (also calloc, realloc), read, write, pread, pwrite, open, rename
- * or ftruncate; failing allocations return NULL, failing I/O sets errno
+ * malloc (also calloc, realloc), read, write, pread, pwrite, open, rename,
+ * ftruncate or fsync; failing allocations return NULL, failing I/O sets errno
  * (ENOMEM, EIO, ENOSPC).  Counts are kept per process.  Test code only:
  * the tools themselves have no such hooks.
  */
@@ -21,9 +21,9 @@ static long want_n = -1;
 static long counts[16];
 
 enum { C_MALLOC, C_READ, C_WRITE, C_PREAD, C_PWRITE, C_OPEN, C_RENAME,
-    C_FTRUNCATE };
+    C_FTRUNCATE, C_FSYNC };
 static const char *const names[] = { "malloc", "read", "write", "pread",
-    "pwrite", "open", "rename", "ftruncate" };
+    "pwrite", "open", "rename", "ftruncate", "fsync" };
 
 static int
 fail_now(int call)
@@ -185,4 +185,15 @@ ftruncate64(int fd, off_t len)
 		return -1;
 	}
 	return real_ftruncate64(fd, len);
+}
+
+int
+fsync(int fd)
+{
+	REAL(int, fsync, (int));
+	if (fail_now(C_FSYNC)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_fsync(fd);
 }
