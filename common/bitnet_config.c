@@ -1,9 +1,13 @@
 #include "bitnet_config.h"
 
+#include <float.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet_names.h"
+#include "dtype.h"
 #include "io.h"
 #include "jsonio.h"
 
@@ -50,6 +54,27 @@ get_uint(struct cfg_ctx *c, const char *key, uint32_t dflt, uint32_t max,
 	return 0;
 }
 
+/* A positive number that float32, in which the graph computes, holds as
+ * a normal value (neither 0, subnormal nor infinite once converted). */
+static int
+real_value(struct cfg_ctx *c, json_t *v, const char *key, double *out)
+{
+	double x;
+
+	if (!json_is_number(v))
+		return diag_fail(c->d, BN_EXIT_INPUT,
+		    "%s: key '%s': expected a positive number, found %s",
+		    c->path, key, json_kind(v));
+	x = json_number_value(v);
+	if (!(x >= FLT_MIN && x <= FLT_MAX))
+		return diag_fail(c->d, BN_EXIT_INPUT,
+		    "%s: key '%s' is %g; expected a positive number that "
+		    "float32 holds (%g to %g)", c->path, key, x,
+		    (double)FLT_MIN, (double)FLT_MAX);
+	*out = x;
+	return 0;
+}
+
 static int
 get_real(struct cfg_ctx *c, const char *key, double dflt, double *out)
 {
@@ -59,12 +84,7 @@ get_real(struct cfg_ctx *c, const char *key, double dflt, double *out)
 		*out = dflt;
 		return 0;
 	}
-	if (!json_is_number(v) || json_number_value(v) <= 0)
-		return diag_fail(c->d, BN_EXIT_INPUT,
-		    "%s: key '%s': expected a positive number, found %s",
-		    c->path, key, json_kind(v));
-	*out = json_number_value(v);
-	return 0;
+	return real_value(c, v, key, out);
 }
 
 static int
@@ -188,8 +208,9 @@ get_sizes(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	    &m->num_hidden_layers) ||
 	    get_uint(c, "num_attention_heads", 0, BITNET_MAX_DIM,
 	    &m->num_attention_heads) ||
-	    get_uint(c, "num_key_value_heads", 5, BITNET_MAX_DIM,
-	    &m->num_key_value_heads) ||
+	    get_uint(c, "num_key_value_heads", json_is_null(json_object_get(
+	    c->root, "num_key_value_heads")) ? m->num_attention_heads : 5,
+	    BITNET_MAX_DIM, &m->num_key_value_heads) ||
 	    get_uint(c, "intermediate_size", 0, BITNET_MAX_DIM,
 	    &m->intermediate_size) ||
 	    get_uint(c, "vocab_size", 0, BITNET_MAX_VOCAB, &m->vocab_size) ||
@@ -240,6 +261,138 @@ get_scalars(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	return 0;
 }
 
+/*
+ * The keys transformers' BitNet code (and BitNetQuantConfig) reads that
+ * change what it computes, beyond the sizes above: each is implemented or
+ * refused here with its name and value.  The keys it reads that leave the
+ * logits alone are listed in bitnet-onnx(7); any other key is not read by
+ * that code at all.
+ */
+
+/* Refuse key (its value v) for the reason why. */
+static int
+refuse(struct cfg_ctx *c, const char *key, json_t *v, const char *why)
+{
+	char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	diag_fail(c->d, BN_EXIT_INPUT, "%s: %s is %.200s%s; %s", c->path, key,
+	    text ? text : "?", text && strlen(text) > 200 ? "..." : "", why);
+	free(text);
+	return -1;
+}
+
+/* True when v is absent, null or false. */
+static int
+is_off(json_t *v)
+{
+	return v == NULL || json_is_null(v) || json_is_false(v);
+}
+
+/* A RoPE description that says plain RoPE: {"rope_type": "default"} (or
+ * "type"), with rope_theta where allow_theta. */
+static int
+is_default_rope(json_t *v, int allow_theta)
+{
+	const char *key;
+	json_t *e;
+
+	if (!json_is_object(v))
+		return 0;
+	json_object_foreach(v, key, e) {
+		if ((strcmp(key, "rope_type") == 0 || strcmp(key, "type") == 0)
+		    && json_is_string(e) &&
+		    strcmp(json_string_value(e), "default") == 0)
+			continue;
+		if (allow_theta && strcmp(key, "rope_theta") == 0)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
+{
+	json_t *scaling = json_object_get(c->root, "rope_scaling");
+	json_t *params = json_object_get(c->root, "rope_parameters");
+	json_t *theta;
+	double x;
+
+	if (!is_off(scaling) && !is_default_rope(scaling, 0))
+		return refuse(c, "rope_scaling", scaling, "RoPE scaling is "
+		    "not implemented (the graph computes plain RoPE)");
+	if (json_is_null(params) || params == NULL)
+		return 0;
+	if (!is_default_rope(params, 1))
+		return refuse(c, "rope_parameters", params, "only plain RoPE "
+		    "({\"rope_type\": \"default\", \"rope_theta\": ...}) is "
+		    "implemented");
+	if ((theta = json_object_get(params, "rope_theta")) == NULL)
+		return 0;
+	if (real_value(c, theta, "rope_parameters.rope_theta", &x) == -1)
+		return -1;
+	if (json_object_get(c->root, "rope_theta") != NULL &&
+	    x != m->rope_theta)
+		return refuse(c, "rope_parameters.rope_theta", theta, "it "
+		    "disagrees with the key rope_theta; give one");
+	m->rope_theta = x;
+	return 0;
+}
+
+static int
+check_layers(struct cfg_ctx *c, Tstream__ModelConfig *m)
+{
+	json_t *v;
+
+	if (strcmp(m->hidden_act, "relu2") != 0)
+		return refuse(c, "hidden_act", json_object_get(c->root,
+		    "hidden_act"), "the BitNet graph computes relu2 "
+		    "(relu(x) squared) only");
+	if (!is_off(v = json_object_get(c->root, "attention_bias")))
+		return refuse(c, "attention_bias", v, "the BitNet graph has no "
+		    "projection biases");
+	if (m->head_dim % 2 != 0)
+		return diag_fail(c->d, BN_EXIT_INPUT, "%s: head_dim %u is odd; "
+		    "RoPE rotates the two halves of a head", c->path,
+		    m->head_dim);
+	if ((uint64_t)m->head_dim * m->num_attention_heads != m->hidden_size)
+		return diag_fail(c->d, BN_EXIT_INPUT, "%s: head_dim %u times "
+		    "num_attention_heads %u is not hidden_size %u, which "
+		    "attn_sub_norm normalizes", c->path, m->head_dim,
+		    m->num_attention_heads, m->hidden_size);
+	return check_rope(c, m);
+}
+
+/* quantization_config's keys beyond the three strings get_quant reads. */
+static int
+check_quant(struct cfg_ctx *c)
+{
+	json_t *q = json_object_get(c->root, "quantization_config");
+	json_t *v, *e;
+	size_t i;
+
+	if (!json_is_object(q))
+		return 0;
+	if (!is_off(v = json_object_get(q, "use_rms_norm")))
+		return refuse(c, "quantization_config.use_rms_norm", v, "the "
+		    "RMSNorm AutoBitLinear would apply to its input is not "
+		    "implemented");
+	v = json_object_get(q, "modules_to_not_convert");
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return refuse(c, "quantization_config.modules_to_not_convert",
+		    v, "expected a list of names");
+	json_array_foreach(v, i, e)
+		if (!json_is_string(e) ||
+		    strcmp(json_string_value(e), "lm_head") != 0)
+			return refuse(c, "quantization_config."
+			    "modules_to_not_convert", v, "projections left "
+			    "as unquantized Linear layers are not implemented "
+			    "(only \"lm_head\", never quantized, may be named)");
+	return 0;
+}
+
 int
 bitnet_config_parse(const char *text, size_t len, const char *path,
     Tstream__ModelConfig **out, struct diag *d)
@@ -262,7 +415,8 @@ bitnet_config_parse(const char *text, size_t len, const char *path,
 	tstream__model_config__init(m);
 	if (get_identity(&c, m) == -1 || get_sizes(&c, m) == -1 ||
 	    get_scalars(&c, m) == -1 || get_eos(&c, m) == -1 ||
-	    get_quant(&c, m) == -1) {
+	    get_quant(&c, m) == -1 || check_layers(&c, m) == -1 ||
+	    check_quant(&c) == -1) {
 		json_decref(c.root);
 		bitnet_config_free(m);
 		return -1;
@@ -292,4 +446,38 @@ bitnet_config_scale_divides(const Tstream__ModelConfig *c)
 {
 	return c->linear_class != NULL &&
 	    strcmp(c->linear_class, "bitlinear") == 0;
+}
+
+int
+bitnet_config_check_projection(const Tstream__ModelConfig *c,
+    const Tstream__TensorInfo *t, struct diag *d)
+{
+	const char *mode = c->quantization_mode;
+	struct bitnet_name bn;
+
+	bitnet_name_parse(t->name, &bn);
+	if (!bn.is_projection)
+		return 0;
+	if (t->encoding == TSTREAM__ENCODING__TERNARY_HF_PACKED &&
+	    mode != NULL && strcmp(mode, "online") == 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is packed "
+		    "ternary, but quantization_config.quantization_mode is "
+		    "'online': transformers would quantize it again and "
+		    "ignore its weight_scale; packed weights need 'offline'",
+		    t->source, t->name);
+	if (t->encoding != TSTREAM__ENCODING__PLAIN)
+		return 0;
+	if (c->quant_method == NULL)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is %s and "
+		    "the config has no quantization_config: transformers runs "
+		    "it as a plain Linear layer, without BitNet's weight and "
+		    "activation quantization, which is not implemented",
+		    t->source, t->name, dtype_name(t->dtype));
+	if (mode != NULL && strcmp(mode, "offline") == 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is %s, "
+		    "not packed ternary, but quantization_config."
+		    "quantization_mode is 'offline'; master weights need "
+		    "'online'", t->source, t->name,
+		    dtype_name(t->dtype));
+	return 0;
 }

@@ -28,4 +28,13 @@ void bitnet_config_free(Tstream__ModelConfig *c);
  * BitLinear) rather than multiplies (AutoBitLinear). */
 int bitnet_config_scale_divides(const Tstream__ModelConfig *c);
 
+/* Refuse a projection (t, as a source reader describes it) stored in a
+ * form the config does not compute from: packed ternary under
+ * quantization_mode online (transformers would quantize the bytes again
+ * and ignore weight_scale); float weights under offline (it expects
+ * packed ones) or without a quantization_config (plain Linear layers,
+ * without BitNet's quantization).  Other tensors pass. */
+int bitnet_config_check_projection(const Tstream__ModelConfig *c,
+    const Tstream__TensorInfo *t, struct diag *d);
+
 #endif

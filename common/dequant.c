@@ -89,8 +89,10 @@ check_entry(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 		    "tensor '%s': packed payload of %llu bytes, more than "
 		    "the limit of %u", t->name,
 		    (unsigned long long)t->payload_length, DEQUANT_MAX_PACKED);
+	/* a divisor must be a normal float32: 1/subnormal is infinite */
 	if (t->has_scale && (!isfinite(t->scale) ||
-	    (t->scale == 0 && bitnet_config_scale_divides(c))))
+	    (bitnet_config_scale_divides(c) &&
+	    fpclassify(t->scale) != FP_NORMAL)))
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': weight_scale %g cannot %s the weights",
 		    t->name, (double)t->scale,

@@ -91,6 +91,10 @@ make_config(const struct gguf_model *m)
 	COPY("rms_norm_eps", "attention.layer_norm_rms_epsilon");
 	COPY("max_position_embeddings", "context_length");
 #undef COPY
+	/* llama.cpp's loader, which bitnet.cpp's is, takes 10000 when the
+	 * file has no rope.freq_base */
+	if (arch_key(m, "rope.freq_base") == NULL)
+		json_object_set_new(c, "rope_theta", json_real(10000.0));
 	json_object_set(c, "num_key_value_heads", kv ? kv :
 	    arch_key(m, "attention.head_count"));
 	if (vocab != NULL)
@@ -105,6 +109,30 @@ make_config(const struct gguf_model *m)
 		json_object_set(c, "eos_token_id", json_object_get(m->g.kv,
 		    "tokenizer.ggml.eos_token_id"));
 	return c;
+}
+
+/* The RoPE keys llama.cpp reads beside freq_base: no scaling, and every
+ * dimension of a head rotated, as the graph computes. */
+static int
+check_rope(const struct gguf_model *m, struct diag *d)
+{
+	json_t *type = arch_key(m, "rope.scaling.type");
+	json_t *dims = arch_key(m, "rope.dimension_count");
+
+	if (type != NULL && !(json_is_string(type) &&
+	    strcmp(json_string_value(type), "none") == 0))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: " GGUF_ARCH
+		    ".rope.scaling.type is '%s'; RoPE scaling is not "
+		    "implemented", m->g.path, json_is_string(type) ?
+		    json_string_value(type) : "not a string");
+	if (dims != NULL && (!json_is_integer(dims) ||
+	    json_integer_value(dims) != (json_int_t)m->config->head_dim))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: " GGUF_ARCH
+		    ".rope.dimension_count is %lld; the graph rotates all "
+		    "%u dimensions of a head", m->g.path, json_is_integer(dims)
+		    ? (long long)json_integer_value(dims) : -1LL,
+		    m->config->head_dim);
+	return 0;
 }
 
 static int
@@ -127,8 +155,10 @@ load_config(struct gguf_model *m, struct diag *d)
 	}
 	json_decref(c);
 	snprintf(name, sizeof name, "%s (metadata)", m->g.path);
-	return bitnet_config_parse(m->config_json, strlen(m->config_json),
-	    name, &m->config, d);
+	if (bitnet_config_parse(m->config_json, strlen(m->config_json),
+	    name, &m->config, d) == -1)
+		return -1;
+	return check_rope(m, d);
 }
 
 static int

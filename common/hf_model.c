@@ -394,7 +394,8 @@ build_tensors(struct hf_model *m, struct entry *all, size_t n,
 		}
 		t->file = all[i].file;
 		t->st = all[i].st;
-		if (describe_tensor(t, all, n, d) == -1)
+		if (describe_tensor(t, all, n, d) == -1 ||
+		    bitnet_config_check_projection(m->config, &t->info, d) == -1)
 			return -1;
 		m->n_tensors++;
 	}

@@ -89,7 +89,10 @@ def tensors_of(model_dir, embed):
     return cfg, out
 
 
-def write_gguf(model_dir, path, embed="f32"):
+def write_gguf(model_dir, path, embed="f32", drop=(), extra=()):
+    """The model folder as a GGUF of bitnet.cpp's layout; the metadata
+    keys in drop (without the architecture prefix) are left out, the kv()
+    records in extra added."""
     cfg, tensors = tensors_of(model_dir, embed)
     p = ARCH + "."
     meta = [kv("general.architecture", V_STRING, ARCH),
@@ -111,6 +114,8 @@ def write_gguf(model_dir, path, embed="f32"):
                (V_STRING, ["t%d" % i for i in range(cfg["vocab_size"])])),
             kv("tokenizer.ggml.bos_token_id", V_U32, cfg["bos_token_id"]),
             kv("tokenizer.ggml.eos_token_id", V_U32, cfg["eos_token_id"])]
+    meta = [m for m in meta if not any(m.startswith(gstr(p + k))
+                                       for k in drop)] + list(extra)
     infos, offset = [], 0
     for name, typ, dims, data in tensors:
         infos.append(gstr(name) + struct.pack("<I", len(dims)) +

@@ -71,10 +71,13 @@ class Reference:
         c = self.cfg
         self.h = c["hidden_size"]
         self.heads = c["num_attention_heads"]
-        self.kv = c.get("num_key_value_heads", 5)
+        # BitNetConfig: 5 when absent, the head count when null
+        self.kv = c.get("num_key_value_heads", 5) or self.heads
         self.hd = c.get("head_dim", self.h // self.heads)
         self.eps = F32(c.get("rms_norm_eps", 1e-5))
-        self.theta = c.get("rope_theta", 500000.0)
+        # transformers 5 reads the theta of rope_parameters first
+        self.theta = (c.get("rope_parameters") or {}).get(
+            "rope_theta", c.get("rope_theta", 500000.0))
         q = c.get("quantization_config", {})
         self.linear_class = q.get("linear_class", "bitlinear")
         self.online = q.get("quantization_mode", "offline") == "online"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bitnet_verify.h"
 #include "cli.h"
 #include "diag.h"
 #include "io.h"
@@ -88,7 +89,14 @@ against(const struct onnx_model *m, const struct options *o, struct diag *d)
 		tstream_progress_init(&p, progress_wanted(o->progress,
 		    o->quiet), "onnx-verify", r.header);
 		r.progress = &p;
-		rc = onnx_compare_stream(m, &r, &checked, d);
+		rc = bitnet_verify_graph(m, r.header, d);
+		if (rc >= 0 && !o->quiet)
+			printf(rc == 0 ? "against    the graph is the one %s's "
+			    "config builds\n" : "against    graph not compared: "
+			    "%s holds a selection of tensors, not a model or "
+			    "part\n", name);
+		if (rc >= 0)
+			rc = onnx_compare_stream(m, &r, &checked, d);
 	}
 	if (rc == 0 && !o->quiet)
 		printf("against    %zu tensors of %s equal their initializers "

@@ -146,6 +146,51 @@ START_TEST(bad_key_types)
 }
 END_TEST
 
+START_TEST(computation_keys_refused)
+{
+	expect_key_error("\"hidden_act\": \"silu\"", "hidden_act is \"silu\"");
+	expect_key_error("\"rope_scaling\": {\"type\": \"linear\", "
+	    "\"factor\": 2}", "rope_scaling is");
+	expect_key_error("\"rope_parameters\": {\"rope_type\": \"llama3\"}",
+	    "rope_parameters is");
+	expect_key_error("\"rope_theta\": 10, \"rope_parameters\": "
+	    "{\"rope_theta\": 20}", "disagrees");
+	expect_key_error("\"attention_bias\": true", "attention_bias");
+	expect_key_error("\"head_dim\": 8", "is not hidden_size 64");
+	expect_key_error("\"rms_norm_eps\": 1e-50", "float32");
+	expect_key_error("\"rope_theta\": 1e40", "float32");
+	expect_key_error("\"quantization_config\": {\"quant_method\": "
+	    "\"bitnet\", \"use_rms_norm\": true}", "use_rms_norm");
+	expect_key_error("\"quantization_config\": {\"quant_method\": "
+	    "\"bitnet\", \"modules_to_not_convert\": [\"lm_head\", \"x\"]}",
+	    "modules_to_not_convert");
+	expect_error("{\"model_type\": \"bitnet\", \"hidden_size\": 60, "
+	    "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
+	    "\"num_key_value_heads\": 4, \"intermediate_size\": 96, "
+	    "\"vocab_size\": 100}", "head_dim 15 is odd");
+}
+END_TEST
+
+START_TEST(computation_keys_implemented)
+{
+	const char *j = "{\"model_type\": \"bitnet\", \"hidden_size\": 64,"
+	    " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+	    " \"num_key_value_heads\": null, \"intermediate_size\": 96,"
+	    " \"vocab_size\": 100, \"rope_scaling\": null, \"rope_parameters\":"
+	    " {\"rope_type\": \"default\", \"rope_theta\": 10000.0},"
+	    " \"attention_bias\": false, \"quantization_config\":"
+	    " {\"quant_method\": \"bitnet\", \"use_rms_norm\": false,"
+	    " \"modules_to_not_convert\": [\"lm_head\"]}}";
+	Tstream__ModelConfig *c;
+	struct diag d = { 0 };
+
+	ck_assert_int_eq(bitnet_config_parse(j, strlen(j), "x", &c, &d), 0);
+	ck_assert_double_eq(c->rope_theta, 10000.0);
+	ck_assert_uint_eq(c->num_key_value_heads, 4);
+	bitnet_config_free(c);
+}
+END_TEST
+
 Suite *
 suite_config(void)
 {
@@ -156,6 +201,8 @@ suite_config(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, bad_configs);
 	tcase_add_test(tc, bad_key_types);
+	tcase_add_test(tc, computation_keys_refused);
+	tcase_add_test(tc, computation_keys_implemented);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""What the config says is what the model computes: every config.json
+field (and GGUF key) that changes the computation is implemented or
+refused by name, and onnx-verify --against checks that a model's graph is
+the one its stream's config builds.
+
+Prints 'config: N passed, N failed' last."""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_fixture as gf  # noqa: E402
+import gguf_fixture as gg  # noqa: E402
+from harness import Suite, run, tool  # noqa: E402
+import ort_run  # noqa: E402
+import reference  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="bn-config-")
+SUITE = Suite("config", TMP)
+
+
+def sh(cmd):
+    p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+def base(preset="tiny", master=False, linear_class="autobitlinear"):
+    d = os.path.join(TMP, "base-%s-%s-%s" % (preset, master, linear_class))
+    if not os.path.exists(d):
+        gf.write_model(d, gf.PRESETS[preset], 61, linear_class, truth=False,
+                       master=master)
+    return d
+
+
+def variant(name, edit, **kw):
+    """A copy of a base model whose config.json edit(cfg) changed."""
+    d = os.path.join(TMP, name)
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(base(**kw), d)
+    path = os.path.join(d, "config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    edit(cfg)
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=2)
+    return d
+
+
+def setter(**fields):
+    return lambda cfg: cfg.update(fields)
+
+
+def qsetter(**fields):
+    return lambda cfg: cfg["quantization_config"].update(fields)
+
+
+def one_line(err, *needles):
+    assert len(err.strip().splitlines()) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def st_read_refuses(folder, *needles):
+    rc, _, err = run([tool("st-read"), folder])
+    assert rc == 1, (folder, rc, err)
+    one_line(err, *needles)
+
+
+@SUITE.test
+def fields_that_change_the_computation_are_refused_by_name():
+    cases = [
+        (setter(hidden_act="silu"), 'hidden_act is "silu"', "relu2"),
+        (setter(hidden_act="gelu"), 'hidden_act is "gelu"'),
+        (setter(hidden_act="relu3"), 'hidden_act is "relu3"'),
+        (setter(rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                              "low_freq_factor": 1.0,
+                              "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 8192}),
+         "rope_scaling is", "llama3", "not implemented"),
+        (setter(rope_scaling={"type": "linear", "factor": 2.0}),
+         "rope_scaling is", "linear"),
+        (setter(rope_scaling={"rope_type": "yarn", "factor": 4.0}),
+         "rope_scaling is", "yarn"),
+        (setter(rope_parameters={"rope_type": "yarn", "rope_theta": 1e4,
+                                 "factor": 4.0}), "rope_parameters is"),
+        (setter(rope_parameters={"rope_type": "default",
+                                 "rope_theta": 1e4}),
+         "rope_parameters.rope_theta", "disagrees with the key rope_theta"),
+        (qsetter(use_rms_norm=True), "quantization_config.use_rms_norm"),
+        (qsetter(modules_to_not_convert=["model.layers.0.mlp.down_proj"]),
+         "quantization_config.modules_to_not_convert", "down_proj"),
+        (setter(attention_bias=True), "attention_bias is true"),
+        (setter(hidden_size=60, head_dim=15), "head_dim 15 is odd"),
+        (setter(head_dim=32), "head_dim 32 times num_attention_heads 4",
+         "hidden_size 64"),
+        (setter(rms_norm_eps=1e-50), "'rms_norm_eps' is 1e-50",
+         "float32"),
+        (setter(rms_norm_eps=1e300), "'rms_norm_eps' is 1e+300"),
+        (setter(rms_norm_eps=0), "'rms_norm_eps' is 0"),
+        (setter(rope_theta=1e-60), "'rope_theta' is 1e-60"),
+        (setter(rope_theta=1e39), "'rope_theta' is 1e+39"),
+        (qsetter(quantization_mode="online"), "model.layers.0.",
+         "packed ternary", "'online'", "weight_scale"),
+    ]
+    for i, (edit, *needles) in enumerate(cases):
+        st_read_refuses(variant("refused-%d" % i, edit), *needles)
+    # bf16 master weights: plain Linear layers without a
+    # quantization_config, packed ones expected under offline
+    st_read_refuses(variant("master-no-quant", lambda c: c.pop(
+        "quantization_config"), master=True), "no quantization_config",
+        "plain Linear layer")
+    st_read_refuses(variant("master-offline", qsetter(
+        quantization_mode="offline"), master=True), "is bf16",
+        "'offline'")
+
+
+@SUITE.test
+def a_divisor_scale_must_be_a_normal_float():
+    """bitlinear divides by weight_scale: a subnormal one would turn the
+    weights into infinities."""
+    d = variant("subnormal-scale", lambda c: None, linear_class="bitlinear")
+    path = os.path.join(d, "model.safetensors")
+    name = "model.layers.0.self_attn.q_proj.weight_scale"
+    with open(path, "r+b") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        assert header[name]["dtype"] == "BF16"
+        f.seek(8 + n + header[name]["data_offsets"][0])
+        f.write(struct.pack("<H", 1))  # bf16 9.2e-41, subnormal
+    rc, err = sh("%s %s | %s > /dev/null" % (tool("st-read"), d,
+                                             tool("tern-dequant")))
+    assert rc == 1, err
+    one_line(err, "q_proj.weight", "weight_scale 9.18", "cannot divide")
+
+
+def logits(folder, ids):
+    """Logits of folder's model: converted with the README pipeline and
+    run in onnxruntime."""
+    out = os.path.join(TMP, os.path.basename(folder) + ".onnx")
+    rc, err = sh("%s %s | %s | %s -q -o %s" % (
+        tool("st-read"), folder, tool("tern-dequant"), tool("onnx-emit"),
+        out))
+    assert rc == 0, err
+    ref = reference.Reference(folder)
+    e = np.zeros((1, ref.kv, 0, ref.hd), np.float32)
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+             "position_ids": np.arange(ids.shape[1])[None].astype(np.int64)}
+    for layer in range(ref.cfg["num_hidden_layers"]):
+        feeds["past_key_values.%d.key" % layer] = e
+        feeds["past_key_values.%d.value" % layer] = e
+    got = ort_run.run(out, feeds, ["logits"])[0]["logits"]
+    want = ref.forward(ids, feeds["attention_mask"], feeds["position_ids"],
+                       [(e, e)] * ref.cfg["num_hidden_layers"])[0]
+    return got, want
+
+
+def rel_err(got, want):
+    return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+@SUITE.test
+def implemented_fields_change_the_logits_as_they_say():
+    ids = np.array([[3, 17, 99, 5, 42, 7, 150, 11]], np.int64)
+    d = variant("rope-parameters", lambda c: (c.pop("rope_theta"), c.update(
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0})))
+    got, want = logits(d, ids)
+    assert rel_err(got, want) < 1e-4, rel_err(got, want)
+    # and the theta is really used: the default one gives other logits
+    plain, _ = logits(base(), ids)
+    assert rel_err(plain, want) > 1e-3, rel_err(plain, want)
+    # a null num_key_value_heads is the head count (BitNetConfig)
+    d = variant("kv-null", setter(num_key_value_heads=None),
+                preset="tiny-mha")
+    got, want = logits(d, ids)
+    assert rel_err(got, want) < 1e-4, rel_err(got, want)
+
+
+@SUITE.test
+def gguf_rope_keys_as_llama_cpp_reads_them():
+    m = base()
+    plain = os.path.join(TMP, "nofreq.gguf")
+    gg.write_gguf(m, plain, drop=("rope.freq_base",))
+    p = subprocess.run("%s %s | %s" % (tool("gguf-read"), plain,
+                                       tool("tstream-info")), shell=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.returncode == 0, p.stderr
+    assert b"rope_theta 10000," in p.stdout, p.stdout
+    ok = os.path.join(TMP, "ropeok.gguf")
+    gg.write_gguf(m, ok, extra=(
+        gg.kv(gg.ARCH + ".rope.scaling.type", gg.V_STRING, "none"),
+        gg.kv(gg.ARCH + ".rope.dimension_count", gg.V_U32, 16)))
+    rc, err = sh("%s %s > /dev/null" % (tool("gguf-read"), ok))
+    assert rc == 0, err
+    for key, vtype, value, needles in (
+            ("rope.scaling.type", gg.V_STRING, "linear",
+             ("rope.scaling.type is 'linear'",)),
+            ("rope.dimension_count", gg.V_U32, 8,
+             ("rope.dimension_count is 8", "all 16 dimensions"))):
+        bad = os.path.join(TMP, key + ".gguf")
+        gg.write_gguf(m, bad, extra=(gg.kv(gg.ARCH + "." + key, vtype,
+                                           value),))
+        rc, _, err = run([tool("gguf-read"), bad])
+        assert rc == 1, (key, err)
+        one_line(err, *needles)
+
+
+def emit(folder, out, dequant="", flags=""):
+    rc, err = sh("%s %s | %s %s | %s -q %s -o %s" % (
+        tool("st-read"), folder, tool("tern-dequant"), dequant,
+        tool("onnx-emit"), flags, out))
+    assert rc == 0, err
+    return out
+
+
+def verify(folder, model, dequant="", select=""):
+    return sh("%s %s %s | %s %s | %s -q --against - %s" % (
+        tool("st-read"), select, folder, tool("tern-dequant"), dequant,
+        tool("onnx-verify"), model))
+
+
+@SUITE.test
+def verify_against_checks_the_graph_as_well_as_the_weights():
+    m = base()
+    for dequant, flags in (("", ""), ("", "--gqa"), ("--to int8", ""),
+                           ("--to q2", "--accuracy-level 4"),
+                           ("--to q2", "--gqa")):
+        out = emit(m, os.path.join(TMP, "good%s%s.onnx" % (
+            dequant.replace(" ", ""), flags.replace(" ", ""))), dequant,
+            flags)
+        rc, err = verify(m, out, dequant)
+        assert rc == 0, (dequant, flags, err)
+    part = os.path.join(TMP, "layer1.onnx")
+    rc, err = sh("%s --layers 1 %s | %s | %s -q -o %s" % (
+        tool("st-read"), m, tool("tern-dequant"), tool("onnx-emit"), part))
+    assert rc == 0, err
+    assert verify(m, part, select="--layers 1")[0] == 0
+    whole = os.path.join(TMP, "good.onnx")
+    # the same weights under another config: a model that computes
+    # something else, though every weight is equal
+    for name, edit, needle in (
+            ("theta", setter(rope_theta=10000.0), "constant 'inv_freq"),
+            ("eps", setter(rms_norm_eps=1e-6), "constant 'rms_norm_eps")):
+        other = variant("against-" + name, edit)
+        rc, err = verify(other, whole)
+        assert rc == 1, (name, err)
+        one_line(err, needle, "not built from this stream's configuration")
+    noq = emit(m, os.path.join(TMP, "noq.onnx"), flags="--no-act-quant")
+    rc, err = verify(m, noq)
+    assert rc == 1, err
+    one_line(err, "not built from this stream's configuration")
+    # a part against the whole model is another graph
+    rc, err = verify(m, whole, select="--layers 1")
+    assert rc == 1, err
+    one_line(err, "another part")
+    # a selection that makes no part: weights only, and it says so
+    p = subprocess.run("%s -t model.norm.weight %s | %s | %s --against - %s"
+                       % (tool("st-read"), m, tool("tern-dequant"),
+                          tool("onnx-verify"), whole), shell=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.returncode == 0, p.stderr
+    assert b"graph not compared" in p.stdout, p.stdout
+
+
+if __name__ == "__main__":
+    sys.exit(SUITE.main())
