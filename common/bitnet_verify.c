@@ -127,14 +127,15 @@ read_init(const struct onnx_model *m, const struct onnx_init *in,
 {
 	char path[4096];
 	uint64_t off, have;
+	struct stat st;
 	int fd, rc;
 
 	if (onnx_init_locate(m, in, path, sizeof path, &off, &have, d) == -1)
 		return -1;
 	if (have != len)
 		return 1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return diag_errno(d, "%s", path);
+	if ((fd = io_open_regular(path, &st, d)) == -1)
+		return -1;
 	rc = io_pread_full(fd, buf, len, off, path, d);
 	close(fd);
 	return rc;

@@ -301,11 +301,8 @@ gguf_open(struct gguf_file *g, const char *path, struct diag *d)
 	g->fd = -1;
 	if ((g->path = strdup(path)) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if ((g->fd = open(path, O_RDONLY)) == -1 || fstat(g->fd, &st) == -1)
-		return diag_errno(d, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return diag_fail(d, BN_EXIT_INPUT, "%s: not a regular file",
-		    path);
+	if ((g->fd = io_open_regular(path, &st, d)) == -1)
+		return -1;
 	g->file_size = (uint64_t)st.st_size;
 	if (take(&r, magic, 4) == -1 || memcmp(magic, "GGUF", 4) != 0)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: not a GGUF file (no "

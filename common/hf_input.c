@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hf_stream.h"
 #include "io.h"
@@ -42,7 +43,9 @@ one_pass_config(struct hf_input *in, const char *model, const char *config,
 	}
 	if (in->x.config_text == NULL)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: no config.json before "
-		    "the weights; give one with --config", model);
+		    "the weights, and an archive read through a pipe is read "
+		    "once; give config.json with --config, or the archive as a "
+		    "file", model);
 	*name = "config.json";
 	*text = in->x.config_text;
 	*len = in->x.config_len;
@@ -63,11 +66,14 @@ open_one_pass(struct hf_input *in, struct hf_model *m, const char *model,
 	int rc;
 
 	in->one_pass = 1;
-	if (strcmp(model, "-") == 0) {
+	if (!hf_archive_is_archive(model)) {
 		in->stdin_src.ctx = stdin;
+		if (strcmp(model, "-") != 0 &&
+		    (in->stdin_src.ctx = in->pipe = fopen(model, "rb")) == NULL)
+			return diag_errno(d, "%s", model);
 		in->stdin_src.read = st_stream_read_stdio;
 		src = &in->stdin_src;
-		what = "<stdin>";
+		what = in->pipe ? model : "<stdin>";
 	} else if (hf_archive_open(&in->x, model, d) == -1) {
 		return -1;
 	} else {
@@ -89,17 +95,40 @@ open_one_pass(struct hf_input *in, struct hf_model *m, const char *model,
 	return rc;
 }
 
+/* True when model names standard input or a pipe (a FIFO, /dev/stdin on
+ * a pipe, a shell's <(...)), which can only be read front to back. */
+static int
+is_pipe(const char *model)
+{
+	struct stat st;
+
+	if (strcmp(model, "-") == 0)
+		return 1;
+	return stat(model, &st) == 0 && (S_ISFIFO(st.st_mode) ||
+	    S_ISSOCK(st.st_mode));
+}
+
 int
 hf_input_open(struct hf_input *in, struct hf_model *m, const char *model,
     const char *config, struct diag *d)
 {
+	int archive = hf_archive_is_archive(model);
+
 	memset(in, 0, sizeof *in);
 	memset(m, 0, sizeof *m);
-	if (strcmp(model, "-") == 0 && config == NULL)
-		return diag_fail(d, BN_EXIT_USAGE, "reading a safetensors file "
-		    "from standard input needs --config");
-	if (strcmp(model, "-") == 0 || hf_archive_is_archive(model))
+	if (is_pipe(model)) {
+		if (!archive && config == NULL)
+			return diag_fail(d, BN_EXIT_USAGE, "%s: reading a "
+			    "safetensors file from a pipe needs --config",
+			    strcmp(model, "-") ? model : "standard input");
 		return open_one_pass(in, m, model, config, d);
+	}
+	if (archive) {
+		if (hf_archive_open_model(&in->x, m, model, config, d) == -1)
+			return -1;
+		hf_model_sort_by_file(m);	/* read the archive once */
+		return 0;
+	}
 	return hf_model_open(m, model, config, d);
 }
 
@@ -107,4 +136,7 @@ void
 hf_input_close(struct hf_input *in)
 {
 	hf_archive_close(&in->x);
+	if (in->pipe != NULL)
+		fclose(in->pipe);
+	in->pipe = NULL;
 }

@@ -1,8 +1,10 @@
 /*
  * hf_input.h - where st-read's model comes from: a folder, a safetensors
- * file or an index, read at random; or standard input ("-") or an archive
- * (hf_archive.h), read in one pass.  Either way the model is planned the
- * same (hf_model.h) and written with hf_input_write.
+ * file or an index, read at random; an archive file (hf_archive.h), read
+ * as often as needed; or, in one pass, standard input ("-"), a pipe named
+ * as the model (/dev/stdin, <(...)), or an archive arriving through one.
+ * Either way the model is planned the same (hf_model.h) and written with
+ * hf_input_write.
  */
 #ifndef BN_HF_INPUT_H
 #define BN_HF_INPUT_H
@@ -17,10 +19,12 @@ struct hf_input {
 	struct hf_archive x;
 	struct st_stream s;
 	struct byte_source stdin_src;
+	FILE *pipe;		/* a pipe named as the model */
 	int one_pass;
 };
 
-/* Open model (a path, or "-" for standard input, which needs config). */
+/* Open model (a path, or "-" for standard input; a pipe, unless it is an
+ * archive, needs config as standard input does). */
 int hf_input_open(struct hf_input *in, struct hf_model *m, const char *model,
     const char *config, struct diag *d);
 

@@ -11,8 +11,8 @@
 #include "io.h"
 #include "jsonio.h"
 
-#define INDEX_NAME	"model.safetensors.index.json"
-#define SINGLE_NAME	"model.safetensors"
+#define INDEX_NAME	HF_INDEX_NAME
+#define SINGLE_NAME	HF_SINGLE_NAME
 
 static const char *const side_names[] = {
 	"tokenizer.json", "tokenizer_config.json", "generation_config.json",
@@ -50,52 +50,70 @@ is_file_in(const char *path, const char *shard)
 	return n > k && path[n - k - 1] == '/' && strcmp(path + n - k, shard) == 0;
 }
 
+/* The disk folder: ctx is its path. */
 static int
-load_config(struct hf_model *m, const char *dir, const char *config_path,
-    struct diag *d)
+disk_slurp(void *ctx, const char *name, size_t limit, char **buf,
+    size_t *len, struct diag *d)
 {
-	char buf[4096];
-	size_t len;
+	char path[4096];
 
-	if (config_path == NULL) {
-		if (io_join(dir, "config.json", buf, sizeof buf, d) == -1)
-			return -1;
-		if (!path_exists(buf))
-			return diag_fail(d, BN_EXIT_INPUT,
-			    "%s: no config.json beside the weights; give one "
-			    "with --config", m->path);
-		config_path = buf;
-	}
-	if ((m->config_path = strdup(config_path)) == NULL)
-		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if (io_slurp(m->config_path, HF_MAX_CONFIG, &m->config_text, &len,
-	    d) == -1)
+	if (io_join(ctx, name, path, sizeof path, d) == -1)
 		return -1;
-	return bitnet_config_parse(m->config_text, len, m->config_path,
-	    &m->config, d);
+	if (!path_exists(path))
+		return 1;
+	return io_slurp(path, limit, buf, len, d);
 }
 
 static int
-load_side_file(struct hf_model *m, const char *dir, const char *name,
-    struct diag *d)
+disk_open_st(void *ctx, const char *name, struct st_file *f, struct diag *d)
 {
-	Tstream__SideFile *s = &m->side[m->n_side];
-	char path[4096], *buf;
-	size_t len;
+	char path[4096];
 
-	if (io_join(dir, name, path, sizeof path, d) == -1)
+	if (io_join(ctx, name, path, sizeof path, d) == -1)
 		return -1;
 	if (!path_exists(path))
-		return 0;
-	if (io_slurp(path, HF_MAX_SIDE_FILE, &buf, &len, d) == -1)
+		return 1;
+	return st_open(f, path, d);
+}
+
+static void
+disk_folder(struct hf_folder *f, const char *dir)
+{
+	f->ctx = (void *)dir;
+	f->label = dir;
+	f->slurp = disk_slurp;
+	f->open_st = disk_open_st;
+}
+
+static int
+load_config(struct hf_model *m, const struct hf_folder *f,
+    const char *config_path, struct diag *d)
+{
+	char buf[4096];
+	size_t len;
+	int rc;
+
+	if (config_path != NULL) {
+		m->config_path = strdup(config_path);
+		rc = m->config_path == NULL ? diag_fail(d, BN_EXIT_IO,
+		    "out of memory") : io_slurp(config_path, HF_MAX_CONFIG,
+		    &m->config_text, &len, d);
+	} else {
+		if (io_join(f->label, "config.json", buf, sizeof buf, d) == -1)
+			return -1;
+		if ((m->config_path = strdup(buf)) == NULL)
+			return diag_fail(d, BN_EXIT_IO, "out of memory");
+		rc = f->slurp(f->ctx, "config.json", HF_MAX_CONFIG,
+		    &m->config_text, &len, d);
+		if (rc == 1)
+			return diag_fail(d, BN_EXIT_INPUT,
+			    "%s: no config.json beside the weights; give one "
+			    "with --config", m->path);
+	}
+	if (rc == -1)
 		return -1;
-	tstream__side_file__init(s);
-	s->name = (char *)name;
-	s->has_content = 1;
-	s->content.data = (uint8_t *)buf;
-	s->content.len = len;
-	m->side_ptrs[m->n_side++] = s;
-	return 0;
+	return bitnet_config_parse(m->config_text, len, m->config_path,
+	    &m->config, d);
 }
 
 static int
@@ -110,32 +128,69 @@ alloc_side_files(struct hf_model *m, struct diag *d)
 	return 0;
 }
 
-int
-hf_model_load_side_files(struct hf_model *m, const char *dir, struct diag *d)
+/* Side files travel whole in the stream's header or trailer: their sum
+ * is bounded as well as each one. */
+static int
+side_total_ok(const struct hf_model *m, size_t more, const char *name,
+    struct diag *d)
 {
-	if (alloc_side_files(m, d) == -1)
-		return -1;
-	for (size_t i = 0; i < N_SIDE_NAMES; i++)
-		if (load_side_file(m, dir, side_names[i], d) == -1)
-			return -1;
+	size_t total = more;
+
+	for (size_t i = 0; i < m->n_side; i++)
+		total += m->side[i].content.len;
+	if (total > HF_MAX_SIDE_TOTAL)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s: the side files "
+		    "come to more than the limit of %u bytes", m->path, name,
+		    HF_MAX_SIDE_TOTAL);
 	return 0;
 }
 
 static int
-open_files(struct hf_model *m, const char *dir, const char **names,
+load_side_files(struct hf_model *m, const struct hf_folder *f,
+    struct diag *d)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (alloc_side_files(m, d) == -1)
+		return -1;
+	for (size_t i = 0; i < N_SIDE_NAMES; i++) {
+		rc = f->slurp(f->ctx, side_names[i], HF_MAX_SIDE_FILE, &buf,
+		    &len, d);
+		if (rc == 1)
+			continue;
+		if (rc == -1 || hf_model_add_side_file(m, side_names[i], buf,
+		    len, d) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+hf_model_load_side_files(struct hf_model *m, const char *dir, struct diag *d)
+{
+	struct hf_folder f;
+
+	disk_folder(&f, dir);
+	return load_side_files(m, &f, d);
+}
+
+static int
+open_files(struct hf_model *m, const struct hf_folder *f, const char **names,
     size_t n, struct diag *d)
 {
-	char path[4096];
+	int rc;
 
 	if ((m->files = calloc(n, sizeof *m->files)) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		m->files[i].fd = -1;
-		if (dir != NULL && io_join(dir, names[i], path, sizeof path,
-		    d) == -1)
-			return -1;
 		m->n_files = i + 1;
-		if (st_open(&m->files[i], dir ? path : names[i], d) == -1)
+		if ((rc = f->open_st(f->ctx, names[i], &m->files[i], d)) == 1)
+			return diag_fail(d, BN_EXIT_INPUT, "%s/%s: no such "
+			    "file", f->label, names[i]);
+		if (rc == -1)
 			return -1;
 	}
 	return 0;
@@ -202,18 +257,19 @@ check_index(struct hf_model *m, json_t *map, const char *path,
 	return 0;
 }
 
+/* The index (text, len bytes, freed here) named name in folder f, and
+ * the shards it names. */
 static int
-open_index(struct hf_model *m, const char *path, const char *dir,
-    struct diag *d)
+open_index(struct hf_model *m, const struct hf_folder *f, const char *name,
+    char *text, size_t len, struct diag *d)
 {
 	const char **names = NULL;
 	json_t *root, *map;
-	size_t n = 0, len;
-	char *text;
+	size_t n = 0;
+	char path[4096];
 	int rc;
 
-	if (io_slurp(path, HF_MAX_INDEX, &text, &len, d) == -1)
-		return -1;
+	snprintf(path, sizeof path, "%s/%s", f->label, name);
 	root = jsonio_parse(text, len, path, "the index", d);
 	free(text);
 	if (root == NULL)
@@ -229,7 +285,7 @@ open_index(struct hf_model *m, const char *path, const char *dir,
 	else
 		rc = index_shard_names(map, path, &names, &n, d);
 	if (rc == 0)
-		rc = open_files(m, dir, names, n, d);
+		rc = open_files(m, f, names, n, d);
 	if (rc == 0)
 		rc = check_index(m, map, path, d);
 	free(names);
@@ -237,33 +293,39 @@ open_index(struct hf_model *m, const char *path, const char *dir,
 	return rc;
 }
 
+/* The weights in folder f: the file weights names (a .json index or a
+ * .safetensors file), or by default the index if there is one, else
+ * model.safetensors. */
 static int
-open_weights(struct hf_model *m, const char *path, char *dir, size_t dlen,
-    struct diag *d)
+open_weights(struct hf_model *m, const struct hf_folder *f,
+    const char *weights, struct diag *d)
 {
-	char buf[4096];
-	struct stat st;
+	const char *name = weights ? weights : INDEX_NAME;
+	char *text;
+	size_t len;
+	int rc = 1;
 
-	if (stat(path, &st) == -1)
-		return diag_errno(d, "%s", path);
-	if (!S_ISDIR(st.st_mode)) {
-		io_dirname(path, dir, dlen);
-		if (ends_with(path, ".json"))
-			return open_index(m, path, dir, d);
-		return open_files(m, NULL, &path, 1, d);
+	if (weights == NULL || ends_with(weights, ".json"))
+		rc = f->slurp(f->ctx, name, HF_MAX_INDEX, &text, &len, d);
+	if (rc == 0)
+		return open_index(m, f, name, text, len, d);
+	if (rc == -1)
+		return -1;
+	if (weights != NULL && ends_with(weights, ".json"))
+		return diag_fail(d, BN_EXIT_INPUT, "%s/%s: no such file",
+		    f->label, weights);
+	if (weights == NULL) {
+		if ((m->files = calloc(1, sizeof *m->files)) == NULL)
+			return diag_fail(d, BN_EXIT_IO, "out of memory");
+		m->files[0].fd = -1;
+		m->n_files = 1;
+		rc = f->open_st(f->ctx, SINGLE_NAME, &m->files[0], d);
+		if (rc == 1)
+			return diag_fail(d, BN_EXIT_INPUT, "%s: no %s or %s in "
+			    "this folder", f->label, SINGLE_NAME, INDEX_NAME);
+		return rc;
 	}
-	snprintf(dir, dlen, "%s", path);
-	if (io_join(path, INDEX_NAME, buf, sizeof buf, d) == -1)
-		return -1;
-	if (path_exists(buf))
-		return open_index(m, buf, dir, d);
-	if (io_join(path, SINGLE_NAME, buf, sizeof buf, d) == -1)
-		return -1;
-	if (!path_exists(buf))
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "%s: no %s or %s in this folder", path, SINGLE_NAME,
-		    INDEX_NAME);
-	return open_files(m, path, (const char *[]){ SINGLE_NAME }, 1, d);
+	return open_files(m, f, &weights, 1, d);
 }
 
 static int
@@ -321,7 +383,7 @@ set_packed(struct hf_tensor *t, const struct entry *scale, struct diag *d)
 		    st->name, dtype_name(st->dtype), st->rank);
 	t->info.encoding = TSTREAM__ENCODING__TERNARY_HF_PACKED;
 	t->shape[0] *= 4;
-	if (t->file->fd < 0)	/* read in one pass: the scale comes later */
+	if (!st_can_read(t->file))	/* one pass: the scale comes later */
 		return 0;
 	t->info.has_scale = 1;
 	return read_scale(scale, &t->info.scale, d);
@@ -429,19 +491,40 @@ plan_tensors(struct hf_model *m, struct diag *d)
 }
 
 int
+hf_model_open_folder(struct hf_model *m, const char *path,
+    const struct hf_folder *f, const char *weights, const char *config_path,
+    struct diag *d)
+{
+	if ((m->path = strdup(path)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (open_weights(m, f, weights, d) == -1 ||
+	    load_config(m, f, config_path, d) == -1 ||
+	    load_side_files(m, f, d) == -1)
+		return -1;
+	return plan_tensors(m, d);
+}
+
+int
 hf_model_open(struct hf_model *m, const char *path, const char *config_path,
     struct diag *d)
 {
+	struct hf_folder f;
 	char dir[4096];
+	const char *slash;
+	struct stat st;
 
 	memset(m, 0, sizeof *m);
-	if ((m->path = strdup(path)) == NULL)
-		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if (open_weights(m, path, dir, sizeof dir, d) == -1 ||
-	    load_config(m, dir, config_path, d) == -1 ||
-	    hf_model_load_side_files(m, dir, d) == -1)
-		return -1;
-	return plan_tensors(m, d);
+	if (stat(path, &st) == -1)
+		return diag_errno(d, "%s", path);
+	if (S_ISDIR(st.st_mode)) {
+		disk_folder(&f, path);
+		return hf_model_open_folder(m, path, &f, NULL, config_path, d);
+	}
+	io_dirname(path, dir, sizeof dir);
+	disk_folder(&f, dir);
+	slash = strrchr(path, '/');
+	return hf_model_open_folder(m, path, &f, slash ? slash + 1 : path,
+	    config_path, d);
 }
 
 int
@@ -459,12 +542,17 @@ hf_model_add_side_file(struct hf_model *m, const char *name, char *buf,
 {
 	Tstream__SideFile *s;
 
-	if (alloc_side_files(m, d) == -1)
+	if (alloc_side_files(m, d) == -1 ||
+	    side_total_ok(m, len, name, d) == -1) {
+		free(buf);
 		return -1;
+	}
 	for (size_t i = 0; i < m->n_side; i++)
-		if (strcmp(m->side[i].name, name) == 0)
+		if (strcmp(m->side[i].name, name) == 0) {
+			free(buf);
 			return diag_fail(d, BN_EXIT_INPUT, "%s: %s appears twice",
 			    m->path, name);
+		}
 	for (size_t i = 0; i < N_SIDE_NAMES; i++)
 		if (strcmp(name, side_names[i]) == 0) {
 			s = &m->side[m->n_side];
@@ -476,6 +564,7 @@ hf_model_add_side_file(struct hf_model *m, const char *name, char *buf,
 			m->side_ptrs[m->n_side++] = s;
 			return 0;
 		}
+	free(buf);
 	return diag_fail(d, BN_EXIT_INPUT, "%s: '%s' is not a side file",
 	    m->path, name);
 }
@@ -578,4 +667,24 @@ hf_model_close(struct hf_model *m)
 	free(m->config_path);
 	free(m->path);
 	memset(m, 0, sizeof *m);
+}
+
+static int
+cmp_file_order(const void *a, const void *b)
+{
+	const struct hf_tensor *x = a, *y = b;
+
+	if (x->file->order != y->file->order)
+		return x->file->order < y->file->order ? -1 : 1;
+	if (x->st->begin != y->st->begin)
+		return x->st->begin < y->st->begin ? -1 : 1;
+	return 0;
+}
+
+void
+hf_model_sort_by_file(struct hf_model *m)
+{
+	qsort(m->tensors, m->n_tensors, sizeof *m->tensors, cmp_file_order);
+	for (size_t i = 0; i < m->n_tensors; i++)	/* moved by qsort */
+		m->tensors[i].info.shape = m->tensors[i].shape;
 }

@@ -15,9 +15,13 @@
 #include "tstream.h"
 
 #define HF_MAX_SIDE_FILE	(64u << 20)
+#define HF_MAX_SIDE_TOTAL	(64u << 20)	/* all side files together */
 #define HF_MAX_CONFIG		(16u << 20)
 #define HF_MAX_INDEX		(64u << 20)
 #define HF_MAX_SHARDS		4096u
+
+#define HF_INDEX_NAME		"model.safetensors.index.json"
+#define HF_SINGLE_NAME		"model.safetensors"
 
 struct hf_tensor {
 	const struct st_file *file;
@@ -40,6 +44,28 @@ struct hf_model {
 	size_t n_side;
 };
 
+/* The folder a model's files are read from: one on disk, or the model's
+ * folder inside an archive (hf_archive.h). */
+struct hf_folder {
+	void *ctx;
+	const char *label;	/* the folder, for messages */
+	/* The whole file name, at most limit bytes, NUL-terminated, in *buf
+	 * (to free): 0; 1 when the folder has no such file; -1 on error. */
+	int (*slurp)(void *ctx, const char *name, size_t limit, char **buf,
+	    size_t *len, struct diag *d);
+	/* The safetensors file name with its header read, in *f: 0, 1 or -1
+	 * as above; its data readable at any offset (st_read_data). */
+	int (*open_st)(void *ctx, const char *name, struct st_file *f,
+	    struct diag *d);
+};
+
+/* As hf_model_open, from the files of folder f: weights names the
+ * safetensors file or index in it (NULL: the index if there is one, else
+ * model.safetensors); config_path as below. */
+int hf_model_open_folder(struct hf_model *m, const char *path,
+    const struct hf_folder *f, const char *weights, const char *config_path,
+    struct diag *d);
+
 /* m must be zeroed before any open, and closed after it, failed or not.
  * path: a folder, a .safetensors file or a model.safetensors.index.json;
  * config_path: NULL to look for config.json beside the weights. */
@@ -53,6 +79,10 @@ int hf_model_select(struct hf_model *m, const struct selection *s,
 /* Fill h (which points into m) with the stream header of the model. */
 void hf_model_header(struct hf_model *m, Tstream__StreamHeader *h,
     Tstream__TensorInfo **manifest);
+
+/* Order the tensors as their files lie in their archive (st_file order),
+ * then by offset: the order that reads an archive front to back. */
+void hf_model_sort_by_file(struct hf_model *m);
 
 /* Copy the payload of tensor i into w, chunk by chunk through buf of
  * TSTREAM_CHUNK bytes. */
@@ -73,7 +103,8 @@ int hf_model_load_side_files(struct hf_model *m, const char *dir,
 /* True for the side files a model carries (tokenizer.json, ...). */
 int hf_model_is_side_file(const char *name);
 
-/* Carry a side file read by the caller (buf is adopted). */
+/* Carry a side file read by the caller (buf is adopted, or freed on
+ * failure); each name once, all of them within HF_MAX_SIDE_TOTAL. */
 int hf_model_add_side_file(struct hf_model *m, const char *name, char *buf,
     size_t len, struct diag *d);
 

@@ -8,6 +8,28 @@
 #include <unistd.h>
 
 int
+io_open_regular(const char *path, struct stat *st, struct diag *d)
+{
+	int fd;
+
+	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a
+	 * writer; it changes nothing for a regular file */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return diag_errno(d, "%s", path);
+	if (fstat(fd, st) == -1) {
+		diag_errno(d, "%s", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return diag_fail(d, BN_EXIT_INPUT, "%s: not a regular file",
+		    path);
+	}
+	return fd;
+}
+
+int
 io_slurp(const char *path, size_t limit, char **buf, size_t *len,
     struct diag *d)
 {
@@ -15,19 +37,8 @@ io_slurp(const char *path, size_t limit, char **buf, size_t *len,
 	char *p;
 	int fd;
 
-	/* O_NONBLOCK: a FIFO is refused below instead of waiting for a
-	 * writer; it changes nothing for a regular file */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
-		return diag_errno(d, "%s", path);
-	if (fstat(fd, &st) == -1) {
-		close(fd);
-		return diag_errno(d, "%s", path);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return diag_fail(d, BN_EXIT_INPUT, "%s: not a regular file",
-		    path);
-	}
+	if ((fd = io_open_regular(path, &st, d)) == -1)
+		return -1;
 	if ((uint64_t)st.st_size > limit) {
 		close(fd);
 		return diag_fail(d, BN_EXIT_INPUT,

@@ -6,9 +6,14 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "diag.h"
+
+/* Open path for reading if it is a regular file (a FIFO is refused at
+ * once, never waited on); its status in *st.  The fd, or -1. */
+int io_open_regular(const char *path, struct stat *st, struct diag *d);
 
 /* Read all of path (at most limit bytes) into a NUL-terminated buffer. */
 int io_slurp(const char *path, size_t limit, char **buf, size_t *len,

@@ -207,13 +207,8 @@ onnx_model_open(struct onnx_model *m, const char *path, struct diag *d)
 	memset(m, 0, sizeof *m);
 	if ((m->path = strdup(path)) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if ((m->fd = open(path, O_RDONLY)) == -1)
-		return diag_errno(d, "%s", path);
-	if (fstat(m->fd, &st) == -1)
-		return diag_errno(d, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return diag_fail(d, BN_EXIT_INPUT, "%s: not a regular file",
-		    path);
+	if ((m->fd = io_open_regular(path, &st, d)) == -1)
+		return -1;
 	m->size = (uint64_t)st.st_size;
 	if (m->size == 0)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: empty file", path);

@@ -157,13 +157,14 @@ compare_tensor(const struct onnx_model *m, const struct onnx_init *in,
 {
 	char path[4096];
 	uint64_t off, len;
+	struct stat st;
 	int fd, rc = 0;
 
 	if (same_layout(m, in, t, d) == -1 ||
 	    onnx_init_locate(m, in, path, sizeof path, &off, &len, d) == -1)
 		return -1;
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return diag_errno(d, "%s", path);
+	if ((fd = io_open_regular(path, &st, d)) == -1)
+		return -1;
 	for (uint64_t done = 0; rc == 0 && done < len;) {
 		size_t n = len - done < TSTREAM_CHUNK ? (size_t)(len - done) :
 		    TSTREAM_CHUNK;

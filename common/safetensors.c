@@ -220,13 +220,8 @@ st_open(struct st_file *f, const char *path, struct diag *d)
 	f->fd = -1;
 	if ((f->path = strdup(path)) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	if ((f->fd = open(path, O_RDONLY)) == -1)
-		return diag_errno(d, "%s", path);
-	if (fstat(f->fd, &st) == -1)
-		return diag_errno(d, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return diag_fail(d, BN_EXIT_INPUT,
-		    "%s: not a regular file", path);
+	if ((f->fd = io_open_regular(path, &st, d)) == -1)
+		return -1;
 	f->file_size = (uint64_t)st.st_size;
 	return read_header(f, d);
 }
@@ -247,10 +242,18 @@ st_read_data(const struct st_file *f, const struct st_tensor *t, uint64_t off,
 	if (off > t->end - t->begin || n > t->end - t->begin - off)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "%s: tensor '%s': read past its data", f->path, t->name);
-	if (io_pread_full(f->fd, buf, n, f->data_start + t->begin + off,
-	    f->path, d) == -1)
+	if ((f->fd >= 0 ? io_pread_full(f->fd, buf, n, f->data_start +
+	    t->begin + off, f->path, d) : f->pread != NULL ?
+	    f->pread(f->pread_ctx, buf, n, f->data_start + t->begin + off, d) :
+	    diag_fail(d, BN_EXIT_INPUT, "%s: read in one pass", f->path)) == -1)
 		return diag_prefix(d, "tensor '%s'", t->name);
 	return 0;
+}
+
+int
+st_can_read(const struct st_file *f)
+{
+	return f->fd >= 0 || f->pread != NULL;
 }
 
 void

@@ -26,6 +26,12 @@ struct st_tensor {
 struct st_file {
 	char *path;
 	int fd;
+	/* Where fd is -1: reads n bytes at offset off of the file (an entry
+	 * of an archive, read again as needed), or NULL in a one-pass read. */
+	int (*pread)(void *ctx, void *buf, size_t n, uint64_t off,
+	    struct diag *d);
+	void *pread_ctx;
+	uint64_t order;		/* the entry's place in its archive, or 0 */
 	uint64_t file_size;
 	uint64_t data_start;	/* 8 + header length */
 	struct st_tensor *tensors;
@@ -42,6 +48,9 @@ int st_parse_header(struct st_file *f, const char *json, size_t len,
 
 /* The tensor called name, or NULL. */
 const struct st_tensor *st_find(const struct st_file *f, const char *name);
+
+/* True when the data of f can be read at any offset (st_read_data). */
+int st_can_read(const struct st_file *f);
 
 /* Read n bytes at offset off within tensor t. */
 int st_read_data(const struct st_file *f, const struct st_tensor *t,

@@ -307,6 +307,8 @@ read_frame(struct tstream_reader *r, char tag[5], uint32_t limit,
 		    "%s: bad frame tag after %llu tensors (not HEAD, TENS or "
 		    "TRLR): stream corrupt", r->name,
 		    (unsigned long long)r->count);
+	if (strcmp(tag, "TRLR") == 0)	/* late side files: as a header */
+		limit = TSTREAM_MAX_TRAILER;
 	if (*len > limit)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "%s: %s frame of %u bytes, more than the limit of %u",
@@ -706,6 +708,10 @@ tstream_writer_finish(struct tstream_writer *w, struct diag *d)
 	t.payload_bytes = w->payload_bytes;
 	t.side_files = w->late_side_files;
 	t.n_side_files = w->n_late_side_files;
+	if (protobuf_c_message_get_packed_size(&t.base) > TSTREAM_MAX_TRAILER)
+		return diag_fail(d, BN_EXIT_INPUT,
+		    "%s: stream trailer (late side files) larger than %u bytes",
+		    w->name, TSTREAM_MAX_TRAILER);
 	if (write_frame(w->fp, w->name, "TRLR", &t.base, d) == -1 ||
 	    io_flush(w->fp, w->name, d) == -1)
 		return -1;

@@ -24,7 +24,8 @@
 
 /* Limits a reader enforces before it allocates (documented in tstream.5). */
 #define TSTREAM_MAX_HEADER	(256u << 20)	/* HEAD frame bytes */
-#define TSTREAM_MAX_FRAME	(64u << 10)	/* TENS and TRLR frame bytes */
+#define TSTREAM_MAX_FRAME	(64u << 10)	/* TENS frame bytes */
+#define TSTREAM_MAX_TRAILER	TSTREAM_MAX_HEADER	/* TRLR: side files */
 #define TSTREAM_MAX_TENSORS	100000u
 #define TSTREAM_MAX_RANK	8u
 #define TSTREAM_MAX_NAME	1024u

@@ -3,6 +3,8 @@
 import os
 import shutil
 import subprocess
+import tempfile
+import threading
 import traceback
 
 BIN = os.environ.get("BIN", os.path.join(os.path.dirname(
@@ -18,6 +20,33 @@ def run(argv, input_bytes=None, **kw):
     p = subprocess.run(argv, input=input_bytes, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, **kw)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def untraced_env():
+    """The environment for a tool run under strace: LeakSanitizer (in the
+    sanitizer build) cannot work under ptrace, so it is turned off there;
+    AddressSanitizer itself stays."""
+    env = dict(os.environ)
+    opts = env.get("ASAN_OPTIONS", "")
+    env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "detect_leaks=0"
+    return env
+
+
+def through_fifo(path, tmp):
+    """A FIFO of path's name, in a new folder under tmp, that a thread
+    feeds with path's bytes: a file arriving through a pipe."""
+    d = tempfile.mkdtemp(dir=tmp, prefix="fifo-")
+    fifo = os.path.join(d, os.path.basename(path))
+    os.mkfifo(fifo)
+
+    def feed():
+        try:
+            with open(fifo, "wb") as f, open(path, "rb") as src:
+                f.write(src.read())
+        except BrokenPipeError:
+            pass
+    threading.Thread(target=feed, daemon=True).start()
+    return fifo
 
 
 class Suite:

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
-from harness import Suite, run, tool  # noqa: E402
+from harness import Suite, run, tool, untraced_env  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-outputs-")
 SUITE = Suite("outputs", TMP)
@@ -296,7 +296,7 @@ def data_reaches_the_disk_before_its_name():
             "trace=fsync,rename,renameat,renameat2,openat"]
     r = subprocess.run(argv + [tool("onnx-emit"), "-q", "-e", "-o", m],
                        input=stream(), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE)
+                       stderr=subprocess.PIPE, env=untraced_env())
     assert r.returncode == 0, r.stderr
     fds, events = {}, []
     with open(log) as f:

@@ -19,7 +19,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
-from harness import Suite, run, tool  # noqa: E402
+from harness import Suite, run, through_fifo, tool  # noqa: E402
 import gguf_fixture as gg  # noqa: E402
 import tstream_craft as tc  # noqa: E402
 
@@ -543,7 +543,8 @@ def one_pass_reads_refuse():
               "x/model.safetensors")
     rc, out, err = run([tool("st-read"), a])
     assert rc == 1
-    one_line(err, "more than one config.json")
+    one_line(err, "x/config.json and y/config.json",
+             "more than one model in the archive")
 
 
 @SUITE.test
@@ -673,17 +674,28 @@ def yet_more_refusals():
     cfg = os.path.join(model(), "config.json")
     d = os.path.join(TMP, "yet")
     os.makedirs(d, exist_ok=True)
-    # an archive with a side file twice, and one with too many
-    for name, copies, needle in (("twice.tar", 2, "appears twice"),
-                                 ("many.tar", 9, "too many side files")):
+    # an archive with a side file of the model's folder twice (read as a
+    # file and through a pipe), and one with too many side files before
+    # the weights through a pipe, which must hold them
+    for name, folders, needle, pipe in (
+            ("twice.tar", ["m", "m"], "m/tokenizer_config.json appears "
+             "twice", False),
+            ("twice-late.tar", ["m", "m"], "appears twice", True),
+            ("many.tar", ["m%d" % i for i in range(9)],
+             "more than 8 side files before the weights", True)):
         a = os.path.join(d, name)
         with tarfile.open(a, "w") as t:
+            if pipe and name.startswith("many"):
+                for f in folders:
+                    t.add(cfg, "%s/tokenizer_config.json" % f)
             t.add(cfg, "m/config.json")
-            for i in range(copies):
-                t.add(cfg, "m%d/tokenizer_config.json" % i)
             t.add(os.path.join(model(), "model.safetensors"),
                   "m/model.safetensors")
-        rc, out, err = run([tool("st-read"), a])
+            if not name.startswith("many"):
+                for f in folders:
+                    t.add(cfg, "%s/tokenizer_config.json" % f)
+        rc, out, err = run([tool("st-read"),
+                            through_fifo(a, TMP) if pipe else a])
         assert rc == 1, (name, rc, err)
         one_line(err, needle)
     # a safetensors entry whose header runs past the entry
