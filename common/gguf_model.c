@@ -111,6 +111,23 @@ make_config(const struct gguf_model *m)
 	return c;
 }
 
+/* A head length llama.cpp reads (key or value): the graph's heads are
+ * embedding_length / head_count long. */
+static int
+check_head_length(const struct gguf_model *m, const char *key,
+    struct diag *d)
+{
+	json_t *v = arch_key(m, key);
+
+	if (v == NULL || (json_is_integer(v) && json_integer_value(v) ==
+	    (json_int_t)m->config->head_dim))
+		return 0;
+	return diag_fail(d, BN_EXIT_INPUT, "%s: " GGUF_ARCH ".%s is %lld; "
+	    "the graph's heads are embedding_length / head_count = %u long",
+	    m->g.path, key, json_is_integer(v) ?
+	    (long long)json_integer_value(v) : -1LL, m->config->head_dim);
+}
+
 /* The RoPE keys llama.cpp reads beside freq_base: no scaling, and every
  * dimension of a head rotated, as the graph computes. */
 static int
@@ -132,7 +149,8 @@ check_rope(const struct gguf_model *m, struct diag *d)
 		    "%u dimensions of a head", m->g.path, json_is_integer(dims)
 		    ? (long long)json_integer_value(dims) : -1LL,
 		    m->config->head_dim);
-	return 0;
+	return check_head_length(m, "attention.key_length", d) == -1 ? -1 :
+	    check_head_length(m, "attention.value_length", d);
 }
 
 static int

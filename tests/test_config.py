@@ -196,14 +196,18 @@ def gguf_rope_keys_as_llama_cpp_reads_them():
     ok = os.path.join(TMP, "ropeok.gguf")
     gg.write_gguf(m, ok, extra=(
         gg.kv(gg.ARCH + ".rope.scaling.type", gg.V_STRING, "none"),
-        gg.kv(gg.ARCH + ".rope.dimension_count", gg.V_U32, 16)))
+        gg.kv(gg.ARCH + ".rope.dimension_count", gg.V_U32, 16),
+        gg.kv(gg.ARCH + ".attention.key_length", gg.V_U32, 16),
+        gg.kv(gg.ARCH + ".attention.value_length", gg.V_U32, 16)))
     rc, err = sh("%s %s > /dev/null" % (tool("gguf-read"), ok))
     assert rc == 0, err
     for key, vtype, value, needles in (
             ("rope.scaling.type", gg.V_STRING, "linear",
              ("rope.scaling.type is 'linear'",)),
             ("rope.dimension_count", gg.V_U32, 8,
-             ("rope.dimension_count is 8", "all 16 dimensions"))):
+             ("rope.dimension_count is 8", "all 16 dimensions")),
+            ("attention.key_length", gg.V_U32, 32,
+             ("attention.key_length is 32", "= 16 long"))):
         bad = os.path.join(TMP, key + ".gguf")
         gg.write_gguf(m, bad, extra=(gg.kv(gg.ARCH + "." + key, vtype,
                                            value),))
