@@ -22,6 +22,13 @@ def run(argv, input_bytes=None, **kw):
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
+def one_line(err, *needles):
+    """err is one line (a tool's one message) holding every needle."""
+    assert len(err.strip().splitlines()) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
 def untraced_env():
     """The environment for a tool run under strace: LeakSanitizer (in the
     sanitizer build) cannot work under ptrace, so it is turned off there;

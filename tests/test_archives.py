@@ -15,7 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
-from harness import Suite, run, through_fifo, tool, untraced_env  # noqa: E402
+from harness import (Suite, one_line, run, through_fifo, tool,  # noqa: E402
+                     untraced_env)
 
 TMP = tempfile.mkdtemp(prefix="bn-archives-")
 SUITE = Suite("archives", TMP)
@@ -82,12 +83,6 @@ def tar_of(path, entries):
             else:
                 t.add(src, name)
     return path
-
-
-def one_line(err, *needles):
-    assert len(err.strip().splitlines()) == 1, err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def archive_opens(path, *args):

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
 import gguf_fixture as gg  # noqa: E402
-from harness import Suite, run, tool  # noqa: E402
+from harness import Suite, one_line, run, tool  # noqa: E402
 import ort_run  # noqa: E402
 import reference  # noqa: E402
 
@@ -60,12 +60,6 @@ def setter(**fields):
 
 def qsetter(**fields):
     return lambda cfg: cfg["quantization_config"].update(fields)
-
-
-def one_line(err, *needles):
-    assert len(err.strip().splitlines()) == 1, err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def st_read_refuses(folder, *needles):

@@ -17,7 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
-from harness import Suite, run, tool, untraced_env  # noqa: E402
+from harness import (Suite, one_line, run, tool,  # noqa: E402
+                     untraced_env)
 
 TMP = tempfile.mkdtemp(prefix="bn-outputs-")
 SUITE = Suite("outputs", TMP)
@@ -50,12 +51,6 @@ def umask(mask):
 def emit(argv, form="f32", mask=None):
     return run([tool("onnx-emit"), "-q"] + argv, stream(form),
                preexec_fn=umask(mask) if mask is not None else None)
-
-
-def one_line(err, *needles):
-    assert len(err.strip().splitlines()) == 1, err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def verifies(path):

@@ -19,7 +19,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixture as gf  # noqa: E402
-from harness import Suite, run, through_fifo, tool  # noqa: E402
+from harness import Suite, one_line, run, through_fifo, tool  # noqa: E402
 import gguf_fixture as gg  # noqa: E402
 import tstream_craft as tc  # noqa: E402
 
@@ -49,12 +49,6 @@ def f32_stream():
         assert r.returncode == 0
     with open(p, "rb") as f:
         return f.read()
-
-
-def one_line(err, *needles):
-    assert len(err.strip().splitlines()) == 1, err
-    for n in needles:
-        assert n in err, (n, err)
 
 
 def verify_rejects(path):

@@ -30,13 +30,22 @@ expect_error(const char *json, const char *needle)
 	    "'%s' lacks '%s'", d.msg, needle);
 }
 
-START_TEST(the_2b4t_config)
+/* The config json parses; the caller frees it. */
+static Tstream__ModelConfig *
+parse_ok(const char *json)
 {
-	Tstream__ModelConfig *c;
+	Tstream__ModelConfig *c = NULL;
 	struct diag d = { 0 };
 
-	ck_assert_int_eq(bitnet_config_parse(full, strlen(full), "cfg.json",
-	    &c, &d), 0);
+	ck_assert_msg(bitnet_config_parse(json, strlen(json), "cfg.json", &c,
+	    &d) == 0, "%s", d.msg);
+	return c;
+}
+
+START_TEST(the_2b4t_config)
+{
+	Tstream__ModelConfig *c = parse_ok(full);
+
 	ck_assert_uint_eq(c->hidden_size, 2560);
 	ck_assert_uint_eq(c->head_dim, 128);
 	ck_assert_uint_eq(c->num_key_value_heads, 5);
@@ -57,10 +66,8 @@ START_TEST(defaults)
 	    " \"num_key_value_heads\": 2, \"intermediate_size\": 96,"
 	    " \"vocab_size\": 100, \"quantization_config\":"
 	    " {\"quant_method\": \"bitnet\"}}";
-	Tstream__ModelConfig *c;
-	struct diag d = { 0 };
+	Tstream__ModelConfig *c = parse_ok(j);
 
-	ck_assert_int_eq(bitnet_config_parse(j, strlen(j), "x", &c, &d), 0);
 	ck_assert_str_eq(c->hidden_act, "relu2");
 	ck_assert_double_eq(c->rope_theta, 500000.0);
 	ck_assert_double_eq_tol(c->rms_norm_eps, 1e-5, 1e-12);
@@ -181,10 +188,8 @@ START_TEST(computation_keys_implemented)
 	    " \"attention_bias\": false, \"quantization_config\":"
 	    " {\"quant_method\": \"bitnet\", \"use_rms_norm\": false,"
 	    " \"modules_to_not_convert\": [\"lm_head\"]}}";
-	Tstream__ModelConfig *c;
-	struct diag d = { 0 };
+	Tstream__ModelConfig *c = parse_ok(j);
 
-	ck_assert_int_eq(bitnet_config_parse(j, strlen(j), "x", &c, &d), 0);
 	ck_assert_double_eq(c->rope_theta, 10000.0);
 	ck_assert_uint_eq(c->num_key_value_heads, 4);
 	bitnet_config_free(c);
