@@ -187,7 +187,7 @@ read_small(struct hf_archive *x, struct hf_archive_file *f, struct diag *d)
 {
 	size_t limit = kind_limit(kind_of(f->name)), n = 0, cap;
 	char extra;
-	ssize_t r;
+	ssize_t r = 0;
 
 	if (f->size > (int64_t)limit)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: %s: %lld bytes, more "
@@ -199,8 +199,12 @@ read_small(struct hf_archive *x, struct hf_archive_file *f, struct diag *d)
 	while (n < cap && (r = archive_cursor_read(&x->c, f->entry, n,
 	    f->text + n, cap - n, d)) > 0)
 		n += (size_t)r;
-	if (n < cap && r == -1)
+	if (r == -1)
 		return -1;
+	if (n < cap && f->size >= 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s: "
+		    "the entry ends %zu bytes short of its size", x->path,
+		    f->path, cap - n);
 	if (n == cap && f->size < 0 && (r = archive_cursor_read(&x->c,
 	    f->entry, n, &extra, 1, d)) != 0)
 		return r == -1 ? -1 : diag_fail(d, BN_EXIT_INPUT, "%s: %s: "
