@@ -29,6 +29,20 @@ compact_form_name(enum compact_form f)
 }
 
 int
+compact_embed_parse(const char *s, enum compact_embed *e)
+{
+	if (strcmp(s, "f16") == 0)
+		*e = EMBED_F16;
+	else if (strcmp(s, "f32") == 0)
+		*e = EMBED_F32;
+	else if (strcmp(s, "keep") == 0)
+		*e = EMBED_KEEP;
+	else
+		return -1;
+	return 0;
+}
+
+int
 compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
     Tstream__TensorInfo out[2], uint64_t shapes[2][2], char *scales_name,
     size_t name_len, struct diag *d)

@@ -23,9 +23,16 @@
 
 enum compact_form { COMPACT_F32, COMPACT_INT8, COMPACT_Q2 };
 
+/* How a compact form stores a bf16 or f16 embedding (and untied head):
+ * float16 (the default: every onnxruntime build casts it, bf16 values
+ * below 2^-14 rounded by at most 2^-25), float32 (exact, twice the
+ * bytes, no Cast), or as the source has it. */
+enum compact_embed { EMBED_F16, EMBED_F32, EMBED_KEEP };
+
 struct compact_opts {
 	enum compact_form form;
 	uint32_t block_size;		/* q2 */
+	enum compact_embed embed;
 };
 
 #define COMPACT_DEFAULT_BLOCK	64u
@@ -41,6 +48,9 @@ struct ternary_matrix {
 /* "f32", "int8", "q2" to a form; -1 if none. */
 int compact_form_parse(const char *s, enum compact_form *f);
 const char *compact_form_name(enum compact_form f);
+
+/* "f16", "f32", "keep" to a choice; -1 if none. */
+int compact_embed_parse(const char *s, enum compact_embed *e);
 
 /* The manifest entries a ternary weight `in` becomes in form o (not f32):
  * out[0] the weight and out[1] its scales.  shapes and scales_name are

@@ -109,26 +109,38 @@ dequant_check_stream(const Tstream__StreamHeader *h, struct diag *d)
 	return 0;
 }
 
+/* A float tensor widened to float32, or with to_f16 narrowed to float16
+ * (a value beyond float16's range is refused). */
 static int
 convert_plain(struct tstream_reader *r, const Tstream__TensorInfo *in,
-    struct tstream_writer *w, struct diag *d)
+    int to_f16, struct tstream_writer *w, struct diag *d)
 {
 	size_t esize = dtype_size(in->dtype);
 	size_t per = FLOATS_PER_CHUNK;
 	unsigned char *raw = io_alloc(per * esize, in->name, d);
 	float *f = io_alloc(per * sizeof *f, in->name, d);
-	uint64_t left = in->payload_length / esize;
+	uint16_t *h = (uint16_t *)(void *)raw;
+	uint64_t left = in->payload_length / esize, done = 0;
 	int rc = (raw && f) ? 0 : -1;
 
 	while (rc == 0 && left > 0) {
-		size_t n = left < per ? (size_t)left : per;
+		size_t n = left < per ? (size_t)left : per, ok;
 
 		rc = tstream_read_payload(r, raw, n * esize, d);
-		if (rc == 0) {
+		if (rc == 0)
 			dtype_to_f32(in->dtype, raw, f, n);
+		if (rc == 0 && !to_f16)
 			rc = tstream_write_payload(w, f, n * sizeof *f, d);
-		}
+		else if (rc == 0 && (ok = dtype_f32_to_f16(f, h, n)) < n)
+			rc = diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': "
+			    "element %llu is %g, beyond float16; store it as "
+			    "f32 (tern-dequant --embed f32)", r->name,
+			    in->name, (unsigned long long)(done + ok),
+			    (double)f[ok]);
+		else if (rc == 0)
+			rc = tstream_write_payload(w, h, n * 2, d);
 		left -= n;
+		done += n;
 	}
 	free(raw);
 	free(f);
@@ -332,19 +344,22 @@ convert_i2s(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return rc;
 }
 
-/* In a compact form, a bf16 or f16 embedding or head passes unchanged:
- * half the bytes, the same values (onnx-emit casts it). */
-static int
-keeps_half(const Tstream__TensorInfo *t, const struct compact_opts *o)
+/* In a compact form, the type a bf16 or f16 embedding or head is stored
+ * in (compact.h); 0 for any other tensor. */
+static Tstream__DType
+embed_dtype(const Tstream__TensorInfo *t, const struct compact_opts *o)
 {
 	struct bitnet_name bn;
 
 	bitnet_name_parse(t->name, &bn);
-	return o->form != COMPACT_F32 &&
-	    t->encoding == TSTREAM__ENCODING__PLAIN &&
-	    (t->dtype == TSTREAM__DTYPE__BF16 ||
-	    t->dtype == TSTREAM__DTYPE__F16) &&
-	    (bn.group == BITNET_GROUP_EMBED || bn.group == BITNET_GROUP_HEAD);
+	if (o->form == COMPACT_F32 ||
+	    t->encoding != TSTREAM__ENCODING__PLAIN ||
+	    (t->dtype != TSTREAM__DTYPE__BF16 &&
+	    t->dtype != TSTREAM__DTYPE__F16) ||
+	    (bn.group != BITNET_GROUP_EMBED && bn.group != BITNET_GROUP_HEAD))
+		return 0;
+	return o->embed == EMBED_KEEP ? t->dtype : o->embed == EMBED_F32 ?
+	    TSTREAM__DTYPE__F32 : TSTREAM__DTYPE__F16;
 }
 
 static int
@@ -434,17 +449,23 @@ dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
 		return -1;
 	if (o->form != COMPACT_F32 && is_ternary(r->header, in))
 		return convert_compact(r, in, o, w, d);
-	if (keeps_half(in, o))
+	if (embed_dtype(in, o) == in->dtype)
 		return copy_tensor(r, in, w, d);
-	if (dequant_info(in, &out, shape, d) == -1 ||
-	    tstream_begin_tensor(w, &out, d) == -1)
+	if (dequant_info(in, &out, shape, d) == -1)
+		return -1;
+	if (embed_dtype(in, o) == TSTREAM__DTYPE__F16) {
+		out.dtype = TSTREAM__DTYPE__F16;
+		out.payload_length /= 2;
+	}
+	if (tstream_begin_tensor(w, &out, d) == -1)
 		return -1;
 	if (quantizes_online(r->header, in))
 		rc = convert_online(r, in, w, d);
 	else if (in->encoding == TSTREAM__ENCODING__TERNARY_I2S)
 		rc = convert_i2s(r, in, w, d);
 	else if (in->encoding == TSTREAM__ENCODING__PLAIN)
-		rc = convert_plain(r, in, w, d);
+		rc = convert_plain(r, in, out.dtype == TSTREAM__DTYPE__F16, w,
+		    d);
 	else
 		rc = convert_packed(r, in, w, d);
 	return rc == -1 ? -1 : tstream_end_tensor(w, d);
@@ -485,8 +506,12 @@ convert_entry(const Tstream__StreamHeader *h, Tstream__TensorInfo *t,
 	int n = 1;
 
 	*extra = NULL;
-	if (keeps_half(t, o))
+	if (embed_dtype(t, o) == t->dtype)
 		return 0;
+	if (embed_dtype(t, o) == TSTREAM__DTYPE__F16) {	/* from bf16 */
+		t->dtype = TSTREAM__DTYPE__F16;
+		return 0;
+	}
 	if (o->form != COMPACT_F32 && is_ternary(h, t)) {
 		if ((n = compact_info(t, o, out, (uint64_t (*)[2])shapes,
 		    sname, sizeof sname, d)) == -1)

@@ -99,6 +99,61 @@ f16_to_f32(uint16_t h)
 	return sign ? -v : v;
 }
 
+/* f to float16 bits, rounded to nearest even (subnormals too); -1 when f
+ * is finite but beyond float16's range. */
+static int
+f32_to_f16(float f, uint16_t *out)
+{
+	uint32_t u, sign, mant;
+	int exp;
+
+	memcpy(&u, &f, sizeof u);
+	sign = (u >> 16) & 0x8000u;
+	exp = (int)((u >> 23) & 0xff) - 127;
+	mant = u & 0x7fffffu;
+	if (exp == 128) {	/* inf or nan: keep a nan a nan */
+		*out = (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
+		return 0;
+	}
+	if (exp >= -14) {	/* normal in float16, or beyond it */
+		uint32_t m = mant >> 13, rest = mant & 0x1fffu;
+		uint32_t h = ((uint32_t)(exp + 15) << 10) | m;
+
+		if (rest > 0x1000u || (rest == 0x1000u && (m & 1)))
+			h++;	/* may carry into the exponent: still right */
+		if (h >= 0x7c00u)
+			return -1;
+		*out = (uint16_t)(sign | h);
+		return 0;
+	}
+	if (exp < -25) {	/* below half the smallest subnormal */
+		*out = (uint16_t)sign;
+		return 0;
+	}
+	/* subnormal: value = (mant | 1 << 23) * 2^(exp - 23), in units of
+	 * 2^-24 that is (mant | 1 << 23) >> (-exp - 1) */
+	{
+		uint32_t full = mant | 0x800000u;
+		int shift = -exp - 1;
+		uint32_t m = full >> shift, rest = full & ((1u << shift) - 1);
+		uint32_t half = 1u << (shift - 1);
+
+		if (rest > half || (rest == half && (m & 1)))
+			m++;
+		*out = (uint16_t)(sign | m);
+	}
+	return 0;
+}
+
+size_t
+dtype_f32_to_f16(const float *src, uint16_t *dst, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f32_to_f16(src[i], &dst[i]) == -1)
+			return i;
+	return n;
+}
+
 void
 dtype_to_f32(bn_dtype t, const void *src, float *dst, size_t n)
 {

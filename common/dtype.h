@@ -32,6 +32,10 @@ void dtype_to_f32(bn_dtype t, const void *src, float *dst, size_t n);
 float bf16_to_f32(uint16_t h);
 float f16_to_f32(uint16_t h);
 
+/* n floats to float16 bits, rounded to nearest even; returns n, or the
+ * index of the first finite value beyond float16's range (65504). */
+size_t dtype_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+
 /* numel of shape into *out; -1 on overflow of 64 bits. */
 int shape_numel(const uint64_t *shape, size_t rank, uint64_t *out);
 

@@ -4,6 +4,7 @@ cache, padding, activation quantization, onnxruntime and onnx's checker,
 onnx-verify on good and corrupted models, atomic output.
 
 Prints 'N passed, N failed' last."""
+import json
 import os
 import shutil
 import subprocess
@@ -631,9 +632,10 @@ def compact_graphs_use_their_operators():
         assert ops.count("Gemm") == 1  # the tied head alone
         onnx.checker.check_model(m, full_check=True)
         inits = {t.name: t for t in m.graph.initializer}
-        # the fixture's bf16 embedding (the tied head) stays bf16
+        # the fixture's bf16 embedding (the tied head) becomes float16,
+        # which every onnxruntime build casts
         assert inits["model.embed_tokens.weight"].data_type == \
-            onnx.TensorProto.BFLOAT16
+            onnx.TensorProto.FLOAT16
         assert ops.count("Cast") >= 2
         w = inits["model.layers.0.mlp.down_proj.weight"]
         s = inits["model.layers.0.mlp.down_proj.weight.scales"]
@@ -650,6 +652,52 @@ def compact_graphs_use_their_operators():
     attrs = {a.name: a.i for a in nb.attribute}
     assert attrs == {"K": 64, "N": 64, "bits": 2, "block_size": 64,
                      "accuracy_level": 4}, attrs
+
+
+@SUITE.test
+def compact_forms_store_the_embedding_as_asked():
+    """--embed f16 (the default) rounds bf16 values only below float16's
+    normal range, by at most 2^-25; f32 is exact and needs no Cast; keep
+    leaves bf16."""
+    d = model_dir(*CONFIGS[0])
+    ref = reference.read_model(d)[1]["model.embed_tokens.weight"]
+    for embed, dtype, casts in (("", onnx.TensorProto.FLOAT16, 2),
+                                ("--embed f16", onnx.TensorProto.FLOAT16, 2),
+                                ("--embed f32", onnx.TensorProto.FLOAT, 0),
+                                ("--embed keep", onnx.TensorProto.BFLOAT16,
+                                 2)):
+        m = onnx.load(emit("tiny", to="--to q2 " + embed))
+        t = next(i for i in m.graph.initializer
+                 if i.name == "model.embed_tokens.weight")
+        assert t.data_type == dtype, (embed, t.data_type)
+        casts_of = [n for n in m.graph.node if n.op_type == "Cast" and
+                    ("embedded" in n.output[0] or "head" in n.output[0])]
+        assert len(casts_of) == casts, (embed, [n.output for n in casts_of])
+        got = onnx.numpy_helper.to_array(t).astype(np.float32)
+        err = np.abs(got - ref)
+        small = np.abs(ref) < 2.0 ** -14
+        assert err[~small].max() == 0 and err.max() <= 2.0 ** -25, embed
+    p = sh("%s %s | %s --embed f64" % (tool("st-read"), d,
+                                       tool("tern-dequant")))
+    assert p.returncode == 2 and b"--embed takes f16, f32 or keep" in \
+        p.stderr, p.stderr
+    # a value beyond float16 is refused by name, and f32 takes it
+    big = os.path.join(TMP, "big-embed")
+    shutil.rmtree(big, ignore_errors=True)
+    shutil.copytree(d, big)
+    st = os.path.join(big, "model.safetensors")
+    with open(st, "r+b") as f:
+        n = int.from_bytes(f.read(8), "little")
+        e = json.loads(f.read(n))["model.embed_tokens.weight"]
+        f.seek(8 + n + e["data_offsets"][0] + 2 * 5)
+        f.write(b"\x80\x47")  # bf16 65536
+    p = sh("%s %s | %s --to q2 > /dev/null" % (tool("st-read"), big,
+                                               tool("tern-dequant")))
+    assert p.returncode == 1 and b"'model.embed_tokens.weight': element " \
+        b"5 is 65536, beyond float16" in p.stderr, p.stderr
+    p = sh("%s %s | %s --to q2 --embed f32 > /dev/null" % (
+        tool("st-read"), big, tool("tern-dequant")))
+    assert p.returncode == 0, p.stderr
 
 
 @SUITE.test

@@ -23,7 +23,8 @@ static _Noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: tern-dequant [--to f32|int8|q2] [--block-size N]\n"
+	    "usage: tern-dequant [--to f32|int8|q2] [--block-size N] "
+	    "[--embed TYPE]\n"
 	    "                    [--progress | -q] [FILE]\n"
 	    "Reads a tensor stream (FILE, or standard input) and writes it "
 	    "with packed\n"
@@ -37,6 +38,10 @@ usage(int status)
 	    "  -b, --block-size N   q2 values per block along the input "
 	    "axis: a power\n"
 	    "                       of two from 16 to 4096 (default %u)\n"
+	    "  -e, --embed TYPE     with int8 or q2, a bf16 or f16 "
+	    "embedding stored as\n"
+	    "                       f16 (default), f32 or keep (as the "
+	    "source has it)\n"
 	    "      --progress       report progress on stderr (default: when "
 	    "a terminal)\n"
 	    "  -q, --quiet          no progress report\n"
@@ -51,6 +56,7 @@ parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "block-size", required_argument, NULL, 'b' },
+		{ "embed", required_argument, NULL, 'e' },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -62,7 +68,7 @@ parse_args(int argc, char **argv, struct options *o)
 	unsigned long bs;
 
 	o->form.block_size = COMPACT_DEFAULT_BLOCK;
-	while ((ch = getopt_long(argc, argv, "t:b:qhV", longopts,
+	while ((ch = getopt_long(argc, argv, "t:b:e:qhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -78,6 +84,11 @@ parse_args(int argc, char **argv, struct options *o)
 				    "'%s'", TSTREAM_Q2_MIN_BLOCK,
 				    TSTREAM_Q2_MAX_BLOCK, optarg);
 			o->form.block_size = (uint32_t)bs;
+			break;
+		case 'e':
+			if (compact_embed_parse(optarg, &o->form.embed) == -1)
+				errx(BN_EXIT_USAGE, "--embed takes f16, "
+				    "f32 or keep, not '%s'", optarg);
 			break;
 		case 'P': want = 1; break;
 		case 'q': quiet = 1; break;

@@ -109,6 +109,46 @@ START_TEST(safetensors_names)
 }
 END_TEST
 
+/* Every finite float16 comes back from float32 as itself; values
+ * between two float16s round to nearest even; beyond 65504 is refused. */
+START_TEST(f32_to_f16_rounding)
+{
+	float f[8];
+	uint16_t h[8];
+
+	for (uint32_t v = 0; v < 0x10000; v++) {
+		uint16_t back;
+		float x;
+
+		if ((v & 0x7c00) == 0x7c00)
+			continue;
+		x = f16_to_f32((uint16_t)v);
+		ck_assert_uint_eq(dtype_f32_to_f16(&x, &back, 1), 1);
+		ck_assert_uint_eq(back, v);
+	}
+	f[0] = 65504.0f;		/* the largest float16 */
+	f[1] = ldexpf(1.0f, -24);	/* the smallest subnormal */
+	f[2] = ldexpf(3.0f, -25);	/* 1.5 units: a tie, to 2 */
+	f[3] = ldexpf(1.0f, -25);	/* half a unit: a tie, to 0 */
+	f[4] = 1.0f + ldexpf(1.0f, -11);	/* a tie between 1 and next */
+	f[5] = -ldexpf(5.0f, -26);	/* 1.25 units: to 1 */
+	f[6] = INFINITY;
+	f[7] = 1e-30f;
+	ck_assert_uint_eq(dtype_f32_to_f16(f, h, 8), 8);
+	ck_assert_uint_eq(h[0], 0x7bff);
+	ck_assert_uint_eq(h[1], 0x0001);
+	ck_assert_uint_eq(h[2], 0x0002);
+	ck_assert_uint_eq(h[3], 0x0000);
+	ck_assert_uint_eq(h[4], 0x3c00);
+	ck_assert_uint_eq(h[5], 0x8001);
+	ck_assert_uint_eq(h[6], 0x7c00);
+	ck_assert_uint_eq(h[7], 0x0000);
+	f[0] = 1.0f;
+	f[1] = 65520.0f;		/* rounds past the largest */
+	ck_assert_uint_eq(dtype_f32_to_f16(f, h, 2), 1);
+}
+END_TEST
+
 Suite *
 suite_dtype(void)
 {
@@ -118,6 +158,7 @@ suite_dtype(void)
 	tcase_add_test(tc, bf16_values);
 	tcase_add_test(tc, f16_values);
 	tcase_add_test(tc, f16_every_finite_value);
+	tcase_add_test(tc, f32_to_f16_rounding);
 	tcase_add_test(tc, convert_buffers);
 	tcase_add_test(tc, numel_overflow);
 	tcase_add_test(tc, safetensors_names);
