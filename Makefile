@@ -46,10 +46,10 @@ MAN5     := man/tstream.5
 MAN7     := man/bitnet-onnx.7
 
 # The Python test drivers, tests/test_NAME.py, each run as test-NAME.
-PY_TESTS := cli onnx bundle docs robust outputs config archives
+PY_TESTS := cli onnx bundle docs robust outputs config archives web
 
 .PHONY: all check check-asan check-full test test-unit $(PY_TESTS:%=test-%) \
-	test-faults test-man fuzz fuzz-build deps install demo clean
+	test-faults test-man fuzz fuzz-build deps install demo demo-web clean
 .SECONDARY:
 
 all: $(TOOLS:%=$(BIN)/%)
@@ -160,6 +160,24 @@ demo: deps
 	$(BIN)/st-read $(DEMO)/bitnet-demo | $(BIN)/tern-dequant --to q2 | \
 	    $(BIN)/onnx-emit --bundle $(DEMO)/bundle
 	node tests/tjs/generate.mjs $(DEMO)/bundle "Once upon a time" 12 q2
+
+# The demo model's bundles (f32, int8 and q2) served with the web page of
+# tests/web on the loopback address: open the address it prints in a
+# browser; Ctrl-C stops it.
+demo-web: deps
+	$(MAKE) all
+	rm -rf $(DEMO)/web && mkdir -p $(DEMO)/web
+	$(PYTHON) tests/gen_fixture.py $(DEMO)/web/src --preset demo
+	for f in "fp32:" "int8:--to int8" "q2:--to q2"; do \
+	    $(BIN)/st-read $(DEMO)/web/src | \
+	    $(BIN)/tern-dequant -q $${f#*:} | \
+	    $(BIN)/onnx-emit -q --force --bundle $(DEMO)/web/bitnet-demo || \
+	    exit 1; \
+	done
+	@echo "open the address below with ?model=bitnet-demo (Ctrl-C stops)"
+	node tests/web/serve.mjs --port $(WEB_PORT) $(DEMO)/web/bitnet-demo
+
+WEB_PORT ?= 8000
 
 # The full 2B4T shapes: about 10 GB of float32 weights and a few minutes;
 # outside `make check`.  tests/bench/convert.sh measures the same pipeline.

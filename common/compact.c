@@ -8,38 +8,41 @@
 
 #define Q2_ZERO_CODE	2u
 
+/* The names of the forms and embedding choices, by enum value. */
+static const char *const form_names[] = { "f32", "int8", "q2" };
+static const char *const embed_names[] = { "f16", "f32", "keep" };
+
+static int
+name_index(const char *s, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+#define NAME_INDEX(s, names) \
+	name_index((s), (names), sizeof (names) / sizeof *(names))
+
 int
 compact_form_parse(const char *s, enum compact_form *f)
 {
-	if (strcmp(s, "f32") == 0)
-		*f = COMPACT_F32;
-	else if (strcmp(s, "int8") == 0)
-		*f = COMPACT_INT8;
-	else if (strcmp(s, "q2") == 0)
-		*f = COMPACT_Q2;
-	else
-		return -1;
-	return 0;
+	int i = NAME_INDEX(s, form_names);
+
+	return i < 0 ? -1 : (*f = (enum compact_form)i, 0);
 }
 
 const char *
 compact_form_name(enum compact_form f)
 {
-	return f == COMPACT_INT8 ? "int8" : f == COMPACT_Q2 ? "q2" : "f32";
+	return form_names[f];
 }
 
 int
 compact_embed_parse(const char *s, enum compact_embed *e)
 {
-	if (strcmp(s, "f16") == 0)
-		*e = EMBED_F16;
-	else if (strcmp(s, "f32") == 0)
-		*e = EMBED_F32;
-	else if (strcmp(s, "keep") == 0)
-		*e = EMBED_KEEP;
-	else
-		return -1;
-	return 0;
+	int i = NAME_INDEX(s, embed_names);
+
+	return i < 0 ? -1 : (*e = (enum compact_embed)i, 0);
 }
 
 int

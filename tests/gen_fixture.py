@@ -54,6 +54,10 @@ PRESETS = {
     "tiny-mha": dict(hidden_size=96, num_hidden_layers=3,
                      num_attention_heads=3, num_key_value_heads=3,
                      intermediate_size=160, vocab_size=257),
+    # mid-size, for the browser benchmark (tests/bench/web.sh)
+    "mid": dict(hidden_size=1024, num_hidden_layers=8,
+                num_attention_heads=16, num_key_value_heads=4,
+                intermediate_size=2816, vocab_size=4096),
     # the model of `make demo`: a few MB, the 2B4T's proportions
     "demo": dict(hidden_size=256, num_hidden_layers=4,
                  num_attention_heads=8, num_key_value_heads=2,

@@ -7,7 +7,8 @@
 // DTYPE is fp32 (onnx/model.onnx), int8 (model_int8.onnx) or q2
 // (model_q2.onnx); SESSION_JSON, e.g. '{"mlas.use_lut_gemm":"1"}', gives
 // onnxruntime session config entries.  Prints one JSON line:
-// {"prompt_ids": [...], "new_ids": [...], "text": "..."}.
+// {"prompt_ids": [...], "new_ids": [...], "text": "...", "tokens_per_s": N}
+// (the rate of the whole generate call, prompt included).
 import path from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
 
@@ -28,11 +29,13 @@ const model = await AutoModelForCausalLM.from_pretrained(name, {
   session_options: extra ? { extra: JSON.parse(extra) } : undefined,
 });
 const inputs = tokenizer(prompt);
+const t0 = performance.now();
 const out = await model.generate({
   ...inputs,
   max_new_tokens: Number(maxNew),
   do_sample: false,
 });
+const seconds = (performance.now() - t0) / 1000;
 const all = Array.from(out.tolist()[0], Number);
 const promptIds = Array.from(inputs.input_ids.tolist()[0], Number);
 const newIds = all.slice(promptIds.length);
@@ -40,4 +43,5 @@ process.stdout.write(JSON.stringify({
   prompt_ids: promptIds,
   new_ids: newIds,
   text: tokenizer.decode(newIds),
+  tokens_per_s: newIds.length / seconds,
 }) + '\n');
