@@ -4,6 +4,7 @@ from a short English text until the vocabulary is full, and two special
 tokens at the end; reserved special tokens fill what the text cannot.
 
     write_tokenizer(folder, vocab_size) -> (bos_id, eos_id)
+    Encoder(json.load(open("tokenizer.json")))(text) -> ids
 """
 import collections
 import json
@@ -105,13 +106,15 @@ def special(tid, content):
             "special": True}
 
 
-def build(vocab_size):
+def build(vocab_size, text=TEXT, learn=learn_merges):
+    """tokenizer.json's object for a vocabulary of vocab_size ids, merges
+    learned from text by learn(text, count, table)."""
     if vocab_size < 256 + len(SPECIALS):
         raise ValueError("a byte-level vocabulary needs at least %d ids"
                          % (256 + len(SPECIALS)))
     table = byte_symbols()
     vocab = {table[b]: b for b in range(256)}
-    merges = learn_merges(TEXT, vocab_size - 256 - len(SPECIALS), table)
+    merges = learn(text, vocab_size - 256 - len(SPECIALS), table)
     for a, b in merges:
         vocab[a + b] = len(vocab)
     added = []
@@ -142,3 +145,49 @@ def write_tokenizer(folder, vocab_size):
         json.dump(tok, f, ensure_ascii=False, indent=1)
     ids = {t["content"]: t["id"] for t in tok["added_tokens"]}
     return ids[SPECIALS[0]], ids[SPECIALS[1]]
+
+
+class Encoder:
+    """Byte-level BPE encoding with the merges of a tokenizer.json."""
+
+    def __init__(self, tok):
+        self.vocab = tok["model"]["vocab"]
+        self.rank = {tuple(m.split(" ")): i for i, m in
+                     enumerate(tok["model"]["merges"])}
+        self.table = byte_symbols()
+        self.cache = {}
+
+    def word(self, w):
+        if w in self.cache:
+            return self.cache[w]
+        syms = [self.table[b] for b in w.encode()]
+        while len(syms) > 1:
+            pairs = [(self.rank.get((a, b), 1 << 30), i)
+                     for i, (a, b) in enumerate(zip(syms, syms[1:]))]
+            r, i = min(pairs)
+            if r == 1 << 30:
+                break
+            syms[i:i + 2] = [syms[i] + syms[i + 1]]
+        ids = [self.vocab[s] for s in syms]
+        self.cache[w] = ids
+        return ids
+
+    def __call__(self, text):
+        out = []
+        for w in PRETOKENIZE.findall(text):
+            out.extend(self.word(w))
+        return out
+
+    def decode(self, ids):
+        """The text of ids (special tokens by their names)."""
+        if not hasattr(self, "symbol"):
+            self.symbol = {i: s for s, i in self.vocab.items()}
+            self.byte = {c: b for b, c in self.table.items()}
+        raw = bytearray()
+        for i in ids:
+            s = self.symbol.get(i)
+            if s is None:
+                raw += b"<%d>" % i
+            else:
+                raw += bytes(self.byte[c] for c in s)
+        return raw.decode("utf-8", errors="replace")

@@ -8,6 +8,7 @@ packing here is independent of the C code.
     gguf_fixture.py MODEL_DIR OUT.gguf [--embed f32|f16] [--output-head]
 """
 import argparse
+import json
 import os
 import struct
 import sys
@@ -89,6 +90,23 @@ def tensors_of(model_dir, embed):
     return cfg, out
 
 
+def tokenizer_meta(model_dir, cfg):
+    """tokenizer.ggml.tokens (and merges) from the folder's tokenizer.json,
+    as llama.cpp's gpt2 tokenizer reads them; placeholders without one."""
+    path = os.path.join(model_dir, "tokenizer.json")
+    if not os.path.exists(path):
+        return [kv("tokenizer.ggml.tokens", V_ARRAY, (V_STRING, [
+            "t%d" % i for i in range(cfg["vocab_size"])]))]
+    with open(path) as f:
+        tok = json.load(f)
+    by_id = {i: t for t, i in tok["model"]["vocab"].items()}
+    by_id.update({a["id"]: a["content"] for a in tok["added_tokens"]})
+    tokens = [by_id.get(i, "[PAD%d]" % i) for i in range(cfg["vocab_size"])]
+    return [kv("tokenizer.ggml.tokens", V_ARRAY, (V_STRING, tokens)),
+            kv("tokenizer.ggml.merges", V_ARRAY,
+               (V_STRING, tok["model"]["merges"]))]
+
+
 def write_gguf(model_dir, path, embed="f32", drop=(), extra=()):
     """The model folder as a GGUF of bitnet.cpp's layout; the metadata
     keys in drop (without the architecture prefix) are left out, the kv()
@@ -109,9 +127,8 @@ def write_gguf(model_dir, path, embed="f32", drop=(), extra=()):
                cfg["rms_norm_eps"]),
             kv(p + "context_length", V_U32, cfg["max_position_embeddings"]),
             kv(p + "vocab_size", V_U32, cfg["vocab_size"]),
-            kv("tokenizer.ggml.model", V_STRING, "gpt2"),
-            kv("tokenizer.ggml.tokens", V_ARRAY,
-               (V_STRING, ["t%d" % i for i in range(cfg["vocab_size"])])),
+            kv("tokenizer.ggml.model", V_STRING, "gpt2")] + \
+        tokenizer_meta(model_dir, cfg) + [
             kv("tokenizer.ggml.bos_token_id", V_U32, cfg["bos_token_id"]),
             kv("tokenizer.ggml.eos_token_id", V_U32, cfg["eos_token_id"])]
     meta = [m for m in meta if not any(m.startswith(gstr(p + k))
