@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "archive_cursor.h"
 
 #include <archive.h>

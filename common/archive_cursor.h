@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * archive_cursor.h - the entries of an archive file (whatever libarchive
  * reads: tar, compressed or not, zip) read at any offset, never unpacked

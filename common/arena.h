@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * arena.h - a bump allocator for the many small objects of a graph, freed
  * at once.  A failed allocation returns NULL and sets a->failed, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "bitnet_config.h"
 
 #include <float.h>

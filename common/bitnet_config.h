@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bitnet_config.h - config.json of a BitNet model into a ModelConfig.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "bitnet_graph.h"
 
 #include <math.h>

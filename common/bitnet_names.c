@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "bitnet_names.h"
 
 #include <stdlib.h>

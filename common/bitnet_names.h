@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bitnet_names.h - the Hugging Face tensor names of a BitNet model and
  * their model order: embedding, layers 0..N (each in the order the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "bitnet_plan.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bitnet_plan.h - what graph a stream's manifest makes.  onnx-emit takes a
  * whole model or one of the parts a partial conversion selects:
@@ -11,7 +12,8 @@
  *             hidden_states -> logits
  *
  * Anything else is refused with the reason; every tensor must have the
- * shape the config implies and be plain float32.
+ * shape the config implies, plain float32 (or f16/bf16 for the embedding
+ * and head) or, for projections, a compact form (compact.h).
  */
 #ifndef BN_BITNET_PLAN_H
 #define BN_BITNET_PLAN_H

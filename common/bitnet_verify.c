@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "bitnet_verify.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bitnet_verify.h - whether a model's graph is the one onnx-emit builds
  * from a stream: the graph is built again from the stream's header (its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "bundle.h"
 
 #include <archive.h>

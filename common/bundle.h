@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bundle.h - the model folder that transformers.js and the ONNX model
  * hubs load:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cleanup.h - the temporary files and folders a tool has made and must
  * remove if it fails or a signal (SIGINT, SIGTERM, SIGHUP) ends it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #define _GNU_SOURCE	/* F_SETPIPE_SZ */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cli.h - what every front end does the same way: the input stream, the
  * refusal to write binary data to a terminal, --version.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "compact.h"
 
 #include <stdio.h>

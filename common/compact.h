@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * compact.h - ternary weights in the compact forms that onnx-emit builds
  * integer graphs from (layouts in tstream(5)):

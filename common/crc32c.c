@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "crc32c.h"
 
 #include <string.h>

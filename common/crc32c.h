@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * crc32c.h - CRC-32C (Castagnoli), the checksum of tensor payloads: with
  * the SSE4.2 crc32 instruction where the processor has it, else

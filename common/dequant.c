@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dequant.h"
 
 #include <math.h>

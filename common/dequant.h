@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dequant.h - turn any tensor of a stream into plain float32: float
  * tensors are widened, ternary tensors decoded and scaled.  Ternary

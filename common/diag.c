@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "diag.h"
 
 #include <err.h>

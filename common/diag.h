@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * diag.h - error reports carried from library code up to a tool's main.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dtype.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dtype.h - element types of tensors and conversions to float32.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "gguf.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * gguf.h - the GGUF v3 files of llama.cpp / bitnet.cpp: a header, typed
  * key-value metadata, tensor descriptions, then aligned tensor data.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "gguf_model.h"
 
 #include <stdio.h>

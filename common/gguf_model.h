@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * gguf_model.h - a bitnet.cpp GGUF model (general.architecture
  * "bitnet-b1.58") as a tensor stream: the hyper-parameters become the same

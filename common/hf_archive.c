@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "hf_archive.h"
 
 #include <archive.h>

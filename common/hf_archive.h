@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hf_archive.h - a Hugging Face model folder inside an archive (.tar,
  * .tar.gz, .tar.zst, .tar.xz, .zip: whatever libarchive reads), never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hf_input.h - where st-read's model comes from: a folder, a safetensors
  * file or an index, read at random; an archive file (hf_archive.h), read

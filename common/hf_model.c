@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "hf_model.h"
 
 #include <errno.h>

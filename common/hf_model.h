@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hf_model.h - a Hugging Face BitNet model on disk: config.json, the side
  * files beside it, and one safetensors file or an index with shards.

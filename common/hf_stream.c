@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "hf_stream.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hf_stream.h - write the tensor stream of a model whose one safetensors
  * file is read in a single pass (hf_model_open_stream): tensors go out in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * io.h - whole reads and writes with errors that name the file.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "jsonio.h"
 
 json_t *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * jsonio.h - parse JSON text (jansson, duplicate keys refused) into a
  * value, with one message for a syntax error and another for running out

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "manifest_print.h"
 
 #include <inttypes.h>

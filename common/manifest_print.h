@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * manifest_print.h - a stream header for people (aligned text) and for
  * programs (JSON), shared by st-read --list and tstream-info.

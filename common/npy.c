@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "npy.h"
 
 #include <inttypes.h>

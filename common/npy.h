@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * npy.h - write one array as a NumPy .npy file (format version 1.0), so
  * that a stream's tensors can be looked at with numpy.

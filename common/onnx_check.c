@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "onnx_check.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * onnx_check.h - what onnx's checker checks that matters for the models
  * bitnet-onnx writes, on a model read by onnx_read.h: IR version and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "onnx_graph.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * onnx_graph.h - build an ONNX GraphProto node by node: single-output
  * nodes named after a hint, attributes, small embedded constants, typed

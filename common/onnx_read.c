@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "onnx_read.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * onnx_read.h - read an ONNX model without loading its weights: the
  * model's and graph's small fields are unpacked with protobuf-c, while

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "onnx_report.h"
 
 #include <fcntl.h>

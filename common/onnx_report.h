@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * onnx_report.h - what onnx-verify tells about a model: a summary for a
  * person, and the comparison of its weights with a tensor stream.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * onnx_write.h - write an ONNX model whose weights arrive one tensor at a
  * time from a stream, never holding them in memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "outfile.h"
 
 #include <errno.h>

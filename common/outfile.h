@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * outfile.h - a file a tool was asked to write, written the way a careful
  * user would by hand:

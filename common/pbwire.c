@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "pbwire.h"
 
 size_t

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * pbwire.h - the protobuf wire format by hand, for the parts of an ONNX
  * model too large to pack or unpack whole: varints, tags, lengths.

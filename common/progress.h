@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * progress.h - one line of progress on standard error, redrawn in place:
  * bytes and tensors done of the total, rate and time left.  Quiet unless

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "reader_cli.h"
 
 #include <err.h>

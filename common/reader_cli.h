@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * reader_cli.h - the command line that the readers of a model (st-read,
  * gguf-read) share: selection, --list, --json, progress, one MODEL.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "safetensors.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * safetensors.h - the safetensors file format: an 8-byte little-endian
  * header length, a JSON header, then the tensor data.  Every entry is

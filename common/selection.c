@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "selection.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * selection.h - which tensors a partial conversion takes: --tensors GLOB
  * (any of several fnmatch(3) patterns) and --layers LIST ("3", "0-3,29").

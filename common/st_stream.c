@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "st_stream.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * st_stream.h - a safetensors file read front to back, in one pass, from
  * a source that cannot seek: standard input or an archive entry.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "strset.h"
 
 #include <stdint.h>

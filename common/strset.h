@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * strset.h - a set of strings (not copied: they must outlive the set),
  * for checking that graph values are defined before use and only once.

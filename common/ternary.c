@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "ternary.h"
 
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ternary.h - ternary weights in the packing of transformers'
  * pack_weights: a u8 tensor [R, in] holds W [4R, in]; bits 1:0 of P[r,c]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "tstream.h"
 
 #include <stdlib.h>

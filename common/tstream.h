@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tstream.h - the framed tensor stream (see tstream(5)).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* version.h - the toolkit's version, reported by --version and in streams. */
 #ifndef BN_VERSION_H
 #define BN_VERSION_H

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """make check-full: the full BitNet-b1.58-2B-4T shapes end to end.
 
 Writes the 2B4T-shaped fixture (if missing) to DIR, converts it with the
 README pipeline (weights past 2 GiB: external data), verifies every weight
 against the source, runs 8 tokens through onnxruntime, and compares the
 logits with the numpy reference.  At this size one float32 difference can
-flip an int8 rounding and the flip cascades through 30 layers (DESIGN
-section 5); random weights also make each layer amplify float32
+flip an int8 rounding and the flip cascades through 30 layers; random weights also make each layer amplify float32
 differences.  So the numbers are compared on the model converted with
 --no-act-quant against the reference without activation quantization,
 layer by layer through the keys and values each layer outputs: the first

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # How many of the error sites (diag_fail/diag_errno calls) the tests reach:
 # builds with gcov into build/cov, runs the test suites, prints the count
 # and writes the unreached sites to build/cov/unreached.txt.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Write BitNet b1.58 models in the real Hugging Face formats, at any size.
 
 The packed format is that of microsoft/bitnet-b1.58-2B-4T: every BitLinear

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A small byte-level BPE tokenizer in the Hugging Face tokenizers format
 (tokenizer.json), for the fixtures: the 256 byte symbols, merges learned
 from a short English text until the vocabulary is full, and two special

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Write a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58, I2_S
 projections) holding the same weights as a packed Hugging Face fixture.
 
-Written from the format's description (DESIGN.md section 2): the I2_S
-packing here is independent of the C code.
+Written from the format's description (gguf-read(1)): the I2_S packing
+here is independent of the C code.
 
     gguf_fixture.py MODEL_DIR OUT.gguf [--embed f32|f16] [--output-head]
 """

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Greedy generation for the bundle and browser tests: transformers.js in
 Node (tests/tjs/generate.mjs), the numpy reference's greedy continuation,
 and the choice of a prompt whose greedy tokens float32 noise cannot flip."""

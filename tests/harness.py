@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The little test runner shared by the Python test files: register with
 @suite.test, run with suite.main(); prints 'NAME: N passed, N failed'."""
 import os

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Install what bitnet-onnx needs to build and test on Debian 12: quick and
 # silent when everything is there already; apt-get (as root) otherwise.
 set -eu

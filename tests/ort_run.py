@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Run an ONNX model through tests/ort/run.js (onnxruntime-node)."""
 import json
 import os

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """An independent float32 reference forward pass of a BitNet b1.58 model.
 
-Written from DESIGN.md section 1 and transformers' modeling_bitnet.py /
-integrations/bitnet.py semantics, not from our ONNX graph: it reads the
-Hugging Face safetensors files itself, unpacks the 2-bit weights itself,
-and applies weight_scale the way each transformers class does:
+Written from bitnet-onnx(7)'s description and transformers'
+modeling_bitnet.py / integrations/bitnet.py semantics, not from our ONNX
+graph: it reads the Hugging Face safetensors files itself, unpacks the
+2-bit weights itself, and applies weight_scale the way each transformers
+class does:
 
   autobitlinear (AutoBitLinear, offline): y = F.linear(act_quant(x), W_t)
                                              * weight_scale

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Archives in any order, side files of real sizes, hostile archives and
 FIFOs where a regular file is needed.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """onnx-emit --bundle: the folder and its tar stream, and greedy text
 generation through transformers.js (a client nobody here wrote) equal,
 token for token, to the numpy reference's greedy continuation.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """End-to-end and bad-input tests of the command-line tools.
 
 Runs the tools in $BIN on fixtures from gen_fixture.py and on files broken

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """What the config says is what the model computes: every config.json
 field (and GGUF key) that changes the computation is implemented or
 refused by name, and onnx-verify --against checks that a model's graph is

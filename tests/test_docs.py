@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The documentation cannot rot: every command of every EXAMPLES section of
 the man pages runs on a fixture (and where a page shows output, it must
 match), and every tool's --help names the same options as its page.

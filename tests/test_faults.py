@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Fault injection: every tool, run again and again with its Nth
 allocation, read, write, pread, pwrite, rename, ftruncate or fsync failing
 (tests/faults/inject.c, loaded with LD_PRELOAD).  Each run must end

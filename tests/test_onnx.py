@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The ONNX models: numbers against the independent reference, the KV
 cache, padding, activation quantization, onnxruntime and onnx's checker,
 onnx-verify on good and corrupted models, atomic output.
@@ -87,7 +88,7 @@ def rel_err(got, want):
 def pick_ids(ref, shape, mask=None, start=0):
     """Token ids whose activations sit at least 1e-4 from every int8
     rounding boundary in the reference, so float32 differences of the
-    order of 1e-6 cannot flip a rounding (DESIGN section 5)."""
+    order of 1e-6 cannot flip a rounding."""
     b, s = shape
     for seed in range(start, start + 200):
         ids = np.random.default_rng(seed).integers(

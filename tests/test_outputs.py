@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """What onnx-emit writes, and what it must never touch: files that are
 not regular, symbolic links, modes under the umask, stale companions,
 signals during a write, and the order of fsync and rename.

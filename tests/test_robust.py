@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Hostile and broken input, pipes and full disks.
 
 Every case checks the exit status and the one line on stderr, and that

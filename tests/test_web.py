@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """In the browser: every bundle form runs in transformers.js as it ships
 (its own browser build, onnxruntime-web's asyncify wasm inside), in
 Debian's headless chromium, from the page of tests/web served on the

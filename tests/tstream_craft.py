@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Hand-made tensor streams for the bad-input tests: the protobuf headers
 are encoded here field by field (from proto/tstream.proto), so any of them
 can be made wrong on purpose."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * gen-crc32c - print the slicing-by-8 tables of CRC-32C (Castagnoli,
  * reflected polynomial 0x82F63B78) as a C header, so that crc32c.c

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Train a small BitNet b1.58 model on the King James Version of the Bible
 (public domain; Debian's bible-kjv-text, read through its `bible`
 program), the BitNet way, and write it as the Hugging Face repositories

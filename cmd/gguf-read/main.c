@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * gguf-read - read a bitnet.cpp GGUF model and write a tensor stream.
  */

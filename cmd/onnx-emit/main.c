@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * onnx-emit - build the ONNX model of a BitNet decoder (or its bundle
  * folder) from a tensor stream, streaming the weights into it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * onnx-verify - check an ONNX model's structure, shapes and data, and
  * optionally that its weights equal a tensor stream bit for bit.

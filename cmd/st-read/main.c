@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * st-read - read a Hugging Face BitNet model and write a tensor stream.
  */

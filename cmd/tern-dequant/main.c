@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tern-dequant - decode the ternary weights of a tensor stream and write
  * every tensor as float32, or the ternary weights in a compact form.

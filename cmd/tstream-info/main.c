@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tstream-info - show what a tensor stream holds, check every payload's
  * checksum, and optionally extract the tensors as .npy files.

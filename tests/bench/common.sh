@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Sourced by the benchmark scripts: where things are, the tools built,
 # and the 2B4T-shaped fixture in DIR (made if missing, ~1.2 GB packed).
 #   . common.sh [DIR]          (default: build/bench)

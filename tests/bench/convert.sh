@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Benchmark the conversion of the full BitNet-b1.58-2B-4T shapes.
 #
 #   tests/bench/convert.sh [DIR]        (default: build/bench)

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: ISC
 // Time one BitNet ONNX model in onnxruntime-node (CPU): session load,
 // prefill of PREFILL tokens, then DECODE greedy steps with the KV cache.
 // KV_HEADS, HEAD_DIM and VOCAB (environment) are the model's sizes;

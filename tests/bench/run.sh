@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Benchmark the ONNX forms of the full BitNet-b1.58-2B-4T shapes in
 # onnxruntime-node (CPU), all in one run so that the ratios hold on a
 # noisy machine.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Browser benchmark: a mid-size BitNet fixture (hidden 1024, 8 layers,
 # vocabulary 4096; tests/gen_fixture.py --preset mid) as a bundle in each
 # form, generating with transformers.js as it ships, in Debian's headless

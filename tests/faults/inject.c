@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * inject.c - fault injection for the tests, loaded with LD_PRELOAD:
  * BN_FAIL="CALL:N" makes the Nth call (from 1) of CALL fail, where CALL is

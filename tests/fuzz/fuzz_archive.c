@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz the reading of a model archive: the input is the archive (any
  * format libarchive reads).  As a file, read at random, the model in it is
  * planned and written as a stream to /dev/null; then the same archive is

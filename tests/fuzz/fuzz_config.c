@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz config.json parsing. */
 #include "bitnet_config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz the GGUF reader: a bitnet.cpp model planned and written as a
  * stream to /dev/null. */
 #include <stdlib.h>

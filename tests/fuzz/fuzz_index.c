@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz a model folder's index: the input is model.safetensors.index.json
  * beside a valid config.json and one small shard; the whole model is
  * opened, planned and every tensor written to a stream on /dev/null. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz onnx-verify's reader and checks, and its summary. */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz the safetensors reader: the whole file, header and data checks. */
 #include <stdlib.h>
 #include <string.h>

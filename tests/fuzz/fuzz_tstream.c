@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Fuzz the tensor stream reader, and tern-dequant's decoding behind it:
  * every tensor is converted into a stream on /dev/null, as float32 or
  * (picked by the input's length) with ternary weights as int8 or q2. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_util.h - helpers of the fuzz targets: the input as a file that the
  * readers can open by path (a memfd, seen through /proc/self/fd).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Write the seed corpus of the fuzz targets from a micro fixture (a few KB
 # each).  The files are committed; run this only to renew them.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run each fuzz target: replay its corpus and crashers (every file must
 # pass), then fuzz for SECONDS.  Prints per target the executions and the
 # crashes, and a closing 'fuzz: N passed, N failed'.

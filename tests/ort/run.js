@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: ISC
 // Run an ONNX model in onnxruntime-node (CPU) on raw little-endian inputs.
 //
 //   node run.js SPEC.json

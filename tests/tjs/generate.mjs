@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: ISC
 // Greedy generation with transformers.js (@huggingface/transformers) from a
 // local bundle written by `onnx-emit --bundle`, remote loading off.
 //

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The unit tests (Check); CK_FORK=yes runs each test in its own process. */
 #include <stdlib.h>
 

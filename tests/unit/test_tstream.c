@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #define _GNU_SOURCE	/* memmem */
 #include <stdio.h>
 #include <stdlib.h>

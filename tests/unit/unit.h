@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* unit.h - the suites of the unit test binary. */
 #ifndef BN_UNIT_H
 #define BN_UNIT_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: ISC
 // The page: greedy generation with transformers.js, as it ships (its own
 // browser build, onnxruntime-web inside), from a bundle of onnx-emit
 // served under /models/.  The query string sets the choices

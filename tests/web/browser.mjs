@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: ISC
 // Drives Debian's chromium (headless, through puppeteer-core) to the page
 // of tests/web for each run and prints one JSON line per run: what the
 // page left in window.bitnetResult (or {"error": ...}), and for device

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: ISC
 // Serves the web page of bitnet-onnx on the loopback address, with no CDN:
 // the page (this folder), transformers.js's browser build and
 // onnxruntime-web's files from the npm packages tests/tjs installs, and
