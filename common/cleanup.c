@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include "cleanup.h"
 
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +39,8 @@ cleanup_add(struct cleanup *c, const char *path, int is_dir)
 			continue;
 		memcpy(c->path[i], path, len + 1);
 		c->is_dir[i] = (unsigned char)(is_dir != 0);
+		/* the path is whole before a handler can see the slot used */
+		atomic_signal_fence(memory_order_seq_cst);
 		c->used[i] = 1;
 		return 0;
 	}
