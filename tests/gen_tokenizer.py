@@ -71,6 +71,20 @@ def byte_symbols():
     return table
 
 
+def merge_pair(word, pair):
+    """word (a sequence of symbols) with every occurrence of pair joined,
+    left to right."""
+    out, i = [], 0
+    while i < len(word):
+        if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
+            out.append(pair[0] + pair[1])
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return out
+
+
 def learn_merges(text, count, table):
     words = collections.Counter(
         tuple(table[b] for b in w.encode()) for w in PRETOKENIZE.findall(
@@ -85,18 +99,9 @@ def learn_merges(text, count, table):
             break
         best = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))[0]
         merges.append(best)
-        joined = best[0] + best[1]
         new = collections.Counter()
         for w, n in words.items():
-            out, i = [], 0
-            while i < len(w):
-                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
-                    out.append(joined)
-                    i += 2
-                else:
-                    out.append(w[i])
-                    i += 1
-            new[tuple(out)] += n
+            new[tuple(merge_pair(w, best))] += n
         words = new
     return merges
 

@@ -107,20 +107,11 @@ def learn_merges(text, count, table):
     while len(merges) < count and pairs:
         best = max(pairs, key=pairs.get)
         merges.append(best)
-        joined = best[0] + best[1]
         for i in sorted(where.pop(best, ())):
             w, n = words[i], counts[i]
             for p in zip(w, w[1:]):
                 pairs[p] -= n
-            out, k = [], 0
-            while k < len(w):
-                if k + 1 < len(w) and (w[k], w[k + 1]) == best:
-                    out.append(joined)
-                    k += 2
-                else:
-                    out.append(w[k])
-                    k += 1
-            words[i] = out
+            out = words[i] = gen_tokenizer.merge_pair(w, best)
             for p in zip(out, out[1:]):
                 pairs[p] += n
                 where[p].add(i)
