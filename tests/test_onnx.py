@@ -731,6 +731,24 @@ def compact_payloads_have_the_documented_layout():
         np.float32).reshape(64, 2)
     assert (scales == scale[0]).all()
     assert (vals[:, :96] == t8).all()
+    # tstream-info -x writes each payload as the array it is stored as
+    for to, want in (("int8", {"weight": ((96, 64), np.int8),
+                                "weight.scales": ((1,), np.float32)}),
+                     ("q2", {"weight": ((64, 2, 16), np.uint8),
+                             "weight.scales": ((64, 2), np.float32)})):
+        x = os.path.join(TMP, "x-down-" + to)
+        shutil.rmtree(x, ignore_errors=True)
+        p = sh("%s -x %s %s" % (tool("tstream-info"), x, os.path.join(
+            TMP, "down-%s.tstream" % to)))
+        assert p.returncode == 0, p.stderr
+        for suffix, (shape, dtype) in want.items():
+            a = np.load(os.path.join(x, "model.layers.0.mlp.down_proj." +
+                                     suffix + ".npy"))
+            assert a.shape == shape and a.dtype == dtype, (to, suffix,
+                                                          a.shape, a.dtype)
+        raw = payload[to]["model.layers.0.mlp.down_proj.weight"][1]
+        assert np.load(os.path.join(
+            x, "model.layers.0.mlp.down_proj.weight.npy")).tobytes() == raw
 
 
 def read_payloads(path):

@@ -97,29 +97,11 @@ npy_descr(Tstream__DType t)
 	}
 }
 
-/* The array shape of a payload as stored (packed tensors are [R, in]). */
-static size_t
-stored_shape(const Tstream__TensorInfo *t, uint64_t *shape)
-{
-	if (t->encoding == TSTREAM__ENCODING__PLAIN) {
-		memcpy(shape, t->shape, t->n_shape * sizeof *shape);
-		return t->n_shape;
-	}
-	if (t->encoding == TSTREAM__ENCODING__TERNARY_HF_PACKED) {
-		shape[0] = t->shape[0] / 4;
-		shape[1] = t->shape[1];
-		return 2;
-	}
-	shape[0] = t->payload_length;
-	return 1;
-}
-
 static FILE *
 open_npy(const char *dir, const Tstream__TensorInfo *t, char *path,
     size_t len, struct diag *d)
 {
-	uint64_t shape[TSTREAM_MAX_RANK];
-	size_t rank = stored_shape(t, shape);
+	struct tstream_layout l;	/* the payload's array as stored */
 	FILE *fp;
 
 	if (strchr(t->name, '/') != NULL || t->name[0] == '.')
@@ -128,9 +110,12 @@ open_npy(const char *dir, const Tstream__TensorInfo *t, char *path,
 	if (snprintf(path, len, "%s/%s.npy", dir, t->name) >= (int)len)
 		return diag_fail(d, BN_EXIT_INPUT, "%s/%s.npy: path too long",
 		    dir, t->name), NULL;
+	if (tstream_layout(t, &l) == -1)
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': no layout "
+		    "for its encoding", t->name), NULL;
 	if ((fp = fopen(path, "wb")) == NULL)
 		return diag_errno(d, "%s", path), NULL;
-	if (npy_write_header(fp, path, npy_descr(t->dtype), shape, rank,
+	if (npy_write_header(fp, path, npy_descr(l.dtype), l.dims, l.rank,
 	    d) == -1) {
 		fclose(fp);
 		return NULL;
