@@ -7,11 +7,14 @@ Version by tools/train_bitnet.py) as the yardstick of every form:
   form in onnxruntime (f32, int8, q2 at accuracy level 0; converted from
   the packed weights, from the bf16 master weights quantized online, and
   from the GGUF): without the activation quantization, equal to 1e-5
-  relative; with it, as BitNet computes, equal to 1e-3.  That is the
+  relative; with it, as BitNet computes, equal to 2e-3.  That is the
   float32 noise floor of int8 activations: an activation a last bit away
   from a rounding tie rounds the other way, and two float32-correct
   references (RMSNorm as x * rsqrt or as x / sqrt) already differ by
-  about 5e-4 on this model (the test reports the spread);
+  5e-4 to 1e-3 on this model (the test reports the spread of each
+  source).  So with int8 activations this test checks the forms, not the
+  activation quantization itself, which the tiny fixtures of
+  test_onnx.py check to 1e-4 on the logits;
 - 64 tokens of greedy generation through transformers.js equal to the
   reference's, for every exact form;
 - the fast choices (MatMulNBits accuracy_level 4, onnxruntime's LUT
@@ -43,7 +46,7 @@ HELDOUT = os.path.join(MODELS, "heldout.txt")
 TMP = tempfile.mkdtemp(prefix="bn-trained-")
 SUITE = Suite("trained", TMP)
 WINDOW, WINDOWS = 256, 4          # held-out tokens scored: 4 x 255
-PPL_TOL = 1e-3                    # with activation quantization
+PPL_TOL = 2e-3                    # with activation quantization
 PPL_TOL_EXACT = 1e-5              # without it
 GAP = 0.005                       # greedy choices this far apart at least
 NEW = 64
@@ -156,11 +159,13 @@ def every_exact_form_has_the_reference_perplexity():
                                 "%.4f (reference %.4f, %.1e relative)" % (
                                     name, "int8 act" if act_quant else
                                     "no act q", got, want, err))
-    other, _ = reference_ppl(PACKED, ids, DividingReference)
-    want, _ = reference_ppl(PACKED, ids)
-    SUITE.report.append("trained: float32 noise floor: x / sqrt in the "
-                        "reference's RMSNorm moves its perplexity by %.1e"
-                        % (abs(other - want) / want))
+    for src in (PACKED, MASTER):
+        other, _ = reference_ppl(src, ids, DividingReference)
+        want, _ = reference_ppl(src, ids)
+        SUITE.report.append("trained: float32 noise floor of %s: x / sqrt "
+                            "in the reference's RMSNorm moves its "
+                            "perplexity by %.1e" % (os.path.basename(src),
+                                                    abs(other - want) / want))
 
 
 def bundle(name, src, reader, dq, emit):
