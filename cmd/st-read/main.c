@@ -28,9 +28,10 @@ usage(int status)
 	    "model.safetensors.index.json\n"
 	    "and shards), a .safetensors file, an index .json file, an "
 	    "archive of a folder\n"
-	    "(.tar, .tar.gz, .tar.zst, .tar.xz, .zip), or - for a "
-	    "safetensors file on\n"
-	    "standard input (with --config).\n"
+	    "(.tar, .tar.gz, .tar.zst, .tar.xz, .zip; its entries in any "
+	    "order), or - or a\n"
+	    "pipe for a safetensors file read in one pass (with "
+	    "--config).\n"
 	    "  -c, --config FILE    config.json to use (default: beside "
 	    "the weights)\n"
 	    READER_OPTIONS_HELP);
