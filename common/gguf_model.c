@@ -55,7 +55,7 @@ arch_key(const struct gguf_model *m, const char *key)
 {
 	char full[128];
 
-	snprintf(full, sizeof full, GGUF_ARCH ".%s", key);
+	snprintf(full, sizeof full, "%s.%s", m->arch, key);
 	return json_object_get(m->g.kv, full);
 }
 
@@ -123,9 +123,9 @@ check_head_length(const struct gguf_model *m, const char *key,
 	if (v == NULL || (json_is_integer(v) && json_integer_value(v) ==
 	    (json_int_t)m->config->head_dim))
 		return 0;
-	return diag_fail(d, BN_EXIT_INPUT, "%s: " GGUF_ARCH ".%s is %lld; "
+	return diag_fail(d, BN_EXIT_INPUT, "%s: %s.%s is %lld; "
 	    "the graph's heads are embedding_length / head_count = %u long",
-	    m->g.path, key, json_is_integer(v) ?
+	    m->g.path, m->arch, key, json_is_integer(v) ?
 	    (long long)json_integer_value(v) : -1LL, m->config->head_dim);
 }
 
@@ -139,15 +139,15 @@ check_rope(const struct gguf_model *m, struct diag *d)
 
 	if (type != NULL && !(json_is_string(type) &&
 	    strcmp(json_string_value(type), "none") == 0))
-		return diag_fail(d, BN_EXIT_INPUT, "%s: " GGUF_ARCH
-		    ".rope.scaling.type is '%s'; RoPE scaling is not "
-		    "implemented", m->g.path, json_is_string(type) ?
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.scaling.type "
+		    "is '%s'; RoPE scaling is not implemented", m->g.path,
+		    m->arch, json_is_string(type) ?
 		    json_string_value(type) : "not a string");
 	if (dims != NULL && (!json_is_integer(dims) ||
 	    json_integer_value(dims) != (json_int_t)m->config->head_dim))
-		return diag_fail(d, BN_EXIT_INPUT, "%s: " GGUF_ARCH
-		    ".rope.dimension_count is %lld; the graph rotates all "
-		    "%u dimensions of a head", m->g.path, json_is_integer(dims)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.dimension_count "
+		    "is %lld; the graph rotates all %u dimensions of a head",
+		    m->g.path, m->arch, json_is_integer(dims)
 		    ? (long long)json_integer_value(dims) : -1LL,
 		    m->config->head_dim);
 	return check_head_length(m, "attention.key_length", d) == -1 ? -1 :
@@ -161,12 +161,14 @@ load_config(struct gguf_model *m, struct diag *d)
 	json_t *c;
 	char name[512];
 
-	if (!json_is_string(arch) || strcmp(json_string_value(arch),
-	    GGUF_ARCH) != 0)
+	if (!json_is_string(arch) || (strcmp(json_string_value(arch),
+	    GGUF_ARCH) != 0 && strcmp(json_string_value(arch),
+	    GGUF_ARCH_25) != 0))
 		return diag_fail(d, BN_EXIT_INPUT, "%s: general.architecture is "
-		    "'%s'; gguf-read reads '%s' models", m->g.path,
+		    "'%s'; gguf-read reads '%s' and '%s' models", m->g.path,
 		    json_is_string(arch) ? json_string_value(arch) : "(none)",
-		    GGUF_ARCH);
+		    GGUF_ARCH, GGUF_ARCH_25);
+	m->arch = json_string_value(arch);
 	if ((c = make_config(m)) == NULL ||
 	    (m->config_json = json_dumps(c, JSON_INDENT(2))) == NULL) {
 		json_decref(c);
@@ -213,7 +215,7 @@ describe(struct gguf_model *m, const struct gguf_tensor *t,
 
 	if (gguf_hf_name(t->name, hf, sizeof hf) == -1)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is not one "
-		    "of a %s model", m->g.path, t->name, GGUF_ARCH);
+		    "of a %s model", m->g.path, t->name, m->arch);
 	if ((it->hf_name = strdup(hf)) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	it->t = t;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * gguf_model.h - a bitnet.cpp GGUF model (general.architecture
- * "bitnet-b1.58") as a tensor stream: the hyper-parameters become the same
+ * "bitnet-b1.58" or "bitnet-25") as a tensor stream: the hyper-parameters become the same
  * config fields as a Hugging Face config.json (and a config.json text is
  * written for the stream), tensor names become the Hugging Face ones,
  * shapes are given outer dimension first, the tokenizer metadata travels
@@ -16,7 +16,10 @@
 #include "selection.h"
 #include "tstream.h"
 
-#define GGUF_ARCH "bitnet-b1.58"
+/* The architectures read: the published 2B4T GGUF's, and what bitnet.cpp's
+ * converter writes today (its loader treats the two alike). */
+#define GGUF_ARCH	"bitnet-b1.58"
+#define GGUF_ARCH_25	"bitnet-25"
 
 struct gguf_item {
 	const struct gguf_tensor *t;
@@ -27,6 +30,7 @@ struct gguf_item {
 
 struct gguf_model {
 	struct gguf_file g;
+	const char *arch;	/* general.architecture, one of the above */
 	char *config_json;
 	Tstream__ModelConfig *config;
 	Tstream__SideFile side;

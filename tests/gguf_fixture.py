@@ -108,13 +108,15 @@ def tokenizer_meta(model_dir, cfg):
                (V_STRING, tok["model"]["merges"]))]
 
 
-def write_gguf(model_dir, path, embed="f32", drop=(), extra=()):
-    """The model folder as a GGUF of bitnet.cpp's layout; the metadata
-    keys in drop (without the architecture prefix) are left out, the kv()
-    records in extra added."""
+def write_gguf(model_dir, path, embed="f32", drop=(), extra=(),
+               arch=ARCH):
+    """The model folder as a GGUF of bitnet.cpp's layout, under
+    architecture arch (bitnet-b1.58, or bitnet-25 as bitnet.cpp's converter
+    writes it today); the metadata keys in drop (without the architecture
+    prefix) are left out, the kv() records in extra added."""
     cfg, tensors = tensors_of(model_dir, embed)
-    p = ARCH + "."
-    meta = [kv("general.architecture", V_STRING, ARCH),
+    p = arch + "."
+    meta = [kv("general.architecture", V_STRING, arch),
             kv("general.alignment", V_U32, ALIGN),
             kv(p + "embedding_length", V_U32, cfg["hidden_size"]),
             kv(p + "block_count", V_U32, cfg["num_hidden_layers"]),

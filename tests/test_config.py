@@ -179,6 +179,32 @@ def implemented_fields_change_the_logits_as_they_say():
 
 
 @SUITE.test
+def gguf_architecture_bitnet_25_reads_as_bitnet_b158():
+    """bitnet.cpp's converter names the architecture bitnet-25 today, its
+    loader treats it as bitnet-b1.58: the same file under either name
+    gives the same stream."""
+    m = base()
+    streams = []
+    for arch in ("bitnet-b1.58", "bitnet-25"):
+        g = os.path.join(TMP, arch + ".gguf")
+        gg.write_gguf(m, g, arch=arch)
+        p = subprocess.run([tool("gguf-read"), g], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        assert p.returncode == 0, p.stderr
+        d = os.path.join(TMP, "x-" + arch)
+        rc, _, err = run([tool("tstream-info"), "-x", d], p.stdout)
+        assert rc == 0, err
+        streams.append({f: open(os.path.join(d, f), "rb").read()
+                        for f in sorted(os.listdir(d))})
+    assert streams[0] == streams[1] and len(streams[0]) > 10
+    g = os.path.join(TMP, "bitnet-26.gguf")
+    gg.write_gguf(m, g, arch="bitnet-26")
+    rc, _, err = run([tool("gguf-read"), g])
+    assert rc == 1, err
+    one_line(err, "general.architecture is 'bitnet-26'", "'bitnet-25'")
+
+
+@SUITE.test
 def gguf_rope_keys_as_llama_cpp_reads_them():
     m = base()
     plain = os.path.join(TMP, "nofreq.gguf")

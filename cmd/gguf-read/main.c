@@ -22,9 +22,9 @@ usage(int status)
 	    "usage: gguf-read [--tensors GLOB]... [--layers LIST] "
 	    "[--list [--json]]\n"
 	    "                 [--progress | -q] MODEL.gguf\n"
-	    "Reads a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58; "
-	    "F32, F16 and\n"
-	    "I2_S tensors) and writes it as a tensor stream.\n"
+	    "Reads a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58 "
+	    "or bitnet-25;\n"
+	    "F32, F16 and I2_S tensors) and writes it as a tensor stream.\n"
 	    "Names are the Hugging Face ones.\n"
 	    READER_OPTIONS_HELP);
 	exit(status);
