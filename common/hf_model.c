@@ -12,9 +12,6 @@
 #include "io.h"
 #include "jsonio.h"
 
-#define INDEX_NAME	HF_INDEX_NAME
-#define SINGLE_NAME	HF_SINGLE_NAME
-
 static const char *const side_names[] = {
 	"tokenizer.json", "tokenizer_config.json", "generation_config.json",
 	"special_tokens_map.json",
@@ -51,30 +48,34 @@ is_file_in(const char *path, const char *shard)
 	return n > k && path[n - k - 1] == '/' && strcmp(path + n - k, shard) == 0;
 }
 
-/* The disk folder: ctx is its path. */
+/* The disk folder: ctx is its path.  name's path in path: 0; 1 when there
+ * is no such file; -1. */
+static int
+disk_path(void *ctx, const char *name, char *path, size_t len,
+    struct diag *d)
+{
+	if (io_join(ctx, name, path, len, d) == -1)
+		return -1;
+	return path_exists(path) ? 0 : 1;
+}
+
 static int
 disk_slurp(void *ctx, const char *name, size_t limit, char **buf,
     size_t *len, struct diag *d)
 {
 	char path[4096];
+	int rc = disk_path(ctx, name, path, sizeof path, d);
 
-	if (io_join(ctx, name, path, sizeof path, d) == -1)
-		return -1;
-	if (!path_exists(path))
-		return 1;
-	return io_slurp(path, limit, buf, len, d);
+	return rc != 0 ? rc : io_slurp(path, limit, buf, len, d);
 }
 
 static int
 disk_open_st(void *ctx, const char *name, struct st_file *f, struct diag *d)
 {
 	char path[4096];
+	int rc = disk_path(ctx, name, path, sizeof path, d);
 
-	if (io_join(ctx, name, path, sizeof path, d) == -1)
-		return -1;
-	if (!path_exists(path))
-		return 1;
-	return st_open(f, path, d);
+	return rc != 0 ? rc : st_open(f, path, d);
 }
 
 static void
@@ -177,6 +178,8 @@ hf_model_load_side_files(struct hf_model *m, const char *dir, struct diag *d)
 	return load_side_files(m, &f, d);
 }
 
+/* Open the safetensors files names of folder f: 0; 1 when one is missing
+ * (the last of m->files, which names[m->n_files - 1] names); -1. */
 static int
 open_files(struct hf_model *m, const struct hf_folder *f, const char **names,
     size_t n, struct diag *d)
@@ -188,13 +191,18 @@ open_files(struct hf_model *m, const struct hf_folder *f, const char **names,
 	for (size_t i = 0; i < n; i++) {
 		m->files[i].fd = -1;
 		m->n_files = i + 1;
-		if ((rc = f->open_st(f->ctx, names[i], &m->files[i], d)) == 1)
-			return diag_fail(d, BN_EXIT_INPUT, "%s/%s: no such "
-			    "file", f->label, names[i]);
-		if (rc == -1)
-			return -1;
+		if ((rc = f->open_st(f->ctx, names[i], &m->files[i], d)) != 0)
+			return rc;
 	}
 	return 0;
+}
+
+static int
+no_such_file(const struct hf_model *m, const struct hf_folder *f,
+    const char **names, struct diag *d)
+{
+	return diag_fail(d, BN_EXIT_INPUT, "%s/%s: no such file", f->label,
+	    names[m->n_files - 1]);
 }
 
 static int
@@ -285,8 +293,8 @@ open_index(struct hf_model *m, const struct hf_folder *f, const char *name,
 		    TSTREAM_MAX_TENSORS);
 	else
 		rc = index_shard_names(map, path, &names, &n, d);
-	if (rc == 0)
-		rc = open_files(m, f, names, n, d);
+	if (rc == 0 && (rc = open_files(m, f, names, n, d)) == 1)
+		rc = no_such_file(m, f, names, d);
 	if (rc == 0)
 		rc = check_index(m, map, path, d);
 	free(names);
@@ -301,7 +309,7 @@ static int
 open_weights(struct hf_model *m, const struct hf_folder *f,
     const char *weights, struct diag *d)
 {
-	const char *name = weights ? weights : INDEX_NAME;
+	const char *name = weights ? weights : HF_INDEX_NAME;
 	char *text;
 	size_t len;
 	int rc = 1;
@@ -315,18 +323,13 @@ open_weights(struct hf_model *m, const struct hf_folder *f,
 	if (weights != NULL && ends_with(weights, ".json"))
 		return diag_fail(d, BN_EXIT_INPUT, "%s/%s: no such file",
 		    f->label, weights);
-	if (weights == NULL) {
-		if ((m->files = calloc(1, sizeof *m->files)) == NULL)
-			return diag_fail(d, BN_EXIT_IO, "out of memory");
-		m->files[0].fd = -1;
-		m->n_files = 1;
-		rc = f->open_st(f->ctx, SINGLE_NAME, &m->files[0], d);
-		if (rc == 1)
-			return diag_fail(d, BN_EXIT_INPUT, "%s: no %s or %s in "
-			    "this folder", f->label, SINGLE_NAME, INDEX_NAME);
+	name = weights ? weights : HF_SINGLE_NAME;
+	if ((rc = open_files(m, f, &name, 1, d)) != 1)
 		return rc;
-	}
-	return open_files(m, f, &weights, 1, d);
+	if (weights != NULL)
+		return no_such_file(m, f, &name, d);
+	return diag_fail(d, BN_EXIT_INPUT, "%s: no %s or %s in this folder",
+	    f->label, HF_SINGLE_NAME, HF_INDEX_NAME);
 }
 
 static int
@@ -435,6 +438,14 @@ check_scale_entry(const struct entry *e, const struct entry *all, size_t n,
 	return 0;
 }
 
+static void
+sort_tensors(struct hf_model *m, int (*cmp)(const void *, const void *))
+{
+	qsort(m->tensors, m->n_tensors, sizeof *m->tensors, cmp);
+	for (size_t i = 0; i < m->n_tensors; i++)	/* moved by qsort */
+		m->tensors[i].info.shape = m->tensors[i].shape;
+}
+
 static int
 build_tensors(struct hf_model *m, struct entry *all, size_t n,
     struct diag *d)
@@ -462,9 +473,7 @@ build_tensors(struct hf_model *m, struct entry *all, size_t n,
 			return -1;
 		m->n_tensors++;
 	}
-	qsort(m->tensors, m->n_tensors, sizeof *m->tensors, cmp_tensor_order);
-	for (size_t i = 0; i < m->n_tensors; i++)	/* moved by qsort */
-		m->tensors[i].info.shape = m->tensors[i].shape;
+	sort_tensors(m, cmp_tensor_order);
 	return 0;
 }
 
@@ -685,7 +694,5 @@ cmp_file_order(const void *a, const void *b)
 void
 hf_model_sort_by_file(struct hf_model *m)
 {
-	qsort(m->tensors, m->n_tensors, sizeof *m->tensors, cmp_file_order);
-	for (size_t i = 0; i < m->n_tensors; i++)	/* moved by qsort */
-		m->tensors[i].info.shape = m->tensors[i].shape;
+	sort_tensors(m, cmp_file_order);
 }
