@@ -46,24 +46,18 @@ static int
 check_compact_scales(const Tstream__StreamHeader *h,
     const Tstream__TensorInfo *t, struct diag *d)
 {
-	size_t len = strlen(t->name) - strlen(BITNET_SCALES_SUFFIX);
+	size_t len = strlen(t->name) - strlen(BITNET_FORM_SCALES_SUFFIX);
 	char owner[TSTREAM_MAX_NAME + 1];
 	const Tstream__TensorInfo *w;
 	uint64_t want[2] = { 1, 1 };
-	size_t rank = 1;
+	size_t rank = 0;
 	char ws[64];
 
 	snprintf(owner, sizeof owner, "%.*s", (int)len, t->name);
 	w = tstream_manifest_entry(h, owner);
-	if (w == NULL || (w->encoding != TSTREAM__ENCODING__TERNARY_Q2 &&
-	    w->encoding != TSTREAM__ENCODING__TERNARY_INT8))
+	if (w == NULL || (rank = tstream_scales_shape(w, want)) == 0)
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' has no int8 "
 		    "or q2 weight '%s' beside it", t->name, owner);
-	if (w->encoding == TSTREAM__ENCODING__TERNARY_Q2) {
-		want[0] = w->shape[0];
-		want[1] = tstream_q2_blocks(w->shape[1], w->block_size);
-		rank = 2;
-	}
 	if (t->dtype != TSTREAM__DTYPE__F32 ||
 	    t->encoding != TSTREAM__ENCODING__PLAIN || t->n_shape != rank ||
 	    t->shape[0] != want[0] || (rank == 2 && t->shape[1] != want[1]))
@@ -90,11 +84,10 @@ check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 	    (t->dtype == TSTREAM__DTYPE__BF16 ||
 	    t->dtype == TSTREAM__DTYPE__F16))))
 		return 0;
-	if (bn->is_projection &&
-	    (t->encoding == TSTREAM__ENCODING__TERNARY_INT8 ||
-	    t->encoding == TSTREAM__ENCODING__TERNARY_Q2)) {
+	if (bn->is_projection && tstream_encoding_of(t->encoding) &&
+	    tstream_encoding_of(t->encoding)->scales_shape != NULL) {
 		snprintf(sname, sizeof sname, "%s%s", t->name,
-		    BITNET_SCALES_SUFFIX);
+		    BITNET_FORM_SCALES_SUFFIX);
 		if (tstream_manifest_entry(h, sname) != NULL)
 			return 0;
 		return diag_fail(d, BN_EXIT_INPUT, "%s tensor '%s' comes "

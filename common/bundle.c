@@ -39,14 +39,15 @@ pick_suffix(const Tstream__StreamHeader *h, const char **suffix,
 
 	for (size_t i = 0; i < h->n_manifest; i++) {
 		const Tstream__TensorInfo *t = h->manifest[i];
+		const struct tstream_encoding *e;
 		const char *mine;
 		struct bitnet_name bn;
 
 		bitnet_name_parse(t->name, &bn);
 		if (!bn.is_projection)
 			continue;
-		mine = t->encoding == TSTREAM__ENCODING__TERNARY_INT8 ? "_int8" :
-		    t->encoding == TSTREAM__ENCODING__TERNARY_Q2 ? "_q2" : "";
+		e = tstream_encoding_of(t->encoding);
+		mine = e && e->bundle_suffix ? e->bundle_suffix : "";
 		if (s != NULL && strcmp(s, mine) != 0)
 			return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is %s "
 			    "while other projections are not; a bundle holds "

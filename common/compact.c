@@ -9,8 +9,7 @@
 
 #define Q2_ZERO_CODE	2u
 
-/* The names of the forms and embedding choices, by enum value. */
-static const char *const form_names[] = { "f32", "int8", "q2" };
+/* The names of the embedding choices, by enum value. */
 static const char *const embed_names[] = { "f16", "f32", "keep" };
 
 static int
@@ -27,15 +26,18 @@ name_index(const char *s, const char *const *names, size_t n)
 int
 compact_form_parse(const char *s, enum compact_form *f)
 {
-	int i = NAME_INDEX(s, form_names);
+	const struct tstream_encoding *e = tstream_encoding_by_form(s);
 
-	return i < 0 ? -1 : (*f = (enum compact_form)i, 0);
+	return e == NULL ? -1 : (*f = (enum compact_form)e->id, 0);
 }
 
 const char *
 compact_form_name(enum compact_form f)
 {
-	return form_names[f];
+	const struct tstream_encoding *e = tstream_encoding_of(
+	    (Tstream__Encoding)f);
+
+	return e && e->form ? e->form : "?";
 }
 
 int
@@ -51,8 +53,9 @@ compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
     Tstream__TensorInfo out[2], uint64_t shapes[2][2], char *scales_name,
     size_t name_len, struct diag *d)
 {
+	const struct tstream_encoding *e = tstream_encoding_of(
+	    (Tstream__Encoding)o->form);
 	struct tstream_layout l;
-	uint64_t blocks;
 
 	if (in->n_shape != 2)
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': a ternary "
@@ -65,12 +68,9 @@ compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
 	out[0].scale = 1.0f;	/* the real one is known once decoded */
 	out[0].has_encoding = 1;
 	out[0].has_dtype = 1;
-	if (o->form == COMPACT_INT8) {
-		out[0].dtype = TSTREAM__DTYPE__I8;
-		out[0].encoding = TSTREAM__ENCODING__TERNARY_INT8;
-	} else {
-		out[0].dtype = TSTREAM__DTYPE__U8;
-		out[0].encoding = TSTREAM__ENCODING__TERNARY_Q2;
+	out[0].dtype = e->dtype;
+	out[0].encoding = e->id;
+	if (o->form == COMPACT_Q2) {
 		out[0].has_block_size = 1;
 		out[0].block_size = o->block_size;
 	}
@@ -79,7 +79,6 @@ compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
 		    "stored as %s", in->name, compact_form_name(o->form));
 	out[0].has_payload_length = 1;
 	out[0].payload_length = l.bytes;
-	blocks = o->form == COMPACT_INT8 ? 1 : l.dims[1];	/* q2 */
 	if ((size_t)snprintf(scales_name, name_len, "%s%s", in->name,
 	    COMPACT_SCALES_SUFFIX) >= name_len)
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': name too "
@@ -89,23 +88,24 @@ compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
 	out[1].has_dtype = out[1].has_encoding = 1;
 	out[1].dtype = TSTREAM__DTYPE__F32;
 	out[1].encoding = TSTREAM__ENCODING__PLAIN;
-	shapes[1][0] = o->form == COMPACT_INT8 ? 1 : in->shape[0];
-	shapes[1][1] = blocks;
 	out[1].shape = shapes[1];
-	out[1].n_shape = o->form == COMPACT_INT8 ? 1 : 2;
+	out[1].n_shape = tstream_scales_shape(&out[0], shapes[1]);
 	out[1].has_payload_length = 1;
-	out[1].payload_length = shapes[1][0] * blocks * 4;
+	out[1].payload_length = 4 * shapes[1][0] *
+	    (out[1].n_shape == 2 ? shapes[1][1] : 1);
 	out[1].source = in->source;
 	return 2;
 }
 
 /* W^T, a row (one of W's columns) at a time. */
 static int
-write_int8(const struct ternary_matrix *m, struct tstream_writer *w,
-    int8_t *buf, struct diag *d)
+write_int8(const struct ternary_matrix *m, const struct compact_opts *o,
+    struct tstream_writer *w, void *vbuf, struct diag *d)
 {
+	int8_t *buf = vbuf;
 	int rc = 0;
 
+	(void)o;
 	for (uint64_t c = 0; rc == 0 && c < m->cols; c++) {
 		for (uint64_t r = 0; r < m->rows; r++)
 			buf[r] = m->t[r * m->cols + c];
@@ -134,9 +134,10 @@ pack_q2_row(const int8_t *t, uint64_t cols, uint32_t block, uint8_t *out,
 }
 
 static int
-write_q2(const struct ternary_matrix *m, uint32_t block,
-    struct tstream_writer *w, uint8_t *buf, struct diag *d)
+write_q2(const struct ternary_matrix *m, const struct compact_opts *o,
+    struct tstream_writer *w, void *buf, struct diag *d)
 {
+	uint32_t block = o->block_size;
 	uint64_t blocks = tstream_q2_blocks(m->cols, block);
 	int rc = 0;
 
@@ -147,22 +148,42 @@ write_q2(const struct ternary_matrix *m, uint32_t block,
 	return rc;
 }
 
-/* The scales tensor: one float (int8), or one per block of each row. */
+/* The scales tensor `info` (compact_info's): every value m's scale. */
 static int
-write_scales(const struct ternary_matrix *m, const struct compact_opts *o,
+write_scales(const struct ternary_matrix *m, const Tstream__TensorInfo *info,
     struct tstream_writer *w, float *buf, struct diag *d)
 {
-	uint64_t blocks = tstream_q2_blocks(m->cols, o->block_size);
-	uint64_t rows = m->rows;
+	uint64_t rows = info->n_shape == 2 ? info->shape[0] : 1;
+	uint64_t per = info->shape[info->n_shape - 1];
 	int rc = 0;
 
-	if (o->form == COMPACT_INT8)
-		blocks = rows = 1;
-	for (uint64_t i = 0; i < blocks; i++)
+	for (uint64_t i = 0; i < per; i++)
 		buf[i] = m->scale;
 	for (uint64_t r = 0; rc == 0 && r < rows; r++)
-		rc = tstream_write_payload(w, buf, blocks * sizeof *buf, d);
+		rc = tstream_write_payload(w, buf, per * sizeof *buf, d);
 	return rc;
+}
+
+/* One writer per compact form: the weight's payload. */
+static const struct {
+	enum compact_form form;
+	int (*write)(const struct ternary_matrix *m,
+	    const struct compact_opts *o, struct tstream_writer *w,
+	    void *buf, struct diag *d);
+} writers[] = {
+	{ COMPACT_INT8, write_int8 },
+	{ COMPACT_Q2, write_q2 },
+};
+
+static int
+write_weight(const struct ternary_matrix *m, const struct compact_opts *o,
+    struct tstream_writer *w, void *buf, struct diag *d)
+{
+	for (size_t i = 0; i < sizeof writers / sizeof *writers; i++)
+		if (writers[i].form == o->form)
+			return writers[i].write(m, o, w, buf, d);
+	return diag_fail(d, BN_EXIT_USAGE, "form %s has no writer",
+	    compact_form_name(o->form));
 }
 
 int
@@ -184,14 +205,13 @@ compact_write(const struct ternary_matrix *m, const Tstream__TensorInfo *in,
 	out[0].scale = m->scale;
 	rc = tstream_begin_tensor(w, &out[0], d);
 	if (rc == 0)
-		rc = o->form == COMPACT_INT8 ? write_int8(m, w, buf, d) :
-		    write_q2(m, o->block_size, w, buf, d);
+		rc = write_weight(m, o, w, buf, d);
 	if (rc == 0)
 		rc = tstream_end_tensor(w, d);
 	if (rc == 0 && n == 2) {
 		rc = tstream_begin_tensor(w, &out[1], d);
 		if (rc == 0)
-			rc = write_scales(m, o, w, buf, d);
+			rc = write_scales(m, &out[1], w, buf, d);
 		if (rc == 0)
 			rc = tstream_end_tensor(w, d);
 	}

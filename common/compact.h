@@ -22,7 +22,13 @@
 #include "diag.h"
 #include "tstream.h"
 
-enum compact_form { COMPACT_F32, COMPACT_INT8, COMPACT_Q2 };
+/* A form is the stream encoding its weights leave in (tstream_encoding.h
+ * holds each one's name, layout and scales). */
+enum compact_form {
+	COMPACT_F32 = TSTREAM__ENCODING__PLAIN,
+	COMPACT_INT8 = TSTREAM__ENCODING__TERNARY_INT8,
+	COMPACT_Q2 = TSTREAM__ENCODING__TERNARY_Q2
+};
 
 /* How a compact form stores a bf16 or f16 embedding (and untied head):
  * float16 (the default: every onnxruntime build casts it, bf16 values
@@ -37,7 +43,7 @@ struct compact_opts {
 };
 
 #define COMPACT_DEFAULT_BLOCK	64u
-#define COMPACT_SCALES_SUFFIX	BITNET_SCALES_SUFFIX
+#define COMPACT_SCALES_SUFFIX	BITNET_FORM_SCALES_SUFFIX
 
 /* A decoded ternary matrix: t[rows * cols] of -1/0/+1, W = t * scale. */
 struct ternary_matrix {

@@ -25,93 +25,6 @@ get_u32le(const unsigned char *p)
 	    (uint32_t)p[3] << 24;
 }
 
-const char *
-tstream_encoding_name(Tstream__Encoding e)
-{
-	switch (e) {
-	case TSTREAM__ENCODING__PLAIN:
-		return "plain";
-	case TSTREAM__ENCODING__TERNARY_HF_PACKED:
-		return "ternary-hf-packed";
-	case TSTREAM__ENCODING__TERNARY_I2S:
-		return "ternary-i2s";
-	case TSTREAM__ENCODING__TERNARY_INT8:
-		return "ternary-int8";
-	case TSTREAM__ENCODING__TERNARY_Q2:
-		return "ternary-q2";
-	default:
-		return "?";
-	}
-}
-
-/* MatMulNBits blocks of n values along K. */
-uint64_t
-tstream_q2_blocks(uint64_t k, uint32_t block)
-{
-	return k / block + (k % block != 0);
-}
-
-int
-tstream_q2_block_ok(uint64_t b)
-{
-	return b >= TSTREAM_Q2_MIN_BLOCK && b <= TSTREAM_Q2_MAX_BLOCK &&
-	    (b & (b - 1)) == 0;
-}
-
-int
-tstream_layout(const Tstream__TensorInfo *t, struct tstream_layout *l)
-{
-	const uint64_t *s = t->shape;
-	uint64_t n;
-
-	if (t->n_shape > TSTREAM_MAX_RANK ||
-	    shape_numel(s, t->n_shape, &n) == -1)
-		return -1;
-	l->dtype = t->dtype;
-	l->rank = t->n_shape;
-	if (t->n_shape > 0)
-		memcpy(l->dims, s, t->n_shape * sizeof *s);
-	switch (t->encoding) {
-	case TSTREAM__ENCODING__PLAIN:
-		if (dtype_size(t->dtype) == 0 ||
-		    n > UINT64_MAX / dtype_size(t->dtype))
-			return -1;
-		l->bytes = n * dtype_size(t->dtype);
-		return 0;
-	case TSTREAM__ENCODING__TERNARY_HF_PACKED:
-		if (t->dtype != TSTREAM__DTYPE__U8 || t->n_shape != 2 ||
-		    s[0] % 4)
-			return -1;
-		l->dims[0] = s[0] / 4;
-		l->bytes = n / 4;
-		return 0;
-	case TSTREAM__ENCODING__TERNARY_I2S:
-		if (t->dtype != TSTREAM__DTYPE__U8 || n % 128)
-			return -1;
-		l->rank = 1;
-		l->bytes = l->dims[0] = n / 4 + 32;
-		return 0;
-	case TSTREAM__ENCODING__TERNARY_INT8:
-		if (t->dtype != TSTREAM__DTYPE__I8 || t->n_shape != 2)
-			return -1;
-		l->dims[0] = s[1];
-		l->dims[1] = s[0];
-		l->bytes = n;
-		return 0;
-	case TSTREAM__ENCODING__TERNARY_Q2:
-		if (t->dtype != TSTREAM__DTYPE__U8 || t->n_shape != 2 ||
-		    !t->has_block_size || !tstream_q2_block_ok(t->block_size))
-			return -1;
-		l->rank = 3;
-		l->dims[1] = tstream_q2_blocks(s[1], t->block_size);
-		l->dims[2] = t->block_size / 4;
-		l->bytes = s[0] * l->dims[1] * l->dims[2];
-		return 0;
-	default:
-		return -1;
-	}
-}
-
 int
 tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
     struct diag *d)
@@ -153,8 +66,8 @@ tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
 		    (unsigned long long)want, tstream_encoding_name(t->encoding),
 		    dtype_name(t->dtype),
 		    shape_format(t->shape, t->n_shape, sb, sizeof sb));
-	if (!in_manifest && t->encoding != TSTREAM__ENCODING__PLAIN &&
-	    t->encoding != TSTREAM__ENCODING__TERNARY_I2S && !t->has_scale)
+	if (!in_manifest && tstream_encoding_of(t->encoding)->header_scale &&
+	    !t->has_scale)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': %s tensor without a scale", name,
 		    tstream_encoding_name(t->encoding));

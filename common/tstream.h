@@ -19,6 +19,7 @@
 #include "diag.h"
 #include "progress.h"
 #include "tstream.pb-c.h"
+#include "tstream_encoding.h"
 
 #define TSTREAM_MAGIC		"\x89TSTR\r\n\x1a"
 #define TSTREAM_VERSION		1u
@@ -28,7 +29,6 @@
 #define TSTREAM_MAX_FRAME	(64u << 10)	/* TENS frame bytes */
 #define TSTREAM_MAX_TRAILER	TSTREAM_MAX_HEADER	/* TRLR: side files */
 #define TSTREAM_MAX_TENSORS	100000u
-#define TSTREAM_MAX_RANK	8u
 #define TSTREAM_MAX_NAME	1024u
 
 /* Payload bytes moved at a time by the tools. */
@@ -114,33 +114,6 @@ const Tstream__TensorInfo *tstream_manifest_entry(
 
 /* Check a header: version, config, manifest entries, unique names. */
 int tstream_check_header(const Tstream__StreamHeader *h, struct diag *d);
-
-/* How a tensor's payload is laid out: element type, physical dims and
- * bytes.  PLAIN: the shape itself; TERNARY_HF_PACKED: [rows/4, cols] u8;
- * TERNARY_I2S: the bytes, flat; TERNARY_INT8: [cols, rows] i8 (W
- * transposed, as MatMulInteger takes it); TERNARY_Q2: [rows, blocks,
- * block/4] u8 (MatMulNBits).  -1 if the shape, dtype or block size does
- * not fit the encoding, or the size overflows. */
-struct tstream_layout {
-	Tstream__DType dtype;
-	size_t rank;
-	uint64_t dims[TSTREAM_MAX_RANK];
-	uint64_t bytes;
-};
-
-int tstream_layout(const Tstream__TensorInfo *t, struct tstream_layout *l);
-
-/* TERNARY_Q2 block sizes: powers of two in this range. */
-#define TSTREAM_Q2_MIN_BLOCK	16u
-#define TSTREAM_Q2_MAX_BLOCK	4096u
-
-/* Is b a TERNARY_Q2 block size? */
-int tstream_q2_block_ok(uint64_t b);
-
-/* Blocks of `block` values that hold k values (the last one padded). */
-uint64_t tstream_q2_blocks(uint64_t k, uint32_t block);
-
-const char *tstream_encoding_name(Tstream__Encoding e);
 
 /* A deep copy of h, to be freed with
  * tstream__stream_header__free_unpacked(copy, NULL). */

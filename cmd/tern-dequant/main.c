@@ -68,6 +68,7 @@ parse_args(int argc, char **argv, struct options *o)
 	char *end;
 	unsigned long bs;
 
+	o->form.form = COMPACT_F32;
 	o->form.block_size = COMPACT_DEFAULT_BLOCK;
 	while ((ch = getopt_long(argc, argv, "t:b:e:qhV", longopts,
 	    NULL)) != -1) {
