@@ -12,9 +12,6 @@
 #include "diag.h"
 #include "tstream.h"
 
-/* Largest packed tensor held in memory at once. */
-#define DEQUANT_MAX_PACKED	(256u << 20)
-
 /* The float32 TensorInfo that in becomes; shape points to shape_buf. */
 int dequant_info(const Tstream__TensorInfo *in, Tstream__TensorInfo *out,
     uint64_t *shape_buf, struct diag *d);
