@@ -8,11 +8,11 @@
 
 #include "bitnet_names.h"
 #include "dtype.h"
+#include "onnx_types.h"
 #include "version.h"
 
 #define NAME_MAX_LEN 128
 #define FLOAT32_LOWEST (-3.4028234663852886e38f)
-#define EMBED_NAME "model.embed_tokens.weight"
 
 /* --- the graph -------------------------------------------------------- */
 
@@ -301,7 +301,7 @@ scales_of(struct ctx *x, const char *weight)
 {
 	char name[NAME_MAX_LEN + 16];
 
-	snprintf(name, sizeof name, "%s%s", weight, BITNET_SCALES_SUFFIX);
+	snprintf(name, sizeof name, "%s%s", weight, BITNET_FORM_SCALES_SUFFIX);
 	return og_name_copy(x->g, name);
 }
 
@@ -346,7 +346,7 @@ linear_q2(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
 	    x->act_quant ? a->xq : a->in, t->name, scales_of(x, t->name) }, 3,
 	    attrs, 5);
 
-	og_set_domain(g, BITNET_MS_DOMAIN);
+	og_set_domain(g, ONNX_MS_DOMAIN);
 	return x->act_quant ? og_op2(g, "Div", "proj_deq", y, a->s) : y;
 }
 
@@ -368,10 +368,9 @@ bitlinear(struct ctx *x, struct act *a, const char *weight)
 }
 
 static const char *
-weight(char *buf, size_t len, unsigned layer, const char *part)
+weight(char *buf, size_t len, unsigned layer, enum bitnet_layer_part part)
 {
-	snprintf(buf, len, "model.layers.%u.%s.weight", layer, part);
-	return buf;
+	return bitnet_layer_name(layer, part, buf, len);
 }
 
 /* Rotate-half RoPE of t [batch, heads, seq, head_dim] (cos and sin
@@ -456,11 +455,11 @@ attention(struct ctx *x, unsigned l, const char *h)
 	struct act a;
 
 	act_quant(x, h, &a);
-	q = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.q_proj"));
+	q = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_Q_PROJ));
 	q = rope(x, heads_first(x, q, x->shape_q));
-	k = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.k_proj"));
+	k = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_K_PROJ));
 	k = rope(x, heads_first(x, k, x->shape_kv));
-	v = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.v_proj"));
+	v = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_V_PROJ));
 	v = heads_first(x, v, x->shape_kv);
 	kv_cache(x, l, k, v, &pk, &pv);
 	p = og_op2(g, "MatMul", "scores", q, transpose(x, "k_t",
@@ -472,9 +471,9 @@ attention(struct ctx *x, unsigned l, const char *h)
 	o = transpose(x, "ctx_t", og_op2(g, "MatMul", "ctx", p,
 	    repeat_kv(x, pv)), 0, 2, 1, 3);
 	o = og_op2(g, "Reshape", "ctx_flat", o, x->flat_q);
-	o = rms_norm(x, o, weight(w, sizeof w, l, "self_attn.attn_sub_norm"));
+	o = rms_norm(x, o, weight(w, sizeof w, l, BITNET_ATTN_SUB_NORM));
 	act_quant(x, o, &a);
-	return bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.o_proj"));
+	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_O_PROJ));
 }
 
 /* [N, heads * head_dim] -> [batch, seq, heads * head_dim], roped first
@@ -509,9 +508,9 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 	struct act a;
 
 	act_quant(x, h, &a);
-	q = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.q_proj"));
-	k = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.k_proj"));
-	v = bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.v_proj"));
+	q = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_Q_PROJ));
+	k = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_K_PROJ));
+	v = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_V_PROJ));
 	kv_names(l, past, present);
 	in[0] = bsh(x, q, x->shape_q, 1);
 	in[1] = bsh(x, k, x->shape_kv, 1);
@@ -521,11 +520,11 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 	in[5] = x->seqlens_k;
 	in[6] = x->total_len;
 	og_node_named(g, "GroupQueryAttention", in, 7, out, 3, attrs, 2);
-	og_set_domain(g, BITNET_MS_DOMAIN);
+	og_set_domain(g, ONNX_MS_DOMAIN);
 	o = og_op2(g, "Reshape", "ctx_flat", out[0], x->flat_q);
-	o = rms_norm(x, o, weight(w, sizeof w, l, "self_attn.attn_sub_norm"));
+	o = rms_norm(x, o, weight(w, sizeof w, l, BITNET_ATTN_SUB_NORM));
 	act_quant(x, o, &a);
-	return bitlinear(x, &a, weight(w, sizeof w, l, "self_attn.o_proj"));
+	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_O_PROJ));
 }
 
 /* down(ffn_sub_norm(relu(gate(h))^2 * up(h))) */
@@ -538,13 +537,13 @@ mlp(struct ctx *x, unsigned l, const char *h)
 	struct act a;
 
 	act_quant(x, h, &a);
-	gate = bitlinear(x, &a, weight(w, sizeof w, l, "mlp.gate_proj"));
-	up = bitlinear(x, &a, weight(w, sizeof w, l, "mlp.up_proj"));
+	gate = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_GATE_PROJ));
+	up = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_UP_PROJ));
 	r = og_op1(g, "Relu", "relu", gate);
 	m = og_op2(g, "Mul", "act", og_op2(g, "Mul", "relu2", r, r), up);
-	m = rms_norm(x, m, weight(w, sizeof w, l, "mlp.ffn_sub_norm"));
+	m = rms_norm(x, m, weight(w, sizeof w, l, BITNET_FFN_SUB_NORM));
 	act_quant(x, m, &a);
-	return bitlinear(x, &a, weight(w, sizeof w, l, "mlp.down_proj"));
+	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_DOWN_PROJ));
 }
 
 static const char *
@@ -553,10 +552,10 @@ block(struct ctx *x, unsigned l, const char *h)
 	char w[NAME_MAX_LEN];
 	const char *n;
 
-	n = rms_norm(x, h, weight(w, sizeof w, l, "input_layernorm"));
+	n = rms_norm(x, h, weight(w, sizeof w, l, BITNET_INPUT_NORM));
 	h = og_op2(x->g, "Add", "resid_attn", h, x->gqa ?
 	    attention_gqa(x, l, n) : attention(x, l, n));
-	n = rms_norm(x, h, weight(w, sizeof w, l, "post_attention_layernorm"));
+	n = rms_norm(x, h, weight(w, sizeof w, l, BITNET_POST_NORM));
 	return og_op2(x->g, "Add", "resid_mlp", h, mlp(x, l, n));
 }
 
@@ -613,11 +612,11 @@ static const char *
 embed(struct ctx *x, const char *out)
 {
 	struct onnx_graph *g = x->g;
-	const char *in[2] = { EMBED_NAME, "input_ids" };
+	const char *in[2] = { BITNET_EMBED_NAME, "input_ids" };
 	Onnx__AttributeProto *to;
 	const char *e;
 
-	if (!is_half(x, EMBED_NAME)) {
+	if (!is_half(x, BITNET_EMBED_NAME)) {
 		if (out == NULL)
 			return og_node(g, "Gather", "embedded", in, 2, NULL, 0);
 		og_node_named(g, "Gather", in, 2, &out, 1, NULL, 0);
@@ -642,10 +641,10 @@ add_head(struct ctx *x, const char *h)
 		    (float)x->c->rms_norm_eps);
 		x->two = og_scalar_f32(x->g, "two", 2.0f);
 	}
-	h = rms_norm(x, h, "model.norm.weight");
+	h = rms_norm(x, h, BITNET_NORM_NAME);
 	logits = int_attr_node(x, "Gemm", "head", (const char *const[]){ h,
 	    as_float(x, "head_f32", x->c->tie_word_embeddings ?
-	    EMBED_NAME : "lm_head.weight") }, 2, "transB", 1);
+	    BITNET_EMBED_NAME : BITNET_HEAD_NAME) }, 2, "transB", 1);
 	unflatten(x, logits, x->c->vocab_size, "logits");
 }
 
@@ -752,11 +751,11 @@ bitnet_graph_model(struct onnx_graph *g, Onnx__ModelProto *m,
 	onnx__model_proto__init(m);
 	if (ops == NULL || md == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
-	ops[m->n_opset_import++] = opset(g, "", 17);
-	if (uses_domain(g, BITNET_MS_DOMAIN))
-		ops[m->n_opset_import++] = opset(g, BITNET_MS_DOMAIN, 1);
+	ops[m->n_opset_import++] = opset(g, "", ONNX_OPSET);
+	if (uses_domain(g, ONNX_MS_DOMAIN))
+		ops[m->n_opset_import++] = opset(g, ONNX_MS_DOMAIN, ONNX_MS_OPSET);
 	m->has_ir_version = 1;
-	m->ir_version = 8;
+	m->ir_version = ONNX_IR_VERSION;
 	m->opset_import = ops;
 	m->producer_name = arena_strdup(&g->arena, "bitnet-onnx");
 	m->producer_version = arena_strdup(&g->arena, BN_VERSION);

@@ -20,7 +20,6 @@
 #include "onnx_graph.h"
 #include "tstream.h"
 
-#define BITNET_MS_DOMAIN "com.microsoft"
 
 struct bitnet_graph_opts {
 	int act_quant;		/* per-token int8 activation quantization */

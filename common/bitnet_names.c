@@ -1,29 +1,40 @@
 /* SPDX-License-Identifier: ISC */
 #include "bitnet_names.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LAYER_PREFIX "model.layers."
 
-/* Per-layer tensors in forward order; projections are BitLinear. */
+/* Per-layer tensors, indexed by enum bitnet_layer_part. */
 static const struct {
 	const char *suffix;
 	int is_projection;
 	char rows, cols;
 } layer_parts[BITNET_LAYER_TENSORS] = {
-	{ "input_layernorm.weight", 0, 'h', 0 },
-	{ "self_attn.q_proj.weight", 1, 'q', 'h' },
-	{ "self_attn.k_proj.weight", 1, 'k', 'h' },
-	{ "self_attn.v_proj.weight", 1, 'k', 'h' },
-	{ "self_attn.attn_sub_norm.weight", 0, 'q', 0 },
-	{ "self_attn.o_proj.weight", 1, 'h', 'q' },
-	{ "post_attention_layernorm.weight", 0, 'h', 0 },
-	{ "mlp.gate_proj.weight", 1, 'f', 'h' },
-	{ "mlp.up_proj.weight", 1, 'f', 'h' },
-	{ "mlp.ffn_sub_norm.weight", 0, 'f', 0 },
-	{ "mlp.down_proj.weight", 1, 'h', 'f' },
+	[BITNET_INPUT_NORM] = { "input_layernorm.weight", 0, 'h', 0 },
+	[BITNET_Q_PROJ] = { "self_attn.q_proj.weight", 1, 'q', 'h' },
+	[BITNET_K_PROJ] = { "self_attn.k_proj.weight", 1, 'k', 'h' },
+	[BITNET_V_PROJ] = { "self_attn.v_proj.weight", 1, 'k', 'h' },
+	[BITNET_ATTN_SUB_NORM] = { "self_attn.attn_sub_norm.weight", 0, 'q',
+	    0 },
+	[BITNET_O_PROJ] = { "self_attn.o_proj.weight", 1, 'h', 'q' },
+	[BITNET_POST_NORM] = { "post_attention_layernorm.weight", 0, 'h', 0 },
+	[BITNET_GATE_PROJ] = { "mlp.gate_proj.weight", 1, 'f', 'h' },
+	[BITNET_UP_PROJ] = { "mlp.up_proj.weight", 1, 'f', 'h' },
+	[BITNET_FFN_SUB_NORM] = { "mlp.ffn_sub_norm.weight", 0, 'f', 0 },
+	[BITNET_DOWN_PROJ] = { "mlp.down_proj.weight", 1, 'h', 'f' },
 };
+
+const char *
+bitnet_layer_name(unsigned layer, enum bitnet_layer_part part, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, LAYER_PREFIX "%u.%s", layer,
+	    layer_parts[part].suffix);
+	return buf;
+}
 #define N_PARTS BITNET_LAYER_TENSORS
 
 /* Does rest end with suffix?  Its length without it into *stem. */
@@ -45,8 +56,8 @@ static void
 parse_layer_part(const char *rest, struct bitnet_name *out)
 {
 	size_t stem;
-	int is_scale = ends_with(rest, BITNET_SCALE_SUFFIX, &stem);
-	int is_compact = !is_scale && ends_with(rest, BITNET_SCALES_SUFFIX,
+	int is_scale = ends_with(rest, BITNET_CKPT_SCALE_SUFFIX, &stem);
+	int is_compact = !is_scale && ends_with(rest, BITNET_FORM_SCALES_SUFFIX,
 	    &stem);
 
 	out->rank = 3 * N_PARTS;
@@ -73,11 +84,11 @@ bitnet_name_parse(const char *name, struct bitnet_name *out)
 {
 	memset(out, 0, sizeof *out);
 	out->layer = -1;
-	if (strcmp(name, "model.embed_tokens.weight") == 0) {
+	if (strcmp(name, BITNET_EMBED_NAME) == 0) {
 		out->group = BITNET_GROUP_EMBED;
-	} else if (strcmp(name, "model.norm.weight") == 0) {
+	} else if (strcmp(name, BITNET_NORM_NAME) == 0) {
 		out->group = BITNET_GROUP_NORM;
-	} else if (strcmp(name, "lm_head.weight") == 0) {
+	} else if (strcmp(name, BITNET_HEAD_NAME) == 0) {
 		out->group = BITNET_GROUP_HEAD;
 	} else if (strncmp(name, LAYER_PREFIX, strlen(LAYER_PREFIX)) == 0) {
 		const char *p = name + strlen(LAYER_PREFIX);

@@ -7,6 +7,8 @@
 #ifndef BN_BITNET_NAMES_H
 #define BN_BITNET_NAMES_H
 
+#include <stddef.h>
+
 enum bitnet_group {
 	BITNET_GROUP_EMBED,
 	BITNET_GROUP_LAYER,
@@ -15,8 +17,34 @@ enum bitnet_group {
 	BITNET_GROUP_OTHER
 };
 
-/* The tensors a layer holds (weights; projections also have a scale). */
-#define BITNET_LAYER_TENSORS 11
+/* The tensors a layer holds, in forward order (projections are
+ * BitLinear weights and also have a weight_scale). */
+enum bitnet_layer_part {
+	BITNET_INPUT_NORM,	/* input_layernorm */
+	BITNET_Q_PROJ,		/* self_attn.q_proj */
+	BITNET_K_PROJ,		/* self_attn.k_proj */
+	BITNET_V_PROJ,		/* self_attn.v_proj */
+	BITNET_ATTN_SUB_NORM,	/* self_attn.attn_sub_norm */
+	BITNET_O_PROJ,		/* self_attn.o_proj */
+	BITNET_POST_NORM,	/* post_attention_layernorm */
+	BITNET_GATE_PROJ,	/* mlp.gate_proj */
+	BITNET_UP_PROJ,		/* mlp.up_proj */
+	BITNET_FFN_SUB_NORM,	/* mlp.ffn_sub_norm */
+	BITNET_DOWN_PROJ,	/* mlp.down_proj */
+	BITNET_LAYER_TENSORS
+};
+
+/* The names outside the layers. */
+#define BITNET_EMBED_NAME	"model.embed_tokens.weight"
+#define BITNET_NORM_NAME	"model.norm.weight"
+#define BITNET_HEAD_NAME	"lm_head.weight"
+/* Longest name bitnet_layer_name writes, with its NUL. */
+#define BITNET_NAME_MAX		64
+
+/* "model.layers.L.PART.weight" into buf[len] (len >= BITNET_NAME_MAX);
+ * buf is returned. */
+const char *bitnet_layer_name(unsigned layer, enum bitnet_layer_part part,
+    char *buf, size_t len);
 
 /* Which config size a dimension of a layer tensor is: 'h' hidden_size,
  * 'q' heads * head_dim, 'k' kv_heads * head_dim, 'f' intermediate_size;
@@ -37,9 +65,11 @@ void bitnet_name_parse(const char *name, struct bitnet_name *out);
 /* strcmp-like comparison in model order (ties broken by name). */
 int bitnet_name_cmp(const char *a, const char *b);
 
-/* Suffix of a weight_scale companion: "weight" + "_scale". */
-#define BITNET_SCALE_SUFFIX "_scale"
-/* Suffix of the scales tensor of an int8 or q2 weight (compact.h). */
-#define BITNET_SCALES_SUFFIX ".scales"
+/* Suffix of the checkpoint's weight_scale companion of a BitLinear
+ * weight: "...weight" + "_scale" (BitLinear's own tensor). */
+#define BITNET_CKPT_SCALE_SUFFIX "_scale"
+/* Suffix of the scales tensor that follows an int8 or q2 weight in our
+ * stream (compact.h): "...weight" + ".scales". */
+#define BITNET_FORM_SCALES_SUFFIX ".scales"
 
 #endif

@@ -256,7 +256,7 @@ file_pread(void *ctx, void *buf, size_t n, uint64_t off, struct diag *d)
 static int
 read_scales(struct hf_archive *x, struct hf_archive_file *f, struct diag *d)
 {
-	size_t idx = (size_t)(f - x->files), sl = strlen(BITNET_SCALE_SUFFIX);
+	size_t idx = (size_t)(f - x->files), sl = strlen(BITNET_CKPT_SCALE_SUFFIX);
 	struct hf_archive_scale *v = realloc(x->scales, (x->n_scales +
 	    f->st.n_tensors + 1) * sizeof *v);
 
@@ -269,7 +269,7 @@ read_scales(struct hf_archive *x, struct hf_archive_file *f, struct diag *d)
 		struct hf_archive_scale *sc = &x->scales[x->n_scales];
 
 		if (t->end - t->begin > sizeof sc->bytes || tl < sl ||
-		    strcmp(t->name + tl - sl, BITNET_SCALE_SUFFIX) != 0)
+		    strcmp(t->name + tl - sl, BITNET_CKPT_SCALE_SUFFIX) != 0)
 			continue;
 		sc->file = idx;
 		sc->off = f->st.data_start + t->begin;

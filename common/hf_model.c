@@ -412,7 +412,7 @@ describe_tensor(struct hf_tensor *t, const struct entry *all, size_t n,
 	t->info.has_payload_length = 1;
 	t->info.payload_length = t->st->end - t->st->begin;
 	snprintf(sname, sizeof sname, "%s%s", t->st->name,
-	    BITNET_SCALE_SUFFIX);
+	    BITNET_CKPT_SCALE_SUFFIX);
 	if ((scale = find_entry(all, n, sname)) != NULL)
 		return set_packed(t, scale, d);
 	if (t->st->dtype == TSTREAM__DTYPE__U8)
@@ -427,7 +427,7 @@ static int
 check_scale_entry(const struct entry *e, const struct entry *all, size_t n,
     struct diag *d)
 {
-	size_t len = strlen(e->st->name), slen = strlen(BITNET_SCALE_SUFFIX);
+	size_t len = strlen(e->st->name), slen = strlen(BITNET_CKPT_SCALE_SUFFIX);
 	char base[TSTREAM_MAX_NAME + 1];
 
 	snprintf(base, sizeof base, "%.*s", (int)(len - slen), e->st->name);
@@ -461,7 +461,7 @@ build_tensors(struct hf_model *m, struct entry *all, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct hf_tensor *t = &m->tensors[m->n_tensors];
 
-		if (ends_with(all[i].st->name, "." "weight" BITNET_SCALE_SUFFIX)) {
+		if (ends_with(all[i].st->name, "." "weight" BITNET_CKPT_SCALE_SUFFIX)) {
 			if (check_scale_entry(&all[i], all, n, d) == -1)
 				return -1;
 			continue;

@@ -116,7 +116,7 @@ static int
 take_scale(struct pass *p, const struct st_tensor *st, struct diag *d)
 {
 	char base[TSTREAM_MAX_NAME + 1];
-	size_t len = strlen(st->name) - strlen(BITNET_SCALE_SUFFIX);
+	size_t len = strlen(st->name) - strlen(BITNET_CKPT_SCALE_SUFFIX);
 	unsigned char raw[8];
 	struct hf_tensor *t;
 	float v;

@@ -14,7 +14,6 @@
 
 #include "diag.h"
 #include "onnx_read.h"
-#include "tstream.pb-c.h"
 
 int onnx_check_model(const struct onnx_model *m, struct diag *d);
 
@@ -24,14 +23,5 @@ int onnx_init_locate(const struct onnx_model *m, const struct onnx_init *in,
     char *path, size_t plen, uint64_t *off, uint64_t *len, struct diag *d);
 
 int onnx_init_is_external(const struct onnx_init *in);
-
-/* The ONNX data type of a stream element type; -1 if none. */
-int onnx_type_from_dtype(Tstream__DType t);
-
-/* Bytes per element of an ONNX data type; 0 for types not supported. */
-size_t onnx_elem_size(int data_type);
-
-/* "float32", "int64", ...; "?" for an unknown type. */
-const char *onnx_elem_name(int data_type);
 
 #endif

@@ -11,6 +11,7 @@
 #include "dtype.h"
 #include "io.h"
 #include "onnx_check.h"
+#include "onnx_types.h"
 
 static void
 print_value(FILE *fp, const char *label, const Onnx__ValueInfoProto *v)

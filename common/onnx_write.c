@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "io.h"
-#include "onnx_check.h"
+#include "onnx_types.h"
 #include "pbwire.h"
 
 /* ONNX field numbers (onnx.proto) of what is written by hand. */
