@@ -9,21 +9,27 @@
 #include "bitnet_names.h"
 #include "io.h"
 
-static const struct {
-	const char *gguf, *hf;
-} layer_names[] = {
-	{ "attn_norm", "input_layernorm" },
-	{ "attn_q", "self_attn.q_proj" },
-	{ "attn_k", "self_attn.k_proj" },
-	{ "attn_v", "self_attn.v_proj" },
-	{ "attn_sub_norm", "self_attn.attn_sub_norm" },
-	{ "attn_output", "self_attn.o_proj" },
-	{ "ffn_norm", "post_attention_layernorm" },
-	{ "ffn_gate", "mlp.gate_proj" },
-	{ "ffn_up", "mlp.up_proj" },
-	{ "ffn_sub_norm", "mlp.ffn_sub_norm" },
-	{ "ffn_down", "mlp.down_proj" },
+/* llama.cpp's names of the layer tensors, by part. */
+static const char *const gguf_parts[BITNET_LAYER_TENSORS] = {
+	[BITNET_INPUT_NORM] = "attn_norm",
+	[BITNET_Q_PROJ] = "attn_q",
+	[BITNET_K_PROJ] = "attn_k",
+	[BITNET_V_PROJ] = "attn_v",
+	[BITNET_ATTN_SUB_NORM] = "attn_sub_norm",
+	[BITNET_O_PROJ] = "attn_output",
+	[BITNET_POST_NORM] = "ffn_norm",
+	[BITNET_GATE_PROJ] = "ffn_gate",
+	[BITNET_UP_PROJ] = "ffn_up",
+	[BITNET_FFN_SUB_NORM] = "ffn_sub_norm",
+	[BITNET_DOWN_PROJ] = "ffn_down",
 };
+
+/* Copy a fixed name into buf; -1 if it does not fit. */
+static int
+copy_name(const char *name, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s", name) < (int)len ? 0 : -1;
+}
 
 int
 gguf_hf_name(const char *name, char *buf, size_t len)
@@ -33,20 +39,21 @@ gguf_hf_name(const char *name, char *buf, size_t len)
 	int n = 0;
 
 	if (strcmp(name, "token_embd.weight") == 0)
-		return snprintf(buf, len, "model.embed_tokens.weight") < (int)len
-		    ? 0 : -1;
+		return copy_name(BITNET_EMBED_NAME, buf, len);
 	if (strcmp(name, "output_norm.weight") == 0)
-		return snprintf(buf, len, "model.norm.weight") < (int)len ? 0 :
-		    -1;
+		return copy_name(BITNET_NORM_NAME, buf, len);
 	if (strcmp(name, "output.weight") == 0)
-		return snprintf(buf, len, "lm_head.weight") < (int)len ? 0 : -1;
+		return copy_name(BITNET_HEAD_NAME, buf, len);
 	if (sscanf(name, "blk.%u.%63[a-z_].weight%n", &layer, part, &n) != 2 ||
 	    name[n] != '\0')
 		return -1;
-	for (size_t i = 0; i < sizeof layer_names / sizeof *layer_names; i++)
-		if (strcmp(part, layer_names[i].gguf) == 0)
-			return snprintf(buf, len, "model.layers.%u.%s.weight",
-			    layer, layer_names[i].hf) < (int)len ? 0 : -1;
+	for (int i = 0; i < BITNET_LAYER_TENSORS; i++)
+		if (strcmp(part, gguf_parts[i]) == 0) {
+			if (len < BITNET_NAME_MAX)
+				return -1;
+			bitnet_layer_name(layer, (enum bitnet_layer_part)i, buf, len);
+			return 0;
+		}
 	return -1;
 }
 
@@ -340,3 +347,55 @@ gguf_model_close(struct gguf_model *m)
 	gguf_close(&m->g);
 	memset(m, 0, sizeof *m);
 }
+
+/* --- the model source ------------------------------------------------ */
+
+static int
+src_open(void *src, const char *model, const char *config, struct diag *d)
+{
+	(void)config;	/* the GGUF holds it */
+	return gguf_model_open(src, model, d);
+}
+
+static int
+src_select(void *src, const struct selection *sel, struct diag *d)
+{
+	return gguf_model_select(src, sel, d);
+}
+
+static size_t
+src_count(const void *src)
+{
+	return ((const struct gguf_model *)src)->n_items;
+}
+
+static void
+src_header(void *src, Tstream__StreamHeader *h,
+    Tstream__TensorInfo **manifest)
+{
+	gguf_model_header(src, h, manifest);
+}
+
+static int
+src_write(void *src, struct tstream_writer *w, struct diag *d)
+{
+	const struct gguf_model *m = src;
+	void *buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d);
+	int rc = buf ? 0 : -1;
+
+	for (size_t i = 0; rc == 0 && i < m->n_items; i++)
+		rc = gguf_model_write_tensor(m, i, w, buf, d);
+	free(buf);
+	return rc;
+}
+
+static void
+src_close(void *src)
+{
+	gguf_model_close(src);
+}
+
+const struct model_source gguf_model_source = {
+	"gguf-read", 0, sizeof(struct gguf_model), src_open, src_select,
+	src_count, src_header, src_write, src_close
+};

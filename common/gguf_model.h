@@ -13,6 +13,7 @@
 
 #include "diag.h"
 #include "gguf.h"
+#include "reader_cli.h"
 #include "selection.h"
 #include "tstream.h"
 
@@ -47,6 +48,9 @@ void gguf_model_header(struct gguf_model *m, Tstream__StreamHeader *h,
 int gguf_model_write_tensor(const struct gguf_model *m, size_t i,
     struct tstream_writer *w, void *buf, struct diag *d);
 void gguf_model_close(struct gguf_model *m);
+
+/* gguf-read's source: a GGUF file through gguf_model. */
+extern const struct model_source gguf_model_source;
 
 /* The Hugging Face name of a GGUF tensor name into buf; -1 if unknown. */
 int gguf_hf_name(const char *gguf_name, char *buf, size_t len);

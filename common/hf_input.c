@@ -141,3 +141,59 @@ hf_input_close(struct hf_input *in)
 		fclose(in->pipe);
 	in->pipe = NULL;
 }
+
+/* --- the model source ------------------------------------------------ */
+
+struct hf_source {
+	struct hf_model m;
+	struct hf_input in;
+};
+
+static int
+src_open(void *src, const char *model, const char *config, struct diag *d)
+{
+	struct hf_source *s = src;
+
+	return hf_input_open(&s->in, &s->m, model, config, d);
+}
+
+static int
+src_select(void *src, const struct selection *sel, struct diag *d)
+{
+	return hf_model_select(&((struct hf_source *)src)->m, sel, d);
+}
+
+static size_t
+src_count(const void *src)
+{
+	return ((const struct hf_source *)src)->m.n_tensors;
+}
+
+static void
+src_header(void *src, Tstream__StreamHeader *h,
+    Tstream__TensorInfo **manifest)
+{
+	hf_model_header(&((struct hf_source *)src)->m, h, manifest);
+}
+
+static int
+src_write(void *src, struct tstream_writer *w, struct diag *d)
+{
+	struct hf_source *s = src;
+
+	return hf_input_write(&s->in, &s->m, w, d);
+}
+
+static void
+src_close(void *src)
+{
+	struct hf_source *s = src;
+
+	hf_model_close(&s->m);
+	hf_input_close(&s->in);
+}
+
+const struct model_source hf_model_source = {
+	"st-read", 1, sizeof(struct hf_source), src_open, src_select,
+	src_count, src_header, src_write, src_close
+};

@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "hf_archive.h"
 #include "hf_model.h"
+#include "reader_cli.h"
 #include "st_stream.h"
 #include "tstream.h"
 
@@ -35,5 +36,8 @@ int hf_input_write(struct hf_input *in, struct hf_model *m,
     struct tstream_writer *w, struct diag *d);
 
 void hf_input_close(struct hf_input *in);
+
+/* st-read's source: a Hugging Face model through hf_input. */
+extern const struct model_source hf_model_source;
 
 #endif

@@ -3,9 +3,14 @@
 
 #include <err.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "io.h"
+#include "manifest_print.h"
+#include "version.h"
 
 static void
 add_selector(struct reader_options *o, int ch, const char *arg)
@@ -61,24 +66,70 @@ reader_options_parse(int argc, char **argv, const char *prog,
 	o->model = argv[optind];
 }
 
-int
-reader_write_stream(const Tstream__StreamHeader *h,
-    const struct reader_options *o, const char *prog,
-    int (*tensors)(void *ctx, struct tstream_writer *w, struct diag *d),
-    void *ctx, struct diag *d)
+/* --list, or the stream. */
+static int
+reader_output(const struct model_source *src, void *st,
+    const struct reader_options *o, struct diag *d)
 {
+	char producer[64];
+	char *prods[1] = { producer };
+	Tstream__StreamHeader h;
+	Tstream__TensorInfo **manifest;
 	struct tstream_writer w;
 	struct progress p;
 	int rc;
 
-	tstream_progress_init(&p, progress_wanted(o->progress, o->quiet),
-	    prog, h);
-	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
-	w.progress = &p;
-	if (rc == 0)
-		rc = tensors(ctx, &w, d);
-	if (rc == 0)
-		rc = tstream_writer_finish(&w, d);
-	tstream_writer_close(&w);
+	if ((manifest = io_alloc((src->count(st) + 1) * sizeof *manifest,
+	    "manifest", d)) == NULL)
+		return -1;
+	src->header(st, &h, manifest);
+	snprintf(producer, sizeof producer, "%s %s", src->prog, BN_VERSION);
+	h.producers = prods;
+	h.n_producers = 1;
+	cli_stream_stdout();
+	if (o->list) {
+		rc = manifest_list(stdout, &h, o->json, d);
+	} else {
+		tstream_progress_init(&p, progress_wanted(o->progress,
+		    o->quiet), src->prog, &h);
+		rc = tstream_writer_open(&w, stdout, "stdout", &h, d);
+		w.progress = &p;
+		if (rc == 0)
+			rc = src->write(st, &w, d);
+		if (rc == 0)
+			rc = tstream_writer_finish(&w, d);
+		tstream_writer_close(&w);
+	}
+	free(manifest);
 	return rc;
+}
+
+int
+reader_main(const struct model_source *src, int argc, char **argv,
+    void (*usage)(int))
+{
+	struct reader_options o = { 0 };
+	struct diag d = { 0 };
+	void *st;
+	int rc;
+
+	cli_init();
+	reader_options_parse(argc, argv, src->prog, src->takes_config, usage,
+	    &o);
+	if (!o.list && cli_refuse_tty_stdout("a tensor stream", &d) == -1)
+		diag_exit(&d);
+	if ((st = io_alloc(src->size, src->prog, &d)) == NULL)
+		diag_exit(&d);
+	memset(st, 0, src->size);
+	if (src->open(st, o.model, o.config, &d) == -1 ||
+	    (!selection_is_empty(&o.sel) &&
+	    src->select(st, &o.sel, &d) == -1))
+		diag_exit(&d);
+	rc = reader_output(src, st, &o, &d);
+	src->close(st);
+	free(st);
+	selection_free(&o.sel);
+	if (rc == -1)
+		diag_exit(&d);
+	return 0;
 }

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * reader_cli.h - the command line that the readers of a model (st-read,
- * gguf-read) share: selection, --list, --json, progress, one MODEL.
+ * reader_cli.h - the readers of a model (st-read, gguf-read): one
+ * interface every model source implements (hf_input.h for Hugging Face
+ * folders, files and archives, gguf_model.h for GGUF), and the command
+ * line and main they share: selection, --list, --json, progress, one
+ * MODEL.  A new source format is a module with a struct model_source and
+ * a cmd/ front end that gives its usage text.
  */
 #ifndef BN_READER_CLI_H
 #define BN_READER_CLI_H
@@ -32,16 +36,36 @@ struct reader_options {
 	"  -h, --help           this text\n" \
 	"  -V, --version        the version\n"
 
+/* A model source: its state is `size` zeroed bytes that reader_main
+ * allocates. */
+struct model_source {
+	const char *prog;		/* the tool, for messages */
+	int takes_config;		/* -c/--config */
+	size_t size;
+	/* Open model (config: -c's file, or NULL). */
+	int (*open)(void *src, const char *model, const char *config,
+	    struct diag *d);
+	/* Keep only the tensors s selects (s is not empty). */
+	int (*select)(void *src, const struct selection *s, struct diag *d);
+	/* The number of tensors, then the header: manifest has room for
+	 * that many + 1. */
+	size_t (*count)(const void *src);
+	void (*header)(void *src, Tstream__StreamHeader *h,
+	    Tstream__TensorInfo **manifest);
+	/* Write every tensor of the manifest to w. */
+	int (*write)(void *src, struct tstream_writer *w, struct diag *d);
+	void (*close)(void *src);
+};
+
+/* A reader's whole main: options, open, select, then the manifest
+ * (--list) or the stream on standard output.  Returns the exit status;
+ * errors are printed. */
+int reader_main(const struct model_source *src, int argc, char **argv,
+    void (*usage)(int));
+
 /* Parse argv; with_config allows -c/--config.  usage(status) prints the
  * tool's usage and exits; errors in the options exit with status 2. */
 void reader_options_parse(int argc, char **argv, const char *prog,
     int with_config, void (*usage)(int), struct reader_options *o);
-
-/* Write the stream of header h to standard output, with progress as o
- * asks; tensors(ctx, w, d) writes every tensor of the manifest. */
-int reader_write_stream(const Tstream__StreamHeader *h,
-    const struct reader_options *o, const char *prog,
-    int (*tensors)(void *ctx, struct tstream_writer *w, struct diag *d),
-    void *ctx, struct diag *d);
 
 #endif
