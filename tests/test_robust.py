@@ -565,8 +565,9 @@ def onnx_files_the_reader_refuses():
 
 
 @SUITE.test
-def more_refusals():
-    """The rest of the error paths a user can reach, one case each."""
+def ternary_sources_tern_dequant_refuses():
+    """Ternary weights that decode to no ternary value, scales that cannot
+    apply, sizes past the hold limit: in f32 and in a compact form."""
     online = (tc.field_bytes(1, "bitnet") + tc.field_varint(3, 8) +
               tc.field_varint(4, 1) + tc.field_varint(5, 2) +
               tc.field_varint(6, 1) + tc.field_varint(7, 4) +
@@ -577,6 +578,7 @@ def more_refusals():
     up = "model.layers.0.mlp.up_proj.weight"
     i2s = tc.tensor_info(up, shape=(8, 16), dtype=4, encoding=3)
     nan = struct.pack("<f", float("nan"))
+    master = tc.tensor_info(up, dtype=3, shape=(8, 16))
     stream_cases = [
         (tc.stream([tc.tensor_info(up, dtype=3, shape=(8,))], [],
                    head=tc.header([tc.tensor_info(up, dtype=3, shape=(8,))],
@@ -590,6 +592,10 @@ def more_refusals():
          "weight_scale inf cannot multiply"),
         (tc.stream([i2s], [(i2s, b"\x55" * 32 + nan + b"\0" * 28)]),
          "I2_S scale nan is not finite"),
+        (tc.stream([master], [(master, b"\x80\x3f" * 5 + b"\xc0\x7f" +
+                               b"\x80\x3f" * 122)],
+                   head=tc.header([master], cfg=online)),
+         "tensor '%s': element 5 is NaN" % up),
         (tc.MAGIC + struct.pack("<I", 1) + tc.frame(b"TENS", b""),
          "expected the HEAD frame"),
     ]
@@ -598,7 +604,6 @@ def more_refusals():
         assert rc == 1, (needle, rc, err)
         one_line(err, needle)
     # the same sources into a compact form
-    master = tc.tensor_info(up, dtype=3, shape=(8, 16))
     one = struct.pack("<f", 1.0)
     for data, needle in (
             (tc.stream([master], [(master, b"\x80\x3f" * 5 + b"\xc0\x7f" +
@@ -612,6 +617,20 @@ def more_refusals():
         rc, out, err = run([tool("tern-dequant"), "--to", "int8"], data)
         assert rc == 1, (needle, rc, err)
         one_line(err, needle)
+    # sizes that overflow once widened to float32, or pass the hold limit
+    for info, needle in (
+            (tc.tensor_info("n", dtype=2, shape=(1 << 62,)),
+             "shape too large"),
+            (tc.tensor_info(up, shape=(1 << 20, 1 << 12), dtype=4,
+                            encoding=2, scale=1.0),
+             "packed payload of")):
+        rc, out, err = run([tool("tern-dequant")], tc.stream([info], []))
+        assert rc == 1, (needle, rc, err)
+        one_line(err, needle)
+
+
+@SUITE.test
+def models_onnx_emit_and_verify_refuse():
     # a bundle holds one form
     q = "model.layers.0.self_attn.q_proj.weight"
     k = "model.layers.0.self_attn.k_proj.weight"
@@ -635,6 +654,23 @@ def more_refusals():
                        data)
     assert rc == 1
     one_line(err, "no initializer 'zzz'")
+    d = os.path.join(TMP, "onnx")
+    os.makedirs(d, exist_ok=True)
+    # a million initializers, refused before they are all read
+    many = os.path.join(d, "many.onnx")
+    body = b"\x2a\x00" * 1000001
+    with open(many, "wb") as f:
+        f.write(b"\x3a" + gf_varint(len(body)) + body)
+    rc, out, err = run([tool("onnx-verify"), many])
+    assert rc == 1
+    one_line(err, "more than 1000000 initializers")
+
+
+@SUITE.test
+def paths_and_inputs_that_cannot_be_used():
+    cfg = os.path.join(model(), "config.json")
+    d = os.path.join(TMP, "paths")
+    os.makedirs(d, exist_ok=True)
     # paths
     long = os.path.join(TMP, "x" * 250, "y" * 250, "z" * 250, "w" * 250,
                         "v" * 250, "u" * 250, "t" * 250, "s" * 250,
@@ -664,8 +700,33 @@ def more_refusals():
     assert len(err.strip().splitlines()) == 1, err
 
 
+    # standard input that cannot be read
+    fdir = os.open(TMP, os.O_RDONLY)
+    p = subprocess.run([tool("st-read"), "-c", cfg, "-"], stdin=fdir,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(fdir)
+    assert p.returncode == 3, p.returncode
+    one_line(p.stderr.decode(), "<stdin>", "Is a directory")
+    # a config path that cannot be opened; a path too long to extend
+    rc, out, err = run([tool("st-read"), "-c", cfg + "/x", model()])
+    assert rc == 3
+    one_line(err, "Not a directory")
+    deep = d
+    while len(deep) < 4085:
+        deep = os.path.join(deep, "d" * min(200, 4085 - len(deep)))
+    os.makedirs(deep, exist_ok=True)
+    rc, out, err = run([tool("st-read"), deep])
+    assert rc == 1
+    one_line(err, "path too long")
+    # a full disk met by a large write, not the final flush
+    p = subprocess.run("%s %s > /dev/full" % (tool("st-read"), demo_model()),
+                       shell=True, stderr=subprocess.PIPE)
+    assert p.returncode == 3
+    one_line(p.stderr.decode(), "stdout: write", "No space left")
+
+
 @SUITE.test
-def yet_more_refusals():
+def archives_refused():
     cfg = os.path.join(model(), "config.json")
     d = os.path.join(TMP, "yet")
     os.makedirs(d, exist_ok=True)
@@ -704,13 +765,26 @@ def yet_more_refusals():
     rc, out, err = run([tool("st-read"), a])
     assert rc == 1
     one_line(err, "header length 5000 runs past the end of the file")
-    # standard input that cannot be read
-    fdir = os.open(TMP, os.O_RDONLY)
-    p = subprocess.run([tool("st-read"), "-c", cfg, "-"], stdin=fdir,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    os.close(fdir)
-    assert p.returncode == 3, p.returncode
-    one_line(p.stderr.decode(), "<stdin>", "Is a directory")
+    # archives broken inside an entry, and after the weights
+    a = gf.write_archive(model(), os.path.join(d, "m.tar.gz"))
+    with open(a, "rb") as f:
+        blob = f.read()
+    for cut, needle in ((len(blob) // 2, "truncated gzip input"),
+                        (len(blob) - 30, "truncated gzip input")):
+        bad = os.path.join(d, "cut%d.tar.gz" % cut)
+        with open(bad, "wb") as f:
+            f.write(blob[:cut])
+        rc, out, err = run([tool("st-read"), bad])
+        assert rc == 1, (cut, rc, err)
+        one_line(err, needle, bad)
+
+
+@SUITE.test
+def indexes_and_one_pass_reads_refused():
+    cfg = os.path.join(model(), "config.json")
+    d = os.path.join(TMP, "last")
+    os.makedirs(d, exist_ok=True)
+    up = "model.layers.0.mlp.up_proj.weight"
     # an index naming more shards than allowed, a missing shard
     idx = os.path.join(d, "model.safetensors.index.json")
     shutil.copy(cfg, d)
@@ -724,45 +798,6 @@ def yet_more_refusals():
         assert rc in (1, 3), (needle, rc, err)
         one_line(err, needle)
     os.unlink(idx)
-    # a GGUF naming one tensor twice; a missing GGUF
-    with open(gguf_path(), "rb") as f:
-        blob = f.read()
-    dup = os.path.join(d, "dup.gguf")
-    with open(dup, "wb") as f:
-        f.write(blob.replace(b"blk.0.attn_q.weight", b"blk.0.attn_k.weight",
-                             1))
-    rc, out, err = run([tool("gguf-read"), dup])
-    assert rc == 1
-    one_line(err, "appears twice")
-    rc, out, err = run([tool("gguf-read"), os.path.join(d, "none.gguf")])
-    assert rc == 3
-    one_line(err, "No such file")
-    # a million initializers, refused before they are all read
-    many = os.path.join(d, "many.onnx")
-    body = b"\x2a\x00" * 1000001
-    with open(many, "wb") as f:
-        f.write(b"\x3a" + gf_varint(len(body)) + body)
-    rc, out, err = run([tool("onnx-verify"), many])
-    assert rc == 1
-    one_line(err, "more than 1000000 initializers")
-
-
-@SUITE.test
-def last_refusals():
-    cfg = os.path.join(model(), "config.json")
-    d = os.path.join(TMP, "last")
-    os.makedirs(d, exist_ok=True)
-    up = "model.layers.0.mlp.up_proj.weight"
-    # sizes that overflow once widened to float32, or pass the hold limit
-    for info, needle in (
-            (tc.tensor_info("n", dtype=2, shape=(1 << 62,)),
-             "shape too large"),
-            (tc.tensor_info(up, shape=(1 << 20, 1 << 12), dtype=4,
-                            encoding=2, scale=1.0),
-             "packed payload of")):
-        rc, out, err = run([tool("tern-dequant")], tc.stream([info], []))
-        assert rc == 1, (needle, rc, err)
-        one_line(err, needle)
     # one-pass reads: a projection too large to hold, a scale not a float
     for h, needle in (
             ({up: {"dtype": "U8", "shape": [1 << 26, 5],
@@ -790,34 +825,25 @@ def last_refusals():
     rc, out, err = run([tool("st-read"), big])
     assert rc == 1
     one_line(err, "weight_map of more than 100000 tensors")
-    # a config path that cannot be opened; a path too long to extend
-    rc, out, err = run([tool("st-read"), "-c", cfg + "/x", model()])
-    assert rc == 3
-    one_line(err, "Not a directory")
-    deep = d
-    while len(deep) < 4085:
-        deep = os.path.join(deep, "d" * min(200, 4085 - len(deep)))
-    os.makedirs(deep, exist_ok=True)
-    rc, out, err = run([tool("st-read"), deep])
-    assert rc == 1
-    one_line(err, "path too long")
-    # a full disk met by a large write, not the final flush
-    p = subprocess.run("%s %s > /dev/full" % (tool("st-read"), demo_model()),
-                       shell=True, stderr=subprocess.PIPE)
-    assert p.returncode == 3
-    one_line(p.stderr.decode(), "stdout: write", "No space left")
-    # archives broken inside an entry, and after the weights
-    a = gf.write_archive(model(), os.path.join(d, "m.tar.gz"))
-    with open(a, "rb") as f:
+
+
+@SUITE.test
+def gguf_files_refused():
+    d = os.path.join(TMP, "gg")
+    os.makedirs(d, exist_ok=True)
+    # a GGUF naming one tensor twice; a missing GGUF
+    with open(gguf_path(), "rb") as f:
         blob = f.read()
-    for cut, needle in ((len(blob) // 2, "truncated gzip input"),
-                        (len(blob) - 30, "truncated gzip input")):
-        bad = os.path.join(d, "cut%d.tar.gz" % cut)
-        with open(bad, "wb") as f:
-            f.write(blob[:cut])
-        rc, out, err = run([tool("st-read"), bad])
-        assert rc == 1, (cut, rc, err)
-        one_line(err, needle, bad)
+    dup = os.path.join(d, "dup.gguf")
+    with open(dup, "wb") as f:
+        f.write(blob.replace(b"blk.0.attn_q.weight", b"blk.0.attn_k.weight",
+                             1))
+    rc, out, err = run([tool("gguf-read"), dup])
+    assert rc == 1
+    one_line(err, "appears twice")
+    rc, out, err = run([tool("gguf-read"), os.path.join(d, "none.gguf")])
+    assert rc == 3
+    one_line(err, "No such file")
 
 
 @SUITE.test
