@@ -16,36 +16,26 @@ printed.  The quantized model is checked for shape and finiteness.
     check_full.py [DIR]      (default build/bench)
 """
 import os
-import subprocess
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 import gen_fixture as gf  # noqa: E402
 import ort_run  # noqa: E402
 import reference  # noqa: E402
-from harness import tool  # noqa: E402
+from harness import sh, tool  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-4
 
 
-def sh(cmd):
-    print("+ " + cmd, flush=True)
-    subprocess.run(cmd, shell=True, check=True)
-
-
 def feeds(cfg, ids):
     hd = cfg["hidden_size"] // cfg["num_attention_heads"]
-    f = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-         "position_ids": np.arange(ids.shape[1])[None].astype(np.int64)}
-    e = np.zeros((1, cfg["num_key_value_heads"], 0, hd), np.float32)
-    for l in range(cfg["num_hidden_layers"]):
-        f["past_key_values.%d.key" % l] = e
-        f["past_key_values.%d.value" % l] = e
-    return f
+    return ort_run.feeds(ids, ort_run.empty_past(
+        cfg["num_hidden_layers"], cfg["num_key_value_heads"], hd))
 
 
 def main():
@@ -62,9 +52,12 @@ def main():
     quant = os.path.join(out, "model.onnx")
     plain = os.path.join(out, "plain", "model.onnx")
     os.makedirs(os.path.dirname(plain), exist_ok=True)
-    sh("%s | %s -q -o %s" % (pipe, tool("onnx-emit"), quant))
-    sh("%s | %s -q --against - %s" % (pipe, tool("onnx-verify"), quant))
-    sh("%s | %s -q --no-act-quant -o %s" % (pipe, tool("onnx-emit"), plain))
+    for cmd in ("%s | %s -q -o %s" % (pipe, tool("onnx-emit"), quant),
+                "%s | %s -q --against - %s" % (pipe, tool("onnx-verify"),
+                                               quant),
+                "%s | %s -q --no-act-quant -o %s" % (pipe, tool("onnx-emit"),
+                                                     plain)):
+        sh(cmd, check=True, echo=True)
     ref = reference.Reference(model)
     ids = np.random.default_rng(8).integers(0, ref.cfg["vocab_size"],
                                             (1, 8)).astype(np.int64)

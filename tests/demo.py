@@ -16,8 +16,10 @@ import time
 
 import numpy as np
 
-import gen_tokenizer
-import ort_run
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
+import gen_tokenizer  # noqa: E402
+import ort_run  # noqa: E402
 
 
 def main():
@@ -30,12 +32,7 @@ def main():
     layers, kv = cfg["num_hidden_layers"], cfg["num_key_value_heads"]
     hd = cfg["hidden_size"] // cfg["num_attention_heads"]
     prompt = np.array([enc(text)], np.int64)
-    feeds = {"input_ids": prompt, "attention_mask": np.ones_like(prompt),
-             "position_ids": np.arange(prompt.shape[1])[None]}
-    empty = np.zeros((1, kv, 0, hd), np.float32)
-    for l in range(layers):
-        feeds["past_key_values.%d.key" % l] = empty
-        feeds["past_key_values.%d.value" % l] = empty
+    feeds = ort_run.feeds(prompt, ort_run.empty_past(layers, kv, hd))
     t0 = time.time()
     out, info = ort_run.run(model, feeds, outputs=["logits"])
     wall = time.time() - t0

@@ -14,7 +14,8 @@ import tarfile
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 import gen_fixture as gf  # noqa: E402
 from harness import (Suite, one_line, run, through_fifo, tool,  # noqa: E402
                      untraced_env)

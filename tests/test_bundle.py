@@ -8,14 +8,14 @@ Prints 'N passed, N failed' last."""
 import filecmp
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 import gen_fixture as gf  # noqa: E402
 from greedy import PROMPTS, clear_prompt, generate  # noqa: E402
-from harness import Suite, tool  # noqa: E402
+from harness import Suite, sh, tool  # noqa: E402
 import reference  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-bundle-")
@@ -24,16 +24,8 @@ CONFIGS = [("tiny-tok", 21), ("tiny-tok-mha", 22)]  # with a tokenizer
 FORMS = {"fp32": "", "int8": "--to int8", "q2": "--to q2"}
 
 
-def sh(cmd, **kw):
-    return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, **kw)
-
-
 def model_dir(preset, seed):
-    d = os.path.join(TMP, "src-%s" % preset)
-    if not os.path.exists(d):
-        gf.write_model(d, gf.PRESETS[preset], seed)
-    return d
+    return gf.model_once(os.path.join(TMP, "src-%s" % preset), preset, seed)
 
 
 def bundle(preset, seed, forms=("fp32",), name=None, flags=""):

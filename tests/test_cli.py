@@ -18,11 +18,12 @@ import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 import gen_fixture as gf  # noqa: E402
 import gguf_fixture  # noqa: E402
 import reference  # noqa: E402
-from harness import Suite, run, through_fifo, tool  # noqa: E402
+from harness import Suite, run, through_fifo, tool, write_st  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-cli-")
 SUITE = Suite("cli", TMP)
@@ -480,12 +481,6 @@ def bad_gguf():
 
 
 # --- bad input ---------------------------------------------------------
-
-def write_st(path, header, data):
-    raw = json.dumps(header).encode()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + data)
-
 
 def broken_model(name, mutate):
     """A copy of the tiny model with model.safetensors rewritten by

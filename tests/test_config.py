@@ -16,10 +16,11 @@ import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 import gen_fixture as gf  # noqa: E402
 import gguf_fixture as gg  # noqa: E402
-from harness import Suite, one_line, run, tool  # noqa: E402
+from harness import Suite, one_line, run, sh, tool  # noqa: E402
 import ort_run  # noqa: E402
 import reference  # noqa: E402
 
@@ -27,9 +28,9 @@ TMP = tempfile.mkdtemp(prefix="bn-config-")
 SUITE = Suite("config", TMP)
 
 
-def sh(cmd):
-    p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE)
+def sh_status(cmd):
+    """The status and stderr text of a command line."""
+    p = sh(cmd)
     return p.returncode, p.stderr.decode(errors="replace")
 
 
@@ -130,7 +131,7 @@ def a_divisor_scale_must_be_a_normal_float():
         assert header[name]["dtype"] == "BF16"
         f.seek(8 + n + header[name]["data_offsets"][0])
         f.write(struct.pack("<H", 1))  # bf16 9.2e-41, subnormal
-    rc, err = sh("%s %s | %s > /dev/null" % (tool("st-read"), d,
+    rc, err = sh_status("%s %s | %s > /dev/null" % (tool("st-read"), d,
                                              tool("tern-dequant")))
     assert rc == 1, err
     one_line(err, "q_proj.weight", "weight_scale 9.18", "cannot divide")
@@ -140,20 +141,16 @@ def logits(folder, ids):
     """Logits of folder's model: converted with the README pipeline and
     run in onnxruntime."""
     out = os.path.join(TMP, os.path.basename(folder) + ".onnx")
-    rc, err = sh("%s %s | %s | %s -q -o %s" % (
+    rc, err = sh_status("%s %s | %s | %s -q -o %s" % (
         tool("st-read"), folder, tool("tern-dequant"), tool("onnx-emit"),
         out))
     assert rc == 0, err
     ref = reference.Reference(folder)
-    e = np.zeros((1, ref.kv, 0, ref.hd), np.float32)
-    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-             "position_ids": np.arange(ids.shape[1])[None].astype(np.int64)}
-    for layer in range(ref.cfg["num_hidden_layers"]):
-        feeds["past_key_values.%d.key" % layer] = e
-        feeds["past_key_values.%d.value" % layer] = e
+    past = ort_run.empty_past(ref.cfg["num_hidden_layers"], ref.kv, ref.hd)
+    feeds = ort_run.feeds(ids, past)
     got = ort_run.run(out, feeds, ["logits"])[0]["logits"]
     want = ref.forward(ids, feeds["attention_mask"], feeds["position_ids"],
-                       [(e, e)] * ref.cfg["num_hidden_layers"])[0]
+                       past)[0]
     return got, want
 
 
@@ -220,7 +217,7 @@ def gguf_rope_keys_as_llama_cpp_reads_them():
         gg.kv(gg.ARCH + ".rope.dimension_count", gg.V_U32, 16),
         gg.kv(gg.ARCH + ".attention.key_length", gg.V_U32, 16),
         gg.kv(gg.ARCH + ".attention.value_length", gg.V_U32, 16)))
-    rc, err = sh("%s %s > /dev/null" % (tool("gguf-read"), ok))
+    rc, err = sh_status("%s %s > /dev/null" % (tool("gguf-read"), ok))
     assert rc == 0, err
     for key, vtype, value, needles in (
             ("rope.scaling.type", gg.V_STRING, "linear",
@@ -238,7 +235,7 @@ def gguf_rope_keys_as_llama_cpp_reads_them():
 
 
 def emit(folder, out, dequant="", flags=""):
-    rc, err = sh("%s %s | %s %s | %s -q %s -o %s" % (
+    rc, err = sh_status("%s %s | %s %s | %s -q %s -o %s" % (
         tool("st-read"), folder, tool("tern-dequant"), dequant,
         tool("onnx-emit"), flags, out))
     assert rc == 0, err
@@ -246,7 +243,7 @@ def emit(folder, out, dequant="", flags=""):
 
 
 def verify(folder, model, dequant="", select=""):
-    return sh("%s %s %s | %s %s | %s -q --against - %s" % (
+    return sh_status("%s %s %s | %s %s | %s -q --against - %s" % (
         tool("st-read"), select, folder, tool("tern-dequant"), dequant,
         tool("onnx-verify"), model))
 
@@ -263,7 +260,7 @@ def verify_against_checks_the_graph_as_well_as_the_weights():
         rc, err = verify(m, out, dequant)
         assert rc == 0, (dequant, flags, err)
     part = os.path.join(TMP, "layer1.onnx")
-    rc, err = sh("%s --layers 1 %s | %s | %s -q -o %s" % (
+    rc, err = sh_status("%s --layers 1 %s | %s | %s -q -o %s" % (
         tool("st-read"), m, tool("tern-dequant"), tool("onnx-emit"), part))
     assert rc == 0, err
     assert verify(m, part, select="--layers 1")[0] == 0

@@ -16,10 +16,11 @@ import numpy as np
 import onnx
 import onnx.numpy_helper
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 import gen_fixture as gf  # noqa: E402
 import gguf_fixture  # noqa: E402
-from harness import Suite, tool  # noqa: E402
+from harness import Suite, sh, tool  # noqa: E402
 import ort_run  # noqa: E402
 import reference  # noqa: E402
 
@@ -40,17 +41,9 @@ REPORT = SUITE.report
 
 
 
-def sh(cmd, **kw):
-    return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, **kw)
-
-
 def model_dir(name, preset, seed, linear_class, master=False):
-    d = os.path.join(TMP, name)
-    if not os.path.exists(d):
-        gf.write_model(d, gf.PRESETS[preset], seed, linear_class,
-                       master=master)
-    return d
+    return gf.model_once(os.path.join(TMP, name), preset, seed,
+                         linear_class=linear_class, master=master)
 
 
 def emit(name, *flags, to=""):
@@ -69,16 +62,12 @@ def emit(name, *flags, to=""):
 
 
 def empty_past(ref, batch):
-    e = np.zeros((batch, ref.kv, 0, ref.hd), np.float32)
-    return [(e, e)] * ref.cfg["num_hidden_layers"]
+    return ort_run.empty_past(ref.cfg["num_hidden_layers"], ref.kv, ref.hd,
+                              batch)
 
 
 def feeds(ids, mask, pos, past):
-    f = {"input_ids": ids, "attention_mask": mask, "position_ids": pos}
-    for l, (k, v) in enumerate(past):
-        f["past_key_values.%d.key" % l] = k
-        f["past_key_values.%d.value" % l] = v
-    return f
+    return ort_run.feeds(ids, past, mask, pos)
 
 
 def rel_err(got, want):

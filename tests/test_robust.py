@@ -18,11 +18,14 @@ import tempfile
 import time
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 import gen_fixture as gf  # noqa: E402
-from harness import Suite, one_line, run, through_fifo, tool  # noqa: E402
+from harness import (Suite, one_line, run, through_fifo, tool,  # noqa: E402
+                     write_st)
 import gguf_fixture as gg  # noqa: E402
 import tstream_craft as tc  # noqa: E402
+from tstream_craft import DType, Enc  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-robust-")
 SUITE = Suite("robust", TMP)
@@ -184,12 +187,6 @@ def failed_writes_leave_nothing_under_the_final_name():
 
 # --- hostile sizes -------------------------------------------------------
 
-def write_st(path, header, data=b""):
-    raw = json.dumps(header).encode() if isinstance(header, dict) else header
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + data)
-
-
 def st_read_fails(st_path, *needles, rc_want=1):
     cfg = os.path.join(model(), "config.json")
     rc, out, err = run([tool("st-read"), "-c", cfg, st_path])
@@ -294,8 +291,8 @@ def malformed_streams():
         (tc.stream([tc.tensor_info("t", shape=(1,) * 9)], []),
          "rank 9, more than 8"),
         (tc.stream([tc.tensor_info("t", dtype=42)], []), "unknown dtype"),
-        (tc.stream([tc.tensor_info("t", shape=(6, 4), dtype=4,
-                                   encoding=2, length=6)], []),
+        (tc.stream([tc.tensor_info("t", shape=(6, 4), dtype=DType.U8,
+                                   encoding=Enc.HF_PACKED, length=6)], []),
          "cannot hold"),
         (tc.stream([tc.tensor_info("t", length=15)], []), "expected 16"),
         (tc.stream([], [], head=tc.header([], version=2)),
@@ -310,9 +307,10 @@ def malformed_streams():
         (tc.stream([good_info], [(tc.tensor_info("t", shape=(2, 2)),
                                   good_payload)]),
          "differs from its manifest entry"),
-        (tc.stream([tc.tensor_info("p", shape=(4, 4), dtype=4, encoding=2,
-                                   scale=1.0)],
-                   [(tc.tensor_info("p", shape=(4, 4), dtype=4, encoding=2),
+        (tc.stream([tc.tensor_info("p", shape=(4, 4), dtype=DType.U8,
+                                   encoding=Enc.HF_PACKED, scale=1.0)],
+                   [(tc.tensor_info("p", shape=(4, 4), dtype=DType.U8,
+                                    encoding=Enc.HF_PACKED),
                      b"\x55" * 4)]), "without a scale"),
         (tc.stream([good_info], [(good_info, good_payload, None, b"TENX")]),
          "no TEND mark"),
@@ -348,19 +346,23 @@ def streams_the_filters_refuse():
     """Well-formed streams that tern-dequant or onnx-emit cannot take."""
     f32 = tc.tensor_info("model.norm.weight", shape=(8,))
     packed = tc.tensor_info("model.layers.0.mlp.up_proj.weight",
-                            shape=(8, 8), dtype=4, encoding=2, scale=0.0)
+                            shape=(8, 8), dtype=DType.U8,
+                            encoding=Enc.HF_PACKED, scale=0.0)
     cases = [  # (tool, stream, needle)
-        ("tern-dequant", tc.stream([tc.tensor_info("i", dtype=5)], []),
+        ("tern-dequant",
+         tc.stream([tc.tensor_info("i", dtype=DType.I8)], []),
          "plain i8 is not a float tensor"),
         ("tern-dequant", tc.stream([tc.tensor_info(
-            "q", dtype=5, encoding=4, shape=(4, 4), scale=1.0)], []),
+            "q", dtype=DType.I8, encoding=Enc.INT8, shape=(4, 4),
+            scale=1.0)], []),
          "ternary-int8 is not supported"),
         ("tern-dequant", tc.stream([packed], [], head=tc.header(
             [packed], cfg=tc.config(linear_class="bitlinear"))),
          "weight_scale 0 cannot divide"),
         ("tern-dequant", tc.stream([packed], [], head=tc.header(
-            [packed], cfg=tc.field_bytes(1, "bitnet") + tc.field_varint(
-                3, 8))), "no quantization_config.linear_class"),
+            [packed], cfg=tc.field_bytes(tc.Cfg.MODEL_TYPE, "bitnet") +
+            tc.field_varint(tc.Cfg.HIDDEN, 8))),
+         "no quantization_config.linear_class"),
         ("onnx-emit", tc.stream([tc.tensor_info("model.extra.weight")], []),
          "'model.extra.weight' is not part of a BitNet model"),
         ("onnx-emit", tc.stream([tc.tensor_info("model.norm.weight",
@@ -375,12 +377,12 @@ def streams_the_filters_refuse():
     q_proj = "model.layers.0.self_attn.q_proj.weight"
 
     def q2(name=q_proj, block=16, length=32):
-        return tc.tensor_info(name, dtype=4, encoding=5, shape=(8, 8),
-                              length=length, scale=1.0) + tc.field_varint(
-                                  8, block)
+        return tc.tensor_info(name, dtype=DType.U8, encoding=Enc.Q2,
+                              shape=(8, 8), length=length, scale=1.0,
+                              block_size=block)
     scales = tc.tensor_info(q_proj + ".scales", shape=(8, 1))
-    i2s = tc.tensor_info("model.layers.0.mlp.up_proj.weight", dtype=4,
-                         encoding=3, shape=(128,))
+    i2s = tc.tensor_info("model.layers.0.mlp.up_proj.weight", dtype=DType.U8,
+                         encoding=Enc.I2S, shape=(128,))
     cases += [
         ("tern-dequant --to int8", tc.stream([i2s], []),
          "a ternary weight to store as int8 must be a matrix"),
@@ -568,26 +570,20 @@ def onnx_files_the_reader_refuses():
 def ternary_sources_tern_dequant_refuses():
     """Ternary weights that decode to no ternary value, scales that cannot
     apply, sizes past the hold limit: in f32 and in a compact form."""
-    online = (tc.field_bytes(1, "bitnet") + tc.field_varint(3, 8) +
-              tc.field_varint(4, 1) + tc.field_varint(5, 2) +
-              tc.field_varint(6, 1) + tc.field_varint(7, 4) +
-              tc.field_varint(8, 8) + tc.field_varint(9, 4) +
-              tc.field_bytes(17, "bitnet") +
-              tc.field_bytes(18, "autobitlinear") +
-              tc.field_bytes(19, "online"))
+    online = tc.config(mode="online")
     up = "model.layers.0.mlp.up_proj.weight"
-    i2s = tc.tensor_info(up, shape=(8, 16), dtype=4, encoding=3)
+    i2s = tc.tensor_info(up, shape=(8, 16), dtype=DType.U8, encoding=Enc.I2S)
     nan = struct.pack("<f", float("nan"))
-    master = tc.tensor_info(up, dtype=3, shape=(8, 16))
+    master = tc.tensor_info(up, dtype=DType.BF16, shape=(8, 16))
+    vector = tc.tensor_info(up, dtype=DType.BF16, shape=(8,))
     stream_cases = [
-        (tc.stream([tc.tensor_info(up, dtype=3, shape=(8,))], [],
-                   head=tc.header([tc.tensor_info(up, dtype=3, shape=(8,))],
-                                  cfg=online)),
+        (tc.stream([vector], [], head=tc.header([vector], cfg=online)),
          "a projection to quantize must be a matrix"),
-        (tc.stream([tc.tensor_info(up, shape=(1 << 20, 1 << 12), dtype=4,
-                                   encoding=3)], []),
+        (tc.stream([tc.tensor_info(up, shape=(1 << 20, 1 << 12),
+                                   dtype=DType.U8, encoding=Enc.I2S)], []),
          "I2_S payload of"),
-        (tc.stream([tc.tensor_info(up, shape=(8, 8), dtype=4, encoding=2,
+        (tc.stream([tc.tensor_info(up, shape=(8, 8), dtype=DType.U8,
+                                   encoding=Enc.HF_PACKED,
                                    scale=float("inf"))], []),
          "weight_scale inf cannot multiply"),
         (tc.stream([i2s], [(i2s, b"\x55" * 32 + nan + b"\0" * 28)]),
@@ -619,10 +615,10 @@ def ternary_sources_tern_dequant_refuses():
         one_line(err, needle)
     # sizes that overflow once widened to float32, or pass the hold limit
     for info, needle in (
-            (tc.tensor_info("n", dtype=2, shape=(1 << 62,)),
+            (tc.tensor_info("n", dtype=DType.F16, shape=(1 << 62,)),
              "shape too large"),
-            (tc.tensor_info(up, shape=(1 << 20, 1 << 12), dtype=4,
-                            encoding=2, scale=1.0),
+            (tc.tensor_info(up, shape=(1 << 20, 1 << 12), dtype=DType.U8,
+                            encoding=Enc.HF_PACKED, scale=1.0),
              "packed payload of")):
         rc, out, err = run([tool("tern-dequant")], tc.stream([info], []))
         assert rc == 1, (needle, rc, err)
@@ -634,8 +630,8 @@ def models_onnx_emit_and_verify_refuse():
     # a bundle holds one form
     q = "model.layers.0.self_attn.q_proj.weight"
     k = "model.layers.0.self_attn.k_proj.weight"
-    q2 = tc.tensor_info(q, dtype=4, encoding=5, shape=(8, 8), length=32,
-                        scale=1.0) + tc.field_varint(8, 16)
+    q2 = tc.tensor_info(q, dtype=DType.U8, encoding=Enc.Q2, shape=(8, 8),
+                        length=32, scale=1.0, block_size=16)
     f32k = tc.tensor_info(k, shape=(8, 8))
     rc, out, err = run([tool("onnx-emit"), "--bundle",
                         os.path.join(TMP, "mixed")], tc.stream([q2, f32k], []))

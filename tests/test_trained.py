@@ -24,16 +24,18 @@ Version by tools/train_bitnet.py) as the yardstick of every form:
 Prints 'trained: N passed, N failed' last."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
 import gen_tokenizer  # noqa: E402
 from greedy import generate, greedy  # noqa: E402
-from harness import Suite, tool  # noqa: E402
+from harness import Suite, sh, tool  # noqa: E402
 import ort_run  # noqa: E402
 import reference  # noqa: E402
 
@@ -69,18 +71,12 @@ EXACT = [
 ]
 
 
-def sh(cmd):
-    p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE)
-    assert p.returncode == 0, (cmd, p.stderr.decode())
-    return p
-
-
 def convert(name, src, reader, dq, emit):
     out = os.path.join(TMP, name.replace(" ", "-") + ".onnx")
     if not os.path.exists(out):
-        sh("%s %s | %s %s | %s -q %s -o %s" % (tool(reader), src,
-           tool("tern-dequant"), dq, tool("onnx-emit"), emit, out))
+        sh("%s %s | %s %s | %s -q %s -o %s" % (
+            tool(reader), src, tool("tern-dequant"), dq, tool("onnx-emit"),
+            emit, out), check=True)
     return out
 
 
@@ -95,14 +91,8 @@ def windows():
 
 
 def feeds(ids, layers, kv, hd):
-    b, s = ids.shape
-    f = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-         "position_ids": np.tile(np.arange(s, dtype=np.int64), (b, 1))}
-    e = np.zeros((b, kv, 0, hd), np.float32)
-    for layer in range(layers):
-        f["past_key_values.%d.key" % layer] = e
-        f["past_key_values.%d.value" % layer] = e
-    return f
+    return ort_run.feeds(ids, ort_run.empty_past(layers, kv, hd,
+                                                 ids.shape[0]))
 
 
 def perplexity(logits, ids):
@@ -171,12 +161,13 @@ def every_exact_form_has_the_reference_perplexity():
 def bundle(name, src, reader, dq, emit):
     out = os.path.join(TMP, "bundle-" + name.replace(" ", "-"))
     if not os.path.exists(out):
-        sh("%s %s | %s %s | %s -q %s --bundle %s" % (tool(reader), src,
-           tool("tern-dequant"), dq, tool("onnx-emit"), emit, out))
+        sh("%s %s | %s %s | %s -q %s --bundle %s" % (
+            tool(reader), src, tool("tern-dequant"), dq, tool("onnx-emit"),
+            emit, out), check=True)
         if reader == "gguf-read":  # the tokenizer of the same model
             for f in ("tokenizer.json", "tokenizer_config.json",
                       "special_tokens_map.json"):
-                sh("cp %s %s" % (os.path.join(PACKED, f), out))
+                shutil.copy(os.path.join(PACKED, f), out)
     return out
 
 

@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import gen_fixture as gf  # noqa: E402
 import gen_tokenizer  # noqa: E402
 import gguf_fixture  # noqa: E402

@@ -15,7 +15,7 @@ calc() { awk "BEGIN { print $* }"; }
 mkdir -p "$dir"
 if [ ! -f "$model/model.safetensors" ]; then
 	t0=$(date +%s.%N)
-	"$py" "$root/tests/gen_fixture.py" "$model" --preset 2b
+	"$py" "$root/tests/lib/gen_fixture.py" "$model" --preset 2b
 	t1=$(date +%s.%N)
 	printf 'fixture     %s written in %.1f s\n' "$model" \
 	    "$(calc "$t1 - $t0")"

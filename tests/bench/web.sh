@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
 # Browser benchmark: a mid-size BitNet fixture (hidden 1024, 8 layers,
-# vocabulary 4096; tests/gen_fixture.py --preset mid) as a bundle in each
+# vocabulary 4096; tests/lib/gen_fixture.py --preset mid) as a bundle in each
 # form, generating with transformers.js as it ships, in Debian's headless
 # chromium on device wasm (tests/web), beside the same in Node
 # (onnxruntime-node).  Prints for each form the bundle's model bytes and
@@ -22,7 +22,7 @@ model=$dir/mid
 [ -x "$bin/onnx-emit" ] || make -C "$root" all >/dev/null
 mkdir -p "$dir"
 [ -f "$model/model.safetensors" ] ||
-	"$py" "$root/tests/gen_fixture.py" "$model" --preset mid >/dev/null
+	"$py" "$root/tests/lib/gen_fixture.py" "$model" --preset mid >/dev/null
 
 # bundle | tern-dequant options | dtype
 forms=(

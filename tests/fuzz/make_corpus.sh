@@ -12,8 +12,8 @@ trap 'rm -rf "$tmp"' EXIT
 c=$here/corpus
 mkdir -p "$c/safetensors" "$c/config" "$c/index" "$c/tstream" "$c/onnx" \
     "$c/archive"
-"$py" "$root/tests/gen_fixture.py" "$tmp/m" --preset micro --seed 3
-"$py" "$root/tests/gen_fixture.py" "$tmp/s" --preset micro --seed 4 \
+"$py" "$root/tests/lib/gen_fixture.py" "$tmp/m" --preset micro --seed 3
+"$py" "$root/tests/lib/gen_fixture.py" "$tmp/s" --preset micro --seed 4 \
     --shards 2 --linear-class bitlinear
 cp "$tmp/m/model.safetensors" "$c/safetensors/micro.safetensors"
 cp "$tmp/s/model-00001-of-00002.safetensors" "$c/safetensors/shard.safetensors"
@@ -37,11 +37,11 @@ JSON
 (cd "$tmp/m" && tar cf - config.json model.safetensors | gzip -n \
     > "$c/archive/micro.tar.gz")
 mkdir -p "$c/gguf"	# I2_S needs multiples of 128 values: a wider model
-"$py" -c "import sys; sys.path.insert(0, '$root/tests'); import gen_fixture \
+"$py" -c "import sys; sys.path.insert(0, '$root/tests/lib'); import gen_fixture \
 as g; g.write_model('$tmp/w', dict(hidden_size=16, num_hidden_layers=1, \
 num_attention_heads=2, num_key_value_heads=1, intermediate_size=16, \
 vocab_size=8), 3, truth=False)"
-"$py" "$root/tests/gguf_fixture.py" "$tmp/w" "$c/gguf/small.gguf"
-"$py" "$root/tests/gguf_fixture.py" "$tmp/w" "$c/gguf/small-f16.gguf" \
+"$py" "$root/tests/lib/gguf_fixture.py" "$tmp/w" "$c/gguf/small.gguf"
+"$py" "$root/tests/lib/gguf_fixture.py" "$tmp/w" "$c/gguf/small-f16.gguf" \
     --embed f16
 ls -l "$c"/*

@@ -16,6 +16,9 @@ main(void)
 	srunner_add_suite(sr, suite_ternary());
 	srunner_add_suite(sr, suite_selection());
 	srunner_add_suite(sr, suite_config());
+	srunner_add_suite(sr, suite_pbwire());
+	srunner_add_suite(sr, suite_compact());
+	srunner_add_suite(sr, suite_plan());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

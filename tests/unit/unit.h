@@ -12,5 +12,8 @@ Suite *suite_tstream(void);
 Suite *suite_ternary(void);
 Suite *suite_selection(void);
 Suite *suite_config(void);
+Suite *suite_pbwire(void);
+Suite *suite_compact(void);
+Suite *suite_plan(void);
 
 #endif

@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: ISC
 """The little test runner shared by the Python test files: register with
 @suite.test, run with suite.main(); prints 'NAME: N passed, N failed'."""
+import json
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import threading
 import traceback
 
-BIN = os.environ.get("BIN", os.path.join(os.path.dirname(
-    os.path.abspath(__file__)), "..", "bin"))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("BIN", os.path.join(TESTS, "..", "bin"))
 
 
 def tool(name):
@@ -21,6 +23,25 @@ def run(argv, input_bytes=None, **kw):
     p = subprocess.run(argv, input=input_bytes, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, **kw)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def sh(cmd, check=False, echo=False, **kw):
+    """Run a bash command line with its output captured; check: assert it
+    succeeded; echo: print it first.  Returns the CompletedProcess."""
+    if echo:
+        print("+ " + cmd, flush=True)
+    p = subprocess.run(["bash", "-c", cmd], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, **kw)
+    if check:
+        assert p.returncode == 0, (cmd, p.stderr.decode(errors="replace"))
+    return p
+
+
+def write_st(path, header, data=b""):
+    """A safetensors file: header (a dict, or raw bytes) and data."""
+    raw = json.dumps(header).encode() if isinstance(header, dict) else header
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)) + raw + data)
 
 
 def one_line(err, *needles):

@@ -332,6 +332,13 @@ def write_model(out, sizes, seed=0, linear_class="autobitlinear", shards=1,
     return {t.name: t.truth() for t in tensors} if truth else {}
 
 
+def model_once(out, preset, seed=0, **kw):
+    """write_model of a preset into out unless it is there already."""
+    if not os.path.exists(out):
+        write_model(out, PRESETS[preset], seed, **kw)
+    return out
+
+
 def write_archive(model, path, order=("config.json", "model.safetensors"),
             prefix="model/"):
     """An archive of the model folder with the given files first, then the

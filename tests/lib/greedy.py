@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
 GENERATE = os.path.join(HERE, "tjs", "generate.mjs")
 PROMPTS = ["The model reads a sentence", "Once upon a time",
            "Rivers carry water", "The baker opens his shop",

@@ -7,7 +7,29 @@ import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
+
+
+def empty_past(layers, kv_heads, head_dim, batch=1):
+    """An empty KV cache: (key, value) of [batch, kv_heads, 0, head_dim]
+    per layer."""
+    e = np.zeros((batch, kv_heads, 0, head_dim), np.float32)
+    return [(e, e)] * layers
+
+
+def feeds(ids, past, mask=None, pos=None):
+    """The inputs of a whole model: input_ids [batch, seq], the cache as
+    (key, value) per layer, a mask of ones and positions from 0 unless
+    given."""
+    b, s = ids.shape
+    f = {"input_ids": ids,
+         "attention_mask": np.ones_like(ids) if mask is None else mask,
+         "position_ids": (np.tile(np.arange(s, dtype=np.int64), (b, 1))
+                          if pos is None else pos)}
+    for layer, (k, v) in enumerate(past):
+        f["past_key_values.%d.key" % layer] = k
+        f["past_key_values.%d.value" % layer] = v
+    return f
 
 
 def run(model, inputs, outputs=None, options=None):

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: ISC */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compact.h"
+#include "unit.h"
+
+enum { ROWS = 4, COLS = 20 };
+
+/* A ternary weight [ROWS, COLS] as it arrives (packed), and its values. */
+struct weight {
+	Tstream__TensorInfo in;
+	uint64_t shape[2];
+	int8_t t[ROWS * COLS];
+};
+
+static void
+weight_init(struct weight *w)
+{
+	tstream__tensor_info__init(&w->in);
+	w->in.name = "model.layers.0.mlp.up_proj.weight";
+	w->in.has_dtype = w->in.has_encoding = w->in.has_payload_length = 1;
+	w->in.dtype = TSTREAM__DTYPE__U8;
+	w->in.encoding = TSTREAM__ENCODING__TERNARY_HF_PACKED;
+	w->shape[0] = ROWS;
+	w->shape[1] = COLS;
+	w->in.shape = w->shape;
+	w->in.n_shape = 2;
+	w->in.payload_length = ROWS / 4 * COLS;
+	for (int i = 0; i < ROWS * COLS; i++)
+		w->t[i] = (int8_t)((i * 7 + i / 3) % 3 - 1);
+}
+
+START_TEST(form_names)
+{
+	enum compact_form f;
+
+	ck_assert_int_eq(compact_form_parse("q2", &f), 0);
+	ck_assert_int_eq(f, COMPACT_Q2);
+	ck_assert_str_eq(compact_form_name(f), "q2");
+	ck_assert_int_eq(compact_form_parse("int8", &f), 0);
+	ck_assert_int_eq(f, COMPACT_INT8);
+	ck_assert_int_eq(compact_form_parse("f32", &f), 0);
+	ck_assert_int_eq(f, COMPACT_F32);
+	ck_assert_int_eq(compact_form_parse("q4", &f), -1);
+	ck_assert_int_eq(compact_form_parse("", &f), -1);
+}
+END_TEST
+
+/* The entries each form makes: layouts and the scales' shape. */
+START_TEST(info_of_each_form)
+{
+	struct compact_opts o = { COMPACT_INT8, 16, EMBED_F16 };
+	Tstream__TensorInfo out[2];
+	uint64_t shapes[2][2];
+	char sname[128];
+	struct diag d = { 0 };
+	struct weight w;
+
+	weight_init(&w);
+	ck_assert_int_eq(compact_info(&w.in, &o, out, shapes, sname,
+	    sizeof sname, &d), 2);
+	ck_assert_int_eq(out[0].encoding, TSTREAM__ENCODING__TERNARY_INT8);
+	ck_assert_int_eq(out[0].dtype, TSTREAM__DTYPE__I8);
+	ck_assert_uint_eq(out[0].payload_length, ROWS * COLS);
+	ck_assert_str_eq(out[1].name,
+	    "model.layers.0.mlp.up_proj.weight.scales");
+	ck_assert_uint_eq(out[1].n_shape, 1);
+	ck_assert_uint_eq(out[1].shape[0], 1);
+	ck_assert_uint_eq(out[1].payload_length, 4);
+
+	o.form = COMPACT_Q2;
+	ck_assert_int_eq(compact_info(&w.in, &o, out, shapes, sname,
+	    sizeof sname, &d), 2);
+	ck_assert_int_eq(out[0].encoding, TSTREAM__ENCODING__TERNARY_Q2);
+	ck_assert_uint_eq(out[0].block_size, 16);
+	/* 20 values: two blocks of 16, four bytes each */
+	ck_assert_uint_eq(out[0].payload_length, ROWS * 2 * 4);
+	ck_assert_uint_eq(out[1].n_shape, 2);
+	ck_assert_uint_eq(out[1].shape[0], ROWS);
+	ck_assert_uint_eq(out[1].shape[1], 2);
+	ck_assert_uint_eq(out[1].payload_length, ROWS * 2 * 4);
+
+	w.in.n_shape = 1;	/* not a matrix */
+	ck_assert_int_eq(compact_info(&w.in, &o, out, shapes, sname,
+	    sizeof sname, &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "must be a matrix"));
+}
+END_TEST
+
+/* compact_write's stream for m in form o: its two payloads. */
+static void
+write_and_read(const struct weight *w, const struct compact_opts *o,
+    uint8_t *weight_out, size_t wlen, float *scales_out, size_t slen)
+{
+	struct ternary_matrix m = { (int8_t *)w->t, ROWS, COLS, 0.25f };
+	Tstream__TensorInfo out[2], *manifest[2] = { &out[0], &out[1] };
+	Tstream__ModelConfig cfg;
+	Tstream__StreamHeader h;
+	const Tstream__TensorInfo *t;
+	struct tstream_writer wr;
+	struct tstream_reader r;
+	uint64_t shapes[2][2];
+	char sname[128], *buf = NULL;
+	size_t len;
+	struct diag d = { 0 };
+	FILE *fp = open_memstream(&buf, &len);
+
+	ck_assert_int_eq(compact_info(&w->in, o, out, shapes, sname,
+	    sizeof sname, &d), 2);
+	tstream__model_config__init(&cfg);
+	tstream__stream_header__init(&h);
+	h.has_version = 1;
+	h.version = TSTREAM_VERSION;
+	h.config = &cfg;
+	h.manifest = manifest;
+	h.n_manifest = 2;
+	ck_assert_int_eq(tstream_writer_open(&wr, fp, "mem", &h, &d), 0);
+	ck_assert_int_eq(compact_write(&m, &w->in, o, &wr, &d), 0);
+	ck_assert_int_eq(tstream_writer_finish(&wr, &d), 0);
+	tstream_writer_close(&wr);
+	fclose(fp);
+
+	fp = fmemopen(buf, len, "rb");
+	ck_assert_int_eq(tstream_reader_open(&r, fp, "mem", &d), 0);
+	ck_assert_int_eq(tstream_next_tensor(&r, &t, &d), 1);
+	ck_assert_uint_eq(t->payload_length, wlen);
+	ck_assert_float_eq(t->scale, 0.25f);
+	ck_assert_int_eq(tstream_read_payload(&r, weight_out, wlen, &d), 0);
+	ck_assert_int_eq(tstream_next_tensor(&r, &t, &d), 1);
+	ck_assert_uint_eq(t->payload_length, slen * sizeof(float));
+	ck_assert_int_eq(tstream_read_payload(&r, scales_out,
+	    slen * sizeof(float), &d), 0);
+	ck_assert_int_eq(tstream_next_tensor(&r, &t, &d), 0);
+	tstream_reader_close(&r);
+	fclose(fp);
+	free(buf);
+}
+
+START_TEST(int8_is_w_transposed)
+{
+	struct compact_opts o = { COMPACT_INT8, 16, EMBED_F16 };
+	uint8_t got[ROWS * COLS];
+	float scale;
+	struct weight w;
+
+	weight_init(&w);
+	write_and_read(&w, &o, got, sizeof got, &scale, 1);
+	for (int r = 0; r < ROWS; r++)
+		for (int c = 0; c < COLS; c++)
+			ck_assert_int_eq((int8_t)got[c * ROWS + r],
+			    w.t[r * COLS + c]);
+	ck_assert_float_eq(scale, 0.25f);
+}
+END_TEST
+
+START_TEST(q2_codes_blocks_and_padding)
+{
+	struct compact_opts o = { COMPACT_Q2, 16, EMBED_F16 };
+	uint8_t got[ROWS * 2 * 4];
+	float scales[ROWS * 2];
+	struct weight w;
+
+	weight_init(&w);
+	write_and_read(&w, &o, got, sizeof got, scales, ROWS * 2);
+	for (int r = 0; r < ROWS; r++)
+		for (int k = 0; k < 32; k++) {	/* two blocks of 16 */
+			unsigned code = (got[r * 8 + k / 4] >> (2 * (k % 4))) &
+			    3;
+			int want = k < COLS ? w.t[r * COLS + k] + 2 : 2;
+
+			ck_assert_uint_eq(code, (unsigned)want);
+		}
+	for (int i = 0; i < ROWS * 2; i++)
+		ck_assert_float_eq(scales[i], 0.25f);
+}
+END_TEST
+
+Suite *
+suite_compact(void)
+{
+	Suite *s = suite_create("compact");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, form_names);
+	tcase_add_test(tc, info_of_each_form);
+	tcase_add_test(tc, int8_is_w_transposed);
+	tcase_add_test(tc, q2_codes_blocks_and_padding);
+	suite_add_tcase(s, tc);
+	return s;
+}
