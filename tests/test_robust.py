@@ -21,14 +21,21 @@ import zlib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 import gen_fixture as gf  # noqa: E402
-from harness import (Suite, one_line, run, through_fifo, tool,  # noqa: E402
-                     write_st)
+from harness import (Suite, one_line, refuses, run, through_fifo,  # noqa: E402
+                     tool, write_st)
 import gguf_fixture as gg  # noqa: E402
 import tstream_craft as tc  # noqa: E402
 from tstream_craft import DType, Enc  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-robust-")
 SUITE = Suite("robust", TMP)
+
+
+def workdir(name):
+    """A folder of its own under TMP for one test."""
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    return d
 
 
 def model():
@@ -228,16 +235,12 @@ def hostile_config():
     shutil.copytree(model(), d)
     with open(os.path.join(d, "config.json"), "w") as f:
         f.write('{"model_type": ' + "[" * 50000 + "]" * 50000 + "}")
-    rc, out, err = run([tool("st-read"), d])
-    assert rc == 1
-    one_line(err, "config.json", "invalid JSON")
+    refuses([tool("st-read"), d], "config.json", "invalid JSON")
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump({"model_type": "bitnet", "hidden_size": 2 ** 40,
                    "num_hidden_layers": 1, "num_attention_heads": 1,
                    "intermediate_size": 1, "vocab_size": 1}, f)
-    rc, out, err = run([tool("st-read"), d])
-    assert rc == 1
-    one_line(err, "'hidden_size'", "1 to 1048576")
+    refuses([tool("st-read"), d], "'hidden_size'", "1 to 1048576")
 
 
 def stream_frame(tag, body):
@@ -446,17 +449,13 @@ def safetensors_the_reader_refuses():
     with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
         json.dump({"weight_map": {"model.norm.weight": "a.safetensors",
                                   "x": "b.safetensors"}}, f)
-    rc, out, err = run([tool("st-read"), d])
-    assert rc == 1
-    one_line(err, "'x' is not in b.safetensors")
+    refuses([tool("st-read"), d], "'x' is not in b.safetensors")
     with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
         f.write("{not json")
     rc, out, err = run([tool("st-read"), d])
     assert rc == 1
     one_line(err, "model.safetensors.index.json", "invalid JSON")
-    rc, out, err = run([tool("st-read"), "/dev/null"])
-    assert rc == 1
-    one_line(err, "/dev/null", "not a regular file")
+    refuses([tool("st-read"), "/dev/null"], "/dev/null", "not a regular file")
 
 
 def gguf_head(n_tensors, kvs, infos=b"", version=3):
@@ -504,9 +503,7 @@ def hostile_gguf():
         rc, out, err = run([tool("gguf-read"), p])
         assert rc == 1, (needle, rc, err)
         one_line(err, needle)
-    rc, out, err = run([tool("gguf-read"), TMP])
-    assert rc == 1
-    one_line(err, "not a regular file")
+    refuses([tool("gguf-read"), TMP], "not a regular file")
 
 
 @SUITE.test
@@ -527,11 +524,8 @@ def one_pass_reads_refuse():
     rc, out, err = run([tool("st-read"), "-c", cfg, "-"], blob)
     assert rc == 1
     one_line(err, "still waits for its weight_scale")
-    rc, out, err = run([tool("st-read"), "-"], blob)
-    assert rc == 2
-    one_line(err, "needs --config")
-    d = os.path.join(TMP, "twoconf")
-    os.makedirs(d, exist_ok=True)
+    refuses([tool("st-read"), "-"], "needs --config", rc_want=2, data=blob)
+    d = workdir("twoconf")
     a = os.path.join(d, "m.tar")
     with tarfile.open(a, "w") as t:
         t.add(cfg, "x/config.json")
@@ -561,9 +555,7 @@ def onnx_files_the_reader_refuses():
         rc, out, err = run([tool("onnx-verify"), p])
         assert rc == 1, (data, rc, err)
         one_line(err, needle)
-    rc, out, err = run([tool("onnx-verify"), TMP])
-    assert rc == 1
-    one_line(err, "not a regular file")
+    refuses([tool("onnx-verify"), TMP], "not a regular file")
 
 
 @SUITE.test
@@ -650,23 +642,19 @@ def models_onnx_emit_and_verify_refuse():
                        data)
     assert rc == 1
     one_line(err, "no initializer 'zzz'")
-    d = os.path.join(TMP, "onnx")
-    os.makedirs(d, exist_ok=True)
+    d = workdir("onnx")
     # a million initializers, refused before they are all read
     many = os.path.join(d, "many.onnx")
     body = b"\x2a\x00" * 1000001
     with open(many, "wb") as f:
         f.write(b"\x3a" + gf_varint(len(body)) + body)
-    rc, out, err = run([tool("onnx-verify"), many])
-    assert rc == 1
-    one_line(err, "more than 1000000 initializers")
+    refuses([tool("onnx-verify"), many], "more than 1000000 initializers")
 
 
 @SUITE.test
 def paths_and_inputs_that_cannot_be_used():
     cfg = os.path.join(model(), "config.json")
-    d = os.path.join(TMP, "paths")
-    os.makedirs(d, exist_ok=True)
+    d = workdir("paths")
     # paths
     long = os.path.join(TMP, "x" * 250, "y" * 250, "z" * 250, "w" * 250,
                         "v" * 250, "u" * 250, "t" * 250, "s" * 250,
@@ -711,9 +699,7 @@ def paths_and_inputs_that_cannot_be_used():
     while len(deep) < 4085:
         deep = os.path.join(deep, "d" * min(200, 4085 - len(deep)))
     os.makedirs(deep, exist_ok=True)
-    rc, out, err = run([tool("st-read"), deep])
-    assert rc == 1
-    one_line(err, "path too long")
+    refuses([tool("st-read"), deep], "path too long")
     # a full disk met by a large write, not the final flush
     p = subprocess.run("%s %s > /dev/full" % (tool("st-read"), demo_model()),
                        shell=True, stderr=subprocess.PIPE)
@@ -724,8 +710,7 @@ def paths_and_inputs_that_cannot_be_used():
 @SUITE.test
 def archives_refused():
     cfg = os.path.join(model(), "config.json")
-    d = os.path.join(TMP, "yet")
-    os.makedirs(d, exist_ok=True)
+    d = workdir("yet")
     # an archive with a side file of the model's folder twice (read as a
     # file and through a pipe), and one with too many side files before
     # the weights through a pipe, which must hold them
@@ -778,8 +763,7 @@ def archives_refused():
 @SUITE.test
 def indexes_and_one_pass_reads_refused():
     cfg = os.path.join(model(), "config.json")
-    d = os.path.join(TMP, "last")
-    os.makedirs(d, exist_ok=True)
+    d = workdir("last")
     up = "model.layers.0.mlp.up_proj.weight"
     # an index naming more shards than allowed, a missing shard
     idx = os.path.join(d, "model.safetensors.index.json")
@@ -818,15 +802,12 @@ def indexes_and_one_pass_reads_refused():
     with open(os.path.join(big, "model.safetensors.index.json"), "w") as f:
         json.dump({"weight_map": {"t%d" % i: "a.safetensors"
                                   for i in range(100001)}}, f)
-    rc, out, err = run([tool("st-read"), big])
-    assert rc == 1
-    one_line(err, "weight_map of more than 100000 tensors")
+    refuses([tool("st-read"), big], "weight_map of more than 100000 tensors")
 
 
 @SUITE.test
 def gguf_files_refused():
-    d = os.path.join(TMP, "gg")
-    os.makedirs(d, exist_ok=True)
+    d = workdir("gg")
     # a GGUF naming one tensor twice; a missing GGUF
     with open(gguf_path(), "rb") as f:
         blob = f.read()
@@ -834,9 +815,7 @@ def gguf_files_refused():
     with open(dup, "wb") as f:
         f.write(blob.replace(b"blk.0.attn_q.weight", b"blk.0.attn_k.weight",
                              1))
-    rc, out, err = run([tool("gguf-read"), dup])
-    assert rc == 1
-    one_line(err, "appears twice")
+    refuses([tool("gguf-read"), dup], "appears twice")
     rc, out, err = run([tool("gguf-read"), os.path.join(d, "none.gguf")])
     assert rc == 3
     one_line(err, "No such file")
@@ -846,8 +825,7 @@ def gguf_files_refused():
 def archives_broken_inside():
     """Compressed data damaged inside an entry, and entries too large."""
     cfg = os.path.join(model(), "config.json")
-    d = os.path.join(TMP, "inside")
-    os.makedirs(d, exist_ok=True)
+    d = workdir("inside")
     raw = os.path.join(d, "m.tar")
     gf.write_archive(model(), raw)
     with open(raw, "rb") as f:

@@ -51,6 +51,14 @@ def one_line(err, *needles):
         assert n in err, (n, err)
 
 
+def refuses(argv, *needles, rc_want=1, data=None):
+    """Run argv (data on its standard input): it must exit with rc_want
+    and say one line holding every needle."""
+    rc, out, err = run(argv, data)
+    assert rc == rc_want, (argv, rc, err)
+    one_line(err, *needles)
+
+
 def untraced_env():
     """The environment for a tool run under strace: LeakSanitizer (in the
     sanitizer build) cannot work under ptrace, so it is turned off there;
