@@ -809,7 +809,8 @@ def compact_forms_verify_against_their_stream():
 @SUITE.test
 def compact_refusals():
     d = model_dir(*CONFIGS[0])
-    for flags, needle in (("--to int4", b"--to takes f32, int8 or q2"),
+    for flags, needle in (("--to int4",
+                           b"--to takes one of f32, int8, q2, not 'int4'"),
                           ("--block-size 48", b"power of two from 16"),
                           ("--block-size 8192", b"power of two from 16")):
         p = sh("%s %s | %s %s" % (tool("st-read"), d, tool("tern-dequant"),

@@ -65,7 +65,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, want = 0, quiet = 0;
-	char *end;
+	char *end, forms[64];
 	unsigned long bs;
 
 	o->form.form = COMPACT_F32;
@@ -75,8 +75,9 @@ parse_args(int argc, char **argv, struct options *o)
 		switch (ch) {
 		case 't':
 			if (compact_form_parse(optarg, &o->form.form) == -1)
-				errx(BN_EXIT_USAGE, "--to takes f32, "
-				    "int8 or q2, not '%s'", optarg);
+				errx(BN_EXIT_USAGE, "--to takes one of %s, "
+				    "not '%s'", tstream_encoding_forms(", ",
+				    forms, sizeof forms), optarg);
 			break;
 		case 'b':
 			bs = strtoul(optarg, &end, 10);
