@@ -301,18 +301,12 @@ void
 gguf_model_header(struct gguf_model *m, Tstream__StreamHeader *h,
     Tstream__TensorInfo **manifest)
 {
-	tstream__stream_header__init(h);
-	h->has_version = 1;
-	h->version = TSTREAM_VERSION;
-	h->config_json = m->config_json;
-	h->config = m->config;
-	h->side_files = m->side_ptr ? &m->side_ptr : NULL;
-	h->n_side_files = m->side_ptr ? 1 : 0;
 	for (size_t i = 0; i < m->n_items; i++)
 		manifest[i] = &m->items[i].info;
-	h->manifest = manifest;
-	h->n_manifest = m->n_items;
-	h->source = m->g.path;
+	tstream_header_init(h, m->config_json, m->config, manifest,
+	    m->n_items, m->g.path);
+	h->side_files = m->side_ptr ? &m->side_ptr : NULL;
+	h->n_side_files = m->side_ptr ? 1 : 0;
 }
 
 int

@@ -627,18 +627,12 @@ void
 hf_model_header(struct hf_model *m, Tstream__StreamHeader *h,
     Tstream__TensorInfo **manifest)
 {
-	tstream__stream_header__init(h);
-	h->has_version = 1;
-	h->version = TSTREAM_VERSION;
-	h->config_json = m->config_text;
-	h->config = m->config;
-	h->side_files = m->side_ptrs;
-	h->n_side_files = m->n_side;
 	for (size_t i = 0; i < m->n_tensors; i++)
 		manifest[i] = &m->tensors[i].info;
-	h->manifest = manifest;
-	h->n_manifest = m->n_tensors;
-	h->source = m->path;
+	tstream_header_init(h, m->config_text, m->config, manifest,
+	    m->n_tensors, m->path);
+	h->side_files = m->side_ptrs;
+	h->n_side_files = m->n_side;
 }
 
 int

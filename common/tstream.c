@@ -102,6 +102,21 @@ check_unique_names(const Tstream__StreamHeader *h, struct diag *d)
 	return rc;
 }
 
+void
+tstream_header_init(Tstream__StreamHeader *h, char *config_json,
+    Tstream__ModelConfig *config, Tstream__TensorInfo **manifest, size_t n,
+    char *source)
+{
+	tstream__stream_header__init(h);
+	h->has_version = 1;
+	h->version = TSTREAM_VERSION;
+	h->config_json = config_json;
+	h->config = config;
+	h->manifest = manifest;
+	h->n_manifest = n;
+	h->source = source;
+}
+
 int
 tstream_check_header(const Tstream__StreamHeader *h, struct diag *d)
 {

@@ -112,6 +112,12 @@ long tstream_manifest_find(const Tstream__StreamHeader *h, const char *name,
 const Tstream__TensorInfo *tstream_manifest_entry(
     const Tstream__StreamHeader *h, const char *name);
 
+/* A reader's header: this version, the config (and its text), the
+ * manifest of n entries and the source path. */
+void tstream_header_init(Tstream__StreamHeader *h, char *config_json,
+    Tstream__ModelConfig *config, Tstream__TensorInfo **manifest, size_t n,
+    char *source);
+
 /* Check a header: version, config, manifest entries, unique names. */
 int tstream_check_header(const Tstream__StreamHeader *h, struct diag *d);
 
