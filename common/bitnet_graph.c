@@ -329,25 +329,36 @@ linear_int8(struct ctx *x, struct act *a, const char *weight)
 	    rescale);
 }
 
-/* q2: com.microsoft.MatMulNBits on the quantized activations (or the
- * plain ones), its block scales carrying the weight scale. */
+/* com.microsoft.MatMulNBits: in [M, K] times weight t ([N, K] stored in
+ * blocks of bits-wide codes, its scales beside it), transposed. */
 static const char *
-linear_q2(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
+matmul_nbits(struct ctx *x, const char *hint, const char *in,
+    const Tstream__TensorInfo *t, int bits, int64_t accuracy_level)
 {
 	struct onnx_graph *g = x->g;
 	Onnx__AttributeProto *attrs[5] = {
 		og_attr_int(g, "K", (int64_t)t->shape[1]),
 		og_attr_int(g, "N", (int64_t)t->shape[0]),
-		og_attr_int(g, "bits", 2),
+		og_attr_int(g, "bits", bits),
 		og_attr_int(g, "block_size", (int64_t)t->block_size),
-		og_attr_int(g, "accuracy_level", x->accuracy_level),
+		og_attr_int(g, "accuracy_level", accuracy_level),
 	};
-	const char *y = og_node(g, "MatMulNBits", "proj", (const char *const[]){
-	    x->act_quant ? a->xq : a->in, t->name, scales_of(x, t->name) }, 3,
-	    attrs, 5);
+	const char *y = og_node(g, "MatMulNBits", hint, (const char *const[]){
+	    in, t->name, scales_of(x, t->name) }, 3, attrs, 5);
 
 	og_set_domain(g, ONNX_MS_DOMAIN);
-	return x->act_quant ? og_op2(g, "Div", "proj_deq", y, a->s) : y;
+	return y;
+}
+
+/* q2: MatMulNBits bits=2 on the quantized activations (or the plain
+ * ones), its block scales carrying the weight scale. */
+static const char *
+linear_q2(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
+{
+	const char *y = matmul_nbits(x, "proj", x->act_quant ? a->xq : a->in,
+	    t, 2, x->accuracy_level);
+
+	return x->act_quant ? og_op2(x->g, "Div", "proj_deq", y, a->s) : y;
 }
 
 /* y = (xq @ W^T) / s with W [out, in] as stored; or x @ W^T unquantized;
@@ -607,15 +618,47 @@ as_float(struct ctx *x, const char *hint, const char *name)
 	    (const char *const[]){ name }, 1, "to", OG_FLOAT) : name;
 }
 
+/* A block-q8 embedding: com.microsoft.GatherBlockQuantized of its rows
+ * [vocab, blocks, block] (scales [vocab, blocks, 1], folded from the
+ * stored [vocab, blocks] at load), reshaped to [batch, seq, hidden]. */
+static const char *
+embed_q8(struct ctx *x, const Tstream__TensorInfo *t, const char *out)
+{
+	struct onnx_graph *g = x->g;
+	Onnx__AttributeProto *attrs[4] = {
+		og_attr_int(g, "bits", 8),
+		og_attr_int(g, "block_size", (int64_t)t->block_size),
+		og_attr_int(g, "gather_axis", 0),
+		og_attr_int(g, "quantize_axis", 2),
+	};
+	const char *s = og_op2(g, "Unsqueeze", "embed_scales",
+	    scales_of(x, t->name), og_vec_i64(g, "axis_2",
+	    (const int64_t[]){ 2 }, 1));
+	const char *e = og_node(g, "GatherBlockQuantized", "embedded_blocks",
+	    (const char *const[]){ t->name, "input_ids", s }, 3, attrs, 4);
+	const char *in[2] = { e, og_vec_i64(g, "embed_shape",
+	    (const int64_t[]){ 0, 0, (int64_t)x->c->hidden_size }, 3) };
+
+	og_set_domain(g, ONNX_MS_DOMAIN);
+	if (out == NULL)
+		return og_node(g, "Reshape", "embedded", in, 2, NULL, 0);
+	og_node_named(g, "Reshape", in, 2, &out, 1, NULL, 0);
+	return out;
+}
+
 /* The embedding of input_ids, as float32; named out when out is given. */
 static const char *
 embed(struct ctx *x, const char *out)
 {
 	struct onnx_graph *g = x->g;
 	const char *in[2] = { BITNET_EMBED_NAME, "input_ids" };
+	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h,
+	    BITNET_EMBED_NAME);
 	Onnx__AttributeProto *to;
 	const char *e;
 
+	if (t != NULL && t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
+		return embed_q8(x, t, out);
 	if (!is_half(x, BITNET_EMBED_NAME)) {
 		if (out == NULL)
 			return og_node(g, "Gather", "embedded", in, 2, NULL, 0);
@@ -631,9 +674,15 @@ embed(struct ctx *x, const char *out)
 	return out;
 }
 
+/* logits = h @ W^T, W the head (the embedding when tied): a block-q8
+ * one through MatMulNBits bits=8, which onnxruntime's CPU computes fast
+ * only at accuracy level 4 (the activations in int8 per block). */
 static void
 add_head(struct ctx *x, const char *h)
 {
+	const char *w = x->c->tie_word_embeddings ? BITNET_EMBED_NAME :
+	    BITNET_HEAD_NAME;
+	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h, w);
 	const char *logits;
 
 	if (x->eps == NULL) {
@@ -642,9 +691,11 @@ add_head(struct ctx *x, const char *h)
 		x->two = og_scalar_f32(x->g, "two", 2.0f);
 	}
 	h = rms_norm(x, h, BITNET_NORM_NAME);
-	logits = int_attr_node(x, "Gemm", "head", (const char *const[]){ h,
-	    as_float(x, "head_f32", x->c->tie_word_embeddings ?
-	    BITNET_EMBED_NAME : BITNET_HEAD_NAME) }, 2, "transB", 1);
+	if (t != NULL && t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
+		logits = matmul_nbits(x, "head", h, t, 8, 4);
+	else
+		logits = int_attr_node(x, "Gemm", "head", (const char *const[]){
+		    h, as_float(x, "head_f32", w) }, 2, "transB", 1);
 	unflatten(x, logits, x->c->vocab_size, "logits");
 }
 

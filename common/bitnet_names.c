@@ -79,17 +79,33 @@ parse_layer_part(const char *rest, struct bitnet_name *out)
 	}
 }
 
+/* The embedding or head, or the scales of its block-q8 form (sorted
+ * after it); 0 for another name. */
+static int
+parse_table(const char *name, const char *table, enum bitnet_group g,
+    struct bitnet_name *out)
+{
+	size_t n = strlen(table);
+
+	if (strncmp(name, table, n) != 0 || (name[n] != '\0' &&
+	    strcmp(name + n, BITNET_FORM_SCALES_SUFFIX) != 0))
+		return 0;
+	out->group = g;
+	out->is_compact_scales = name[n] != '\0';
+	out->rank = out->is_compact_scales;
+	return 1;
+}
+
 void
 bitnet_name_parse(const char *name, struct bitnet_name *out)
 {
 	memset(out, 0, sizeof *out);
 	out->layer = -1;
-	if (strcmp(name, BITNET_EMBED_NAME) == 0) {
-		out->group = BITNET_GROUP_EMBED;
+	if (parse_table(name, BITNET_EMBED_NAME, BITNET_GROUP_EMBED, out) ||
+	    parse_table(name, BITNET_HEAD_NAME, BITNET_GROUP_HEAD, out)) {
+		return;
 	} else if (strcmp(name, BITNET_NORM_NAME) == 0) {
 		out->group = BITNET_GROUP_NORM;
-	} else if (strcmp(name, BITNET_HEAD_NAME) == 0) {
-		out->group = BITNET_GROUP_HEAD;
 	} else if (strncmp(name, LAYER_PREFIX, strlen(LAYER_PREFIX)) == 0) {
 		const char *p = name + strlen(LAYER_PREFIX);
 		char *end;

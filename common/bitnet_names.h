@@ -55,7 +55,8 @@ struct bitnet_name {
 	int rank;	/* place within the layer; unknown names sort last */
 	int is_projection;	/* a BitLinear weight */
 	int is_scale;		/* a BitLinear weight_scale */
-	int is_compact_scales;	/* the scales of an int8 or q2 projection */
+	int is_compact_scales;	/* the scales of an int8 or q2 projection,
+				 * or of a block-q8 embedding or head */
 	char rows, cols;	/* of a known layer weight (rows alone for
 				 * nbits scales; none for a weight_scale) */
 };

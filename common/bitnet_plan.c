@@ -56,8 +56,8 @@ check_compact_scales(const Tstream__StreamHeader *h,
 	snprintf(owner, sizeof owner, "%.*s", (int)len, t->name);
 	w = tstream_manifest_entry(h, owner);
 	if (w == NULL || (rank = tstream_scales_shape(w, want)) == 0)
-		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' has no int8 "
-		    "or q2 weight '%s' beside it", t->name, owner);
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' has no int8, "
+		    "q2 or block-q8 weight '%s' beside it", t->name, owner);
 	if (t->dtype != TSTREAM__DTYPE__F32 ||
 	    t->encoding != TSTREAM__ENCODING__PLAIN || t->n_shape != rank ||
 	    t->shape[0] != want[0] || (rank == 2 && t->shape[1] != want[1]))
@@ -68,24 +68,25 @@ check_compact_scales(const Tstream__StreamHeader *h,
 	return 0;
 }
 
-/* What onnx-emit builds from: plain f32; bf16 or f16 for the embedding
- * and the head; and for projections also the int8 and q2 forms, each with
- * its scales. */
+/* What onnx-emit builds from: plain f32; bf16, f16 or block-q8 for the
+ * embedding and the head; and for projections also the int8 and q2 forms;
+ * each compact form with its scales. */
 static int
 check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
     const struct bitnet_name *bn, struct diag *d)
 {
+	const struct tstream_encoding *e = tstream_encoding_of(t->encoding);
+	int table = bn->group == BITNET_GROUP_EMBED ||
+	    bn->group == BITNET_GROUP_HEAD;
 	char sname[TSTREAM_MAX_NAME + 16];
 
 	if (t->encoding == TSTREAM__ENCODING__PLAIN &&
-	    (t->dtype == TSTREAM__DTYPE__F32 ||
-	    ((bn->group == BITNET_GROUP_EMBED ||
-	    bn->group == BITNET_GROUP_HEAD) &&
+	    (t->dtype == TSTREAM__DTYPE__F32 || (table &&
 	    (t->dtype == TSTREAM__DTYPE__BF16 ||
 	    t->dtype == TSTREAM__DTYPE__F16))))
 		return 0;
-	if (bn->is_projection && tstream_encoding_of(t->encoding) &&
-	    tstream_encoding_of(t->encoding)->scales_shape != NULL) {
+	if (e != NULL && e->scales_shape != NULL &&
+	    (bn->is_projection ? e->ternary : table && !e->ternary)) {
 		snprintf(sname, sizeof sname, "%s%s", t->name,
 		    BITNET_FORM_SCALES_SUFFIX);
 		if (tstream_manifest_entry(h, sname) != NULL)
@@ -95,8 +96,9 @@ check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 		    t->encoding), t->name, sname);
 	}
 	return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is %s %s; "
-	    "onnx-emit takes plain f32 (bf16 or f16 for the embedding and "
-	    "head) and int8 or q2 projections (run tern-dequant first)",
+	    "onnx-emit takes plain f32 (bf16, f16 or block-q8 for the "
+	    "embedding and head) and int8 or q2 projections (run "
+	    "tern-dequant first)",
 	    t->name, dtype_name(t->dtype),
 	    tstream_encoding_name(t->encoding));
 }

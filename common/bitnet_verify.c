@@ -14,7 +14,19 @@
 
 #define WHY	"the model was not built from this stream's configuration"
 
-/* The options onnx-emit was given, as the model's nodes show them. */
+/* Attribute name of node n as an int, or def. */
+static int64_t
+node_int(const Onnx__NodeProto *n, const char *name, int64_t def)
+{
+	for (size_t k = 0; k < n->n_attribute; k++)
+		if (n->attribute[k]->name != NULL &&
+		    strcmp(n->attribute[k]->name, name) == 0)
+			return n->attribute[k]->i;
+	return def;
+}
+
+/* The options onnx-emit was given, as the model's nodes show them (the
+ * accuracy level is the q2 projections'; a block-q8 head has its own). */
 static void
 model_options(const Onnx__GraphProto *g, struct bitnet_graph_opts *o)
 {
@@ -28,12 +40,10 @@ model_options(const Onnx__GraphProto *g, struct bitnet_graph_opts *o)
 			continue;
 		if (strcmp(n->op_type, "GroupQueryAttention") == 0)
 			o->gqa = 1;
-		if (strcmp(n->op_type, "MatMulNBits") != 0)
-			continue;
-		for (size_t k = 0; k < n->n_attribute; k++)
-			if (n->attribute[k]->name != NULL &&
-			    strcmp(n->attribute[k]->name, "accuracy_level") == 0)
-				o->accuracy_level = (int)n->attribute[k]->i;
+		if (strcmp(n->op_type, "MatMulNBits") == 0 &&
+		    node_int(n, "bits", 0) == 2)
+			o->accuracy_level = (int)node_int(n, "accuracy_level",
+			    0);
 	}
 }
 

@@ -10,7 +10,7 @@
 #define Q2_ZERO_CODE	2u
 
 /* The names of the embedding choices, by enum value. */
-static const char *const embed_names[] = { "f16", "f32", "keep" };
+static const char *const embed_names[] = { "f16", "f32", "keep", "q8" };
 
 static int
 name_index(const char *s, const char *const *names, size_t n)
@@ -49,34 +49,31 @@ compact_embed_parse(const char *s, enum compact_embed *e)
 }
 
 int
-compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
-    Tstream__TensorInfo out[2], uint64_t shapes[2][2], char *scales_name,
-    size_t name_len, struct diag *d)
+compact_info_as(const Tstream__TensorInfo *in, Tstream__Encoding enc,
+    uint32_t block, Tstream__TensorInfo out[2], uint64_t shapes[2][2],
+    char *scales_name, size_t name_len, struct diag *d)
 {
-	const struct tstream_encoding *e = tstream_encoding_of(
-	    (Tstream__Encoding)o->form);
+	const struct tstream_encoding *e = tstream_encoding_of(enc);
 	struct tstream_layout l;
 
 	if (in->n_shape != 2)
-		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': a ternary "
-		    "weight to store as %s must be a matrix", in->name,
-		    compact_form_name(o->form));
+		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': a weight to "
+		    "store as %s must be a matrix", in->name, e->name);
 	out[0] = *in;
 	memcpy(shapes[0], in->shape, sizeof shapes[0]);
 	out[0].shape = shapes[0];
-	out[0].has_scale = 1;
-	out[0].scale = 1.0f;	/* the real one is known once decoded */
+	out[0].has_scale = e->header_scale;
+	out[0].scale = e->header_scale ? 1.0f : 0.0f;	/* known once
+							 * decoded */
 	out[0].has_encoding = 1;
 	out[0].has_dtype = 1;
 	out[0].dtype = e->dtype;
 	out[0].encoding = e->id;
-	if (o->form == COMPACT_Q2) {
-		out[0].has_block_size = 1;
-		out[0].block_size = o->block_size;
-	}
+	out[0].has_block_size = e->blocked;
+	out[0].block_size = e->blocked ? block : 0;
 	if (tstream_layout(&out[0], &l) == -1)
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' cannot be "
-		    "stored as %s", in->name, compact_form_name(o->form));
+		    "stored as %s", in->name, e->name);
 	out[0].has_payload_length = 1;
 	out[0].payload_length = l.bytes;
 	if ((size_t)snprintf(scales_name, name_len, "%s%s", in->name,
@@ -95,6 +92,15 @@ compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
 	    (out[1].n_shape == 2 ? shapes[1][1] : 1);
 	out[1].source = in->source;
 	return 2;
+}
+
+int
+compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
+    Tstream__TensorInfo out[2], uint64_t shapes[2][2], char *scales_name,
+    size_t name_len, struct diag *d)
+{
+	return compact_info_as(in, (Tstream__Encoding)o->form, o->block_size,
+	    out, shapes, scales_name, name_len, d);
 }
 
 /* W^T, a row (one of W's columns) at a time. */
@@ -138,7 +144,7 @@ write_q2(const struct ternary_matrix *m, const struct compact_opts *o,
     struct tstream_writer *w, void *buf, struct diag *d)
 {
 	uint32_t block = o->block_size;
-	uint64_t blocks = tstream_q2_blocks(m->cols, block);
+	uint64_t blocks = tstream_blocks(m->cols, block);
 	int rc = 0;
 
 	for (uint64_t r = 0; rc == 0 && r < m->rows; r++) {
@@ -194,7 +200,7 @@ compact_write(const struct ternary_matrix *m, const Tstream__TensorInfo *in,
 	uint64_t shapes[2][2];
 	char sname[TSTREAM_MAX_NAME + 16];
 	size_t row = (m->rows > m->cols ? m->rows : m->cols) + 4 *
-	    TSTREAM_Q2_MAX_BLOCK;
+	    TSTREAM_MAX_BLOCK;
 	void *buf;
 	int n, rc;
 

@@ -33,8 +33,13 @@ enum compact_form {
 /* How a compact form stores a bf16 or f16 embedding (and untied head):
  * float16 (the default: every onnxruntime build casts it, bf16 values
  * below 2^-14 rounded by at most 2^-25), float32 (exact, twice the
- * bytes, no Cast), or as the source has it. */
-enum compact_embed { EMBED_F16, EMBED_F32, EMBED_KEEP };
+ * bytes, no Cast), as the source has it, or (any float one) as block-q8:
+ * 8 bits a value and a scale per 32 (blockq8.h), read by onnxruntime's
+ * GatherBlockQuantized and MatMulNBits. */
+enum compact_embed { EMBED_F16, EMBED_F32, EMBED_KEEP, EMBED_Q8 };
+
+/* The block of a block-q8 embedding (GGUF's Q8_0 has the same). */
+#define COMPACT_Q8_BLOCK	32u
 
 struct compact_opts {
 	enum compact_form form;
@@ -65,6 +70,12 @@ int compact_embed_parse(const char *s, enum compact_embed *e);
 int compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
     Tstream__TensorInfo out[2], uint64_t shapes[2][2], char *scales_name,
     size_t name_len, struct diag *d);
+
+/* The same for a float matrix stored in encoding enc (block-q8) with
+ * block size block. */
+int compact_info_as(const Tstream__TensorInfo *in, Tstream__Encoding enc,
+    uint32_t block, Tstream__TensorInfo out[2], uint64_t shapes[2][2],
+    char *scales_name, size_t name_len, struct diag *d);
 
 /* Write m as the tensor(s) compact_info describes for in. */
 int compact_write(const struct ternary_matrix *m,

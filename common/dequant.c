@@ -7,6 +7,7 @@
 
 #include "bitnet_config.h"
 #include "bitnet_names.h"
+#include "blockq8.h"
 #include "compact.h"
 #include "dtype.h"
 #include "io.h"
@@ -121,6 +122,75 @@ embed_dtype(const Tstream__TensorInfo *t, const struct compact_opts *o)
 	    TSTREAM__DTYPE__F32 : TSTREAM__DTYPE__F16;
 }
 
+/* A float embedding or head that leaves as block-q8 (compact.h). */
+static int
+embeds_q8(const Tstream__TensorInfo *t, const struct compact_opts *o)
+{
+	struct bitnet_name bn;
+
+	bitnet_name_parse(t->name, &bn);
+	return o->form != COMPACT_F32 && o->embed == EMBED_Q8 &&
+	    t->encoding == TSTREAM__ENCODING__PLAIN &&
+	    dtype_is_float(t->dtype) && !bn.is_compact_scales &&
+	    (bn.group == BITNET_GROUP_EMBED || bn.group == BITNET_GROUP_HEAD);
+}
+
+/* Quantize the rows of a float matrix as they come into its block-q8
+ * codes; their scales, held, follow as NAME.scales. */
+static int
+q8_rows(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    const Tstream__TensorInfo *out, struct tstream_writer *w,
+    float *scales, struct diag *d)
+{
+	uint64_t cols = in->shape[1], per = out->payload_length / in->shape[0];
+	uint64_t blocks = per / COMPACT_Q8_BLOCK, bad;
+	size_t es = dtype_size(in->dtype);
+	uint8_t *raw = io_alloc(cols * es + per, in->name, d);
+	float *f = io_alloc(cols * sizeof *f, in->name, d);
+	int rc = raw && f ? tstream_begin_tensor(w, out, d) : -1;
+
+	for (uint64_t row = 0; rc == 0 && row < in->shape[0]; row++) {
+		rc = tstream_read_payload(r, raw, cols * es, d);
+		if (rc == -1)
+			break;
+		dtype_to_f32(in->dtype, raw, f, cols);
+		if (blockq8_quantize_row(f, cols, COMPACT_Q8_BLOCK, raw,
+		    scales + row * blocks, &bad) == -1)
+			rc = diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': "
+			    "element [%llu, %llu] is %g; block-q8 holds "
+			    "finite values", r->name, in->name,
+			    (unsigned long long)row, (unsigned long long)bad,
+			    (double)f[bad]);
+		else
+			rc = tstream_write_payload(w, raw, per, d);
+	}
+	free(raw);
+	free(f);
+	return rc == -1 ? -1 : tstream_end_tensor(w, d);
+}
+
+static int
+convert_q8(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    struct tstream_writer *w, struct diag *d)
+{
+	Tstream__TensorInfo out[2];
+	uint64_t shapes[2][2];
+	char sname[TSTREAM_MAX_NAME + 16];
+	float *scales = NULL;
+	int rc = -1;
+
+	if (compact_info_as(in, TSTREAM__ENCODING__BLOCK_Q8,
+	    COMPACT_Q8_BLOCK, out, shapes, sname, sizeof sname, d) == -1 ||
+	    (scales = io_alloc(out[1].payload_length, in->name, d)) == NULL)
+		return -1;
+	if (q8_rows(r, in, &out[0], w, scales, d) == 0 &&
+	    tstream_begin_tensor(w, &out[1], d) == 0 &&
+	    tstream_write_payload(w, scales, out[1].payload_length, d) == 0)
+		rc = tstream_end_tensor(w, d);
+	free(scales);
+	return rc;
+}
+
 /* Pass the tensor on as it is. */
 static int
 copy_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
@@ -227,6 +297,8 @@ dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
 		return -1;
 	if (dec != NULL)
 		return convert_ternary(r, dec, in, o, w, d);
+	if (embeds_q8(in, o))
+		return convert_q8(r, in, w, d);
 	if (embed_dtype(in, o) == in->dtype)
 		return copy_tensor(r, in, w, d);
 	if (dequant_info(in, &out, shape, d) == -1)
@@ -276,19 +348,21 @@ convert_entry(const Tstream__StreamHeader *h, Tstream__TensorInfo *t,
 	int n = 1;
 
 	*extra = NULL;
-	if (embed_dtype(t, o) == t->dtype)
+	if (embeds_q8(t, o))
+		n = compact_info_as(t, TSTREAM__ENCODING__BLOCK_Q8,
+		    COMPACT_Q8_BLOCK, out, (uint64_t (*)[2])shapes, sname,
+		    sizeof sname, d);
+	else if (o->form != COMPACT_F32 && tern_decoder_for(h->config, t))
+		n = compact_info(t, o, out, (uint64_t (*)[2])shapes, sname,
+		    sizeof sname, d);
+	else if (embed_dtype(t, o) == t->dtype)
 		return 0;
-	if (embed_dtype(t, o) == TSTREAM__DTYPE__F16) {	/* from bf16 */
-		t->dtype = TSTREAM__DTYPE__F16;
-		return 0;
-	}
-	if (o->form != COMPACT_F32 && tern_decoder_for(h->config, t)) {
-		if ((n = compact_info(t, o, out, (uint64_t (*)[2])shapes,
-		    sname, sizeof sname, d)) == -1)
-			return -1;
-	} else if (dequant_info(t, &out[0], shapes[0], d) == -1) {
+	else if (embed_dtype(t, o) == TSTREAM__DTYPE__F16)	/* from bf16 */
+		return (t->dtype = TSTREAM__DTYPE__F16), 0;
+	else
+		n = dequant_info(t, &out[0], shapes[0], d) == -1 ? -1 : 1;
+	if (n == -1)
 		return -1;
-	}
 	t->dtype = out[0].dtype;
 	t->encoding = out[0].encoding;
 	t->payload_length = out[0].payload_length;

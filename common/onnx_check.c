@@ -349,6 +349,40 @@ check_gqa(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
 	return 0;
 }
 
+/* com.microsoft.GatherBlockQuantized: 4- or 8-bit uint8 data as an
+ * initializer, gathered along axis 0 and quantized along its last. */
+static int
+check_gbq(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
+    struct diag *d)
+{
+	int64_t bits = attr_int(n, "bits"), bs = attr_int(n, "block_size");
+	int64_t qaxis = attr_int(n, "quantize_axis");
+	const struct onnx_init *data = n->n_input >= 3 ?
+	    onnx_model_find_init(m, n->input[0]) : NULL;
+
+	if ((bits != 4 && bits != 8) || bs < 16 || (bs & (bs - 1)) ||
+	    attr_int(n, "gather_axis") > 0 || data == NULL ||
+	    data->t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
+	    qaxis != (int64_t)data->t->n_dims - 1)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu "
+		    "(GatherBlockQuantized): expected uint8 data as an "
+		    "initializer, bits 4 or 8, a block size that is a power of "
+		    "two from 16, gather axis 0 and the last quantize axis",
+		    m->path, idx);
+	return 0;
+}
+
+/* The operators of onnxruntime's contrib domain that onnx-emit writes. */
+static const struct {
+	const char *op;
+	int (*check)(const struct onnx_model *, const Onnx__NodeProto *,
+	    size_t, struct diag *);
+} contrib_ops[] = {
+	{ "MatMulNBits", check_matmulnbits },
+	{ "GroupQueryAttention", check_gqa },
+	{ "GatherBlockQuantized", check_gbq },
+};
+
 static int
 check_domain_op(const struct onnx_model *m, const Onnx__NodeProto *n,
     size_t idx, const char *dom, const char *op, struct diag *d)
@@ -357,12 +391,10 @@ check_domain_op(const struct onnx_model *m, const Onnx__NodeProto *n,
 		return is_standard_op(op) ? 0 : diag_fail(d, BN_EXIT_INPUT,
 		    "%s: node %zu: '%s' is not a standard ONNX operator",
 		    m->path, idx, op);
-	if (strcmp(dom, ONNX_MS_DOMAIN) == 0 &&
-	    strcmp(op, "MatMulNBits") == 0)
-		return check_matmulnbits(m, n, idx, d);
-	if (strcmp(dom, ONNX_MS_DOMAIN) == 0 &&
-	    strcmp(op, "GroupQueryAttention") == 0)
-		return check_gqa(m, n, idx, d);
+	for (size_t i = 0; strcmp(dom, ONNX_MS_DOMAIN) == 0 &&
+	    i < sizeof contrib_ops / sizeof *contrib_ops; i++)
+		if (strcmp(op, contrib_ops[i].op) == 0)
+			return contrib_ops[i].check(m, n, idx, d);
 	return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu: '%s' of domain "
 	    "'%s' is not an operator onnx-verify knows", m->path, idx, op,
 	    dom);

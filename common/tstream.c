@@ -47,12 +47,14 @@ tstream_check_info(const Tstream__TensorInfo *t, int in_manifest,
 	if (dtype_size(t->dtype) == 0)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': unknown dtype %d", name, (int)t->dtype);
-	if (t->encoding == TSTREAM__ENCODING__TERNARY_Q2 &&
-	    !tstream_q2_block_ok(t->block_size))
+	if (tstream_encoding_of(t->encoding) != NULL &&
+	    tstream_encoding_of(t->encoding)->blocked &&
+	    !tstream_block_ok(t->block_size))
 		return diag_fail(d, BN_EXIT_INPUT,
-		    "tensor '%s': ternary-q2 block size %u is not a power of "
-		    "two from %u to %u", name, t->block_size,
-		    TSTREAM_Q2_MIN_BLOCK, TSTREAM_Q2_MAX_BLOCK);
+		    "tensor '%s': %s block size %u is not a power of "
+		    "two from %u to %u", name,
+		    tstream_encoding_name(t->encoding), t->block_size,
+		    TSTREAM_MIN_BLOCK, TSTREAM_MAX_BLOCK);
 	if (tstream_layout(t, &l) == -1)
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s': encoding %s cannot hold %s %s", name,

@@ -7,15 +7,15 @@
 #include "dtype.h"
 
 uint64_t
-tstream_q2_blocks(uint64_t k, uint32_t block)
+tstream_blocks(uint64_t k, uint32_t block)
 {
 	return k / block + (k % block != 0);
 }
 
 int
-tstream_q2_block_ok(uint64_t b)
+tstream_block_ok(uint64_t b)
 {
-	return b >= TSTREAM_Q2_MIN_BLOCK && b <= TSTREAM_Q2_MAX_BLOCK &&
+	return b >= TSTREAM_MIN_BLOCK && b <= TSTREAM_MAX_BLOCK &&
 	    (b & (b - 1)) == 0;
 }
 
@@ -76,11 +76,27 @@ layout_q2(const Tstream__TensorInfo *t, uint64_t n,
 {
 	(void)n;
 	if (t->n_shape != 2 || !t->has_block_size ||
-	    !tstream_q2_block_ok(t->block_size))
+	    !tstream_block_ok(t->block_size))
 		return -1;
 	l->rank = 3;
-	l->dims[1] = tstream_q2_blocks(t->shape[1], t->block_size);
+	l->dims[1] = tstream_blocks(t->shape[1], t->block_size);
 	l->dims[2] = t->block_size / 4;
+	l->bytes = t->shape[0] * l->dims[1] * l->dims[2];
+	return 0;
+}
+
+/* BLOCK_Q8: u8 [rows, blocks, block], one byte a value. */
+static int
+layout_q8(const Tstream__TensorInfo *t, uint64_t n,
+    struct tstream_layout *l)
+{
+	(void)n;
+	if (t->n_shape != 2 || !t->has_block_size ||
+	    !tstream_block_ok(t->block_size))
+		return -1;
+	l->rank = 3;
+	l->dims[1] = tstream_blocks(t->shape[1], t->block_size);
+	l->dims[2] = t->block_size;
 	l->bytes = t->shape[0] * l->dims[1] * l->dims[2];
 	return 0;
 }
@@ -94,26 +110,28 @@ scales_int8(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 	return 1;
 }
 
-/* q2: f32 [rows, blocks], every block's scale. */
+/* q2 and q8: f32 [rows, blocks], every block's scale. */
 static size_t
 scales_q2(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 {
 	dims[0] = rows;
-	dims[1] = tstream_q2_blocks(cols, block);
+	dims[1] = tstream_blocks(cols, block);
 	return 2;
 }
 
 static const struct tstream_encoding encodings[] = {
-	{ TSTREAM__ENCODING__PLAIN, "plain", 0, 0, 0, "f32", "",
+	{ TSTREAM__ENCODING__PLAIN, "plain", 0, 0, 0, 0, "f32", "",
 	    layout_plain, NULL },
 	{ TSTREAM__ENCODING__TERNARY_HF_PACKED, "ternary-hf-packed",
-	    TSTREAM__DTYPE__U8, 1, 1, NULL, NULL, layout_hf_packed, NULL },
+	    TSTREAM__DTYPE__U8, 1, 1, 0, NULL, NULL, layout_hf_packed, NULL },
 	{ TSTREAM__ENCODING__TERNARY_I2S, "ternary-i2s", TSTREAM__DTYPE__U8,
-	    1, 0, NULL, NULL, layout_i2s, NULL },
+	    1, 0, 0, NULL, NULL, layout_i2s, NULL },
 	{ TSTREAM__ENCODING__TERNARY_INT8, "ternary-int8", TSTREAM__DTYPE__I8,
-	    1, 1, "int8", "_int8", layout_int8, scales_int8 },
+	    1, 1, 0, "int8", "_int8", layout_int8, scales_int8 },
 	{ TSTREAM__ENCODING__TERNARY_Q2, "ternary-q2", TSTREAM__DTYPE__U8,
-	    1, 1, "q2", "_q2", layout_q2, scales_q2 },
+	    1, 1, 1, "q2", "_q2", layout_q2, scales_q2 },
+	{ TSTREAM__ENCODING__BLOCK_Q8, "block-q8", TSTREAM__DTYPE__U8, 0, 0,
+	    1, NULL, NULL, layout_q8, scales_q2 },
 };
 #define N_ENCODINGS	(sizeof encodings / sizeof *encodings)
 

@@ -32,6 +32,7 @@ struct tstream_encoding {
 	Tstream__DType dtype;		/* stored type; 0: any (plain) */
 	int ternary;			/* the payload holds -1/0/+1 codes */
 	int header_scale;		/* a tensor header carries its scale */
+	int blocked;			/* takes a block_size */
 	const char *form;		/* tern-dequant --to name, or NULL */
 	const char *bundle_suffix;	/* of a bundle's model_SUFFIX.onnx */
 	/* The stored layout of t (numel elements, dims already copied);
@@ -60,14 +61,14 @@ int tstream_layout(const Tstream__TensorInfo *t, struct tstream_layout *l);
 /* The shape of the scales of weight t: its rank, 0 if none. */
 size_t tstream_scales_shape(const Tstream__TensorInfo *t, uint64_t dims[2]);
 
-/* TERNARY_Q2 block sizes: powers of two in this range. */
-#define TSTREAM_Q2_MIN_BLOCK	16u
-#define TSTREAM_Q2_MAX_BLOCK	4096u
+/* Block sizes (TERNARY_Q2, BLOCK_Q8): powers of two in this range. */
+#define TSTREAM_MIN_BLOCK	16u
+#define TSTREAM_MAX_BLOCK	4096u
 
-/* Is b a TERNARY_Q2 block size? */
-int tstream_q2_block_ok(uint64_t b);
+/* Is b a block size? */
+int tstream_block_ok(uint64_t b);
 
 /* Blocks of `block` values that hold k values (the last one padded). */
-uint64_t tstream_q2_blocks(uint64_t k, uint32_t block);
+uint64_t tstream_blocks(uint64_t k, uint32_t block);
 
 #endif

@@ -515,12 +515,13 @@ def emit_refuses_what_it_cannot_build():
     assert b"-o PATH" in p.stderr, p.stderr
 
 
-def emit_part(name, select):
+def emit_part(name, select, to=""):
     """Convert a selection of fixture name; returns (path, stderr)."""
     cfg = next(c for c in CONFIGS if c[0] == name)
     out = os.path.join(TMP, "%s-part-%d.onnx" % (name, len(os.listdir(TMP))))
-    p = sh("%s %s %s | %s | %s > %s" % (tool("st-read"), select,
-           model_dir(*cfg), tool("tern-dequant"), tool("onnx-emit"), out))
+    p = sh("%s %s %s | %s %s | %s > %s" % (
+        tool("st-read"), select, model_dir(*cfg), tool("tern-dequant"), to,
+        tool("onnx-emit"), out))
     assert p.returncode == 0, p.stderr.decode()
     onnx.checker.check_model(out, full_check=True)
     return out, p.stderr.decode()
@@ -669,7 +670,7 @@ def compact_forms_store_the_embedding_as_asked():
         assert err[~small].max() == 0 and err.max() <= 2.0 ** -25, embed
     p = sh("%s %s | %s --embed f64" % (tool("st-read"), d,
                                        tool("tern-dequant")))
-    assert p.returncode == 2 and b"--embed takes f16, f32 or keep" in \
+    assert p.returncode == 2 and b"--embed takes f16, f32, keep or q8" in \
         p.stderr, p.stderr
     # a value beyond float16 is refused by name, and f32 takes it
     big = os.path.join(TMP, "big-embed")
@@ -688,6 +689,62 @@ def compact_forms_store_the_embedding_as_asked():
     p = sh("%s %s | %s --to q2 --embed f32 > /dev/null" % (
         tool("st-read"), big, tool("tern-dequant")))
     assert p.returncode == 0, p.stderr
+
+
+def q8_blocks(x):
+    """numpy's block-q8 of a float32 matrix [R, C], C a multiple of 32:
+    codes u8 [R, C/32, 32] and scales [R, C/32], as tstream(5) says
+    (d = max|x| / 127, q = x * (1/d) rounded half away from zero)."""
+    b = x.astype(np.float32).reshape(x.shape[0], -1, 32)
+    d = (np.abs(b).max(-1) / np.float32(127)).astype(np.float32)
+    inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1),
+                   0).astype(np.float32)
+    v = (b * inv[..., None]).astype(np.float32).astype(np.float64)
+    q = np.where(v >= 0, np.floor(v + 0.5), np.ceil(v - 0.5))
+    return (q.clip(-127, 127) + 128).astype(np.uint8), d
+
+
+@SUITE.test
+def q8_embedding_and_head():
+    """--embed q8: the embedding stored as numpy's block-q8 byte for byte,
+    gathered exactly by GatherBlockQuantized; the tied head as MatMulNBits
+    bits=8 (accuracy level 4, its activations in int8 per block): logits
+    within Q8_LOGITS_BOUND of the reference run on the same table."""
+    for name, *_ in CONFIGS[:3]:
+        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
+                                                  if c[0] == name)))
+        emb = ref.t["model.embed_tokens.weight"]
+        codes, scales = q8_blocks(emb)
+        table = ((codes.astype(np.float32) - 128) *
+                 scales[..., None]).reshape(emb.shape)
+        ref.t["model.embed_tokens.weight"] = table
+        ids, mask, pos = pick_ids(ref, (1, 7))
+        want, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
+        for to in ("--to q2 --embed q8", "--to int8 --embed q8"):
+            path = emit(name, to=to)
+            m = onnx.load(path)
+            inits = {t.name: onnx.numpy_helper.to_array(t)
+                     for t in m.graph.initializer}
+            assert np.array_equal(inits["model.embed_tokens.weight"], codes)
+            assert np.array_equal(
+                inits["model.embed_tokens.weight.scales"], scales)
+            ops = [n.op_type for n in m.graph.node]
+            assert ops.count("GatherBlockQuantized") == 1, ops
+            assert "Gemm" not in ops, ops
+            assert not any(n.op_type == "Cast" and
+                           "model.embed_tokens.weight" in n.input
+                           for n in m.graph.node)
+            onnx.checker.check_model(m, full_check=True)
+            err = rel_err(logits_of(path, ref, ids, mask, pos)["logits"],
+                          want)
+            REPORT.append("%-10s %-24s max |diff| / max |ref| = %.2e"
+                          % (name, to[5:], err))
+            assert err <= Q8_LOGITS_BOUND, (name, to, err)
+        if name == "tiny":
+            part, _ = emit_part(name, "-t 'model.embed_tokens.*'",
+                                "--to q2 --embed q8")
+            h = ort_run.run(part, {"input_ids": ids})[0]["hidden_states"]
+            assert np.array_equal(h, table[ids]), "the q8 gather is inexact"
 
 
 @SUITE.test
@@ -832,6 +889,7 @@ def compact_refusals():
 LUT = {"extra": {"mlas.use_lut_gemm": "1"}}
 # the bounds bitnet-onnx(7) documents under "Compact forms"
 LUT_BLOCK_BOUND = 5e-2    # one decoder block's output
+Q8_LOGITS_BOUND = 2e-2    # the int8 activations of a block-q8 head
 LUT_LOGITS_BOUND = 1.0    # logits of the 4-layer demo model
 
 

@@ -388,11 +388,11 @@ def streams_the_filters_refuse():
                          encoding=Enc.I2S, shape=(128,))
     cases += [
         ("tern-dequant --to int8", tc.stream([i2s], []),
-         "a ternary weight to store as int8 must be a matrix"),
+         "a weight to store as ternary-int8 must be a matrix"),
         ("onnx-emit", tc.stream([q2()], []),
          "ternary-q2 tensor '%s' comes without its scales" % q_proj),
         ("onnx-emit", tc.stream([scales], []),
-         "has no int8 or q2 weight '%s' beside it" % q_proj),
+         "has no int8, q2 or block-q8 weight '%s' beside it" % q_proj),
         ("onnx-emit", tc.stream([q2(), tc.tensor_info(
             q_proj + ".scales", shape=(8, 2))], []),
          "is not the plain f32 [8,1] of scales its ternary-q2 weight"),
@@ -605,6 +605,14 @@ def ternary_sources_tern_dequant_refuses():
         rc, out, err = run([tool("tern-dequant"), "--to", "int8"], data)
         assert rc == 1, (needle, rc, err)
         one_line(err, needle)
+    # a value block-q8 cannot hold
+    emb = tc.tensor_info("model.embed_tokens.weight", shape=(4, 32))
+    rc, out, err = run([tool("tern-dequant"), "--to", "q2", "--embed", "q8"],
+                       tc.stream([emb], [(emb, b"\0" * 36 + nan +
+                                          b"\0" * 472)]))
+    assert rc == 1, err
+    one_line(err, "tensor 'model.embed_tokens.weight': element [0, 9] is "
+             "nan; block-q8 holds finite values")
     # sizes that overflow once widened to float32, or pass the hold limit
     for info, needle in (
             (tc.tensor_info("n", dtype=DType.F16, shape=(1 << 62,)),

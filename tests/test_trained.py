@@ -18,8 +18,8 @@ Version by tools/train_bitnet.py) as the yardstick of every form:
 - 64 tokens of greedy generation through transformers.js equal to the
   reference's, for every exact form;
 - the fast choices (MatMulNBits accuracy_level 4, onnxruntime's LUT
-  kernels) report their perplexity change and greedy agreement, bounded
-  at what bitnet-onnx(7) says.
+  kernels, the block-q8 embedding and head) report their perplexity
+  change and greedy agreement, bounded at what bitnet-onnx(7) says.
 
 Prints 'trained: N passed, N failed' last."""
 import json
@@ -33,21 +33,19 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
-import gen_tokenizer  # noqa: E402
 from greedy import generate, greedy  # noqa: E402
 from harness import Suite, sh, tool  # noqa: E402
+import heldout  # noqa: E402
+from heldout import PACKED, perplexity, windows  # noqa: E402
 import ort_run  # noqa: E402
 import reference  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.join(HERE, "models")
-PACKED = os.path.join(MODELS, "bitnet-kjv")
 MASTER = os.path.join(MODELS, "bitnet-kjv-bf16")
 GGUF = os.path.join(MODELS, "bitnet-kjv-gguf", "ggml-model-i2_s.gguf")
-HELDOUT = os.path.join(MODELS, "heldout.txt")
 TMP = tempfile.mkdtemp(prefix="bn-trained-")
 SUITE = Suite("trained", TMP)
-WINDOW, WINDOWS = 256, 4          # held-out tokens scored: 4 x 255
 PPL_TOL = 2e-3                    # with activation quantization
 PPL_TOL_EXACT = 1e-5              # without it
 GAP = 0.005                       # greedy choices this far apart at least
@@ -80,28 +78,9 @@ def convert(name, src, reader, dq, emit):
     return out
 
 
-def windows():
-    """[WINDOWS, WINDOW] token ids of the held-out text."""
-    with open(os.path.join(PACKED, "tokenizer.json")) as f:
-        enc = gen_tokenizer.Encoder(json.load(f))
-    with open(HELDOUT) as f:
-        ids = enc(f.read())
-    return np.array(ids[:WINDOW * WINDOWS], np.int64).reshape(WINDOWS,
-                                                               WINDOW)
-
-
 def feeds(ids, layers, kv, hd):
     return ort_run.feeds(ids, ort_run.empty_past(layers, kv, hd,
                                                  ids.shape[0]))
-
-
-def perplexity(logits, ids):
-    """exp of the mean negative log-likelihood of ids[:, 1:]."""
-    x = logits[:, :-1].astype(np.float64)
-    x -= x.max(-1, keepdims=True)
-    logp = x - np.log(np.exp(x).sum(-1, keepdims=True))
-    nll = -np.take_along_axis(logp, ids[:, 1:, None], -1)
-    return float(np.exp(nll.mean()))
 
 
 class DividingReference(reference.Reference):
@@ -124,9 +103,7 @@ def reference_ppl(folder, ids, cls=reference.Reference, act_quant=True):
 
 
 def onnx_ppl(model, ref, ids, options=None):
-    f = feeds(ids, ref.cfg["num_hidden_layers"], ref.kv, ref.hd)
-    out, _ = ort_run.run(model, f, ["logits"], options)
-    return perplexity(out["logits"], ids)
+    return heldout.onnx_ppl(model, ref.cfg, ids, options)
 
 
 @SUITE.test
@@ -211,16 +188,20 @@ def fast_settings_report_their_cost():
     want, ref = reference_ppl(PACKED, ids)
     base = bundle("packed f32", PACKED, "st-read", "", "")
     prompt, greedy_f32 = clear_prompt(ref, base)
-    for label, emit, options, session in (
-            ("q2 accuracy_level 4", "--accuracy-level 4", None, None),
-            ("q2 LUT kernels", "", LUT, '{"mlas.use_lut_gemm":"1"}')):
-        model = convert("packed q2 " + label, PACKED, "st-read", "--to q2",
-                        emit)
+    for label, dq, emit, options, session in (
+            ("q2 accuracy_level 4", "--to q2", "--accuracy-level 4", None,
+             None),
+            ("q2 LUT kernels", "--to q2", "", LUT,
+             '{"mlas.use_lut_gemm":"1"}'),
+            ("q2 q8-embedding", "--to q2 --embed q8", "", None, None),
+            ("int8 q8-embedding", "--to int8 --embed q8", "", None, None)):
+        model = convert("packed " + label, PACKED, "st-read", dq, emit)
         got = onnx_ppl(model, ref, ids, options)
         change = (got - want) / want
-        folder = bundle("fast " + label, PACKED, "st-read", "--to q2", emit)
+        folder = bundle("fast " + label, PACKED, "st-read", dq, emit)
         cmd = ["node", os.path.join(HERE, "tjs", "generate.mjs"), folder,
-               prompt, str(NEW), "q2"] + ([session] if session else [])
+               prompt, str(NEW), dq.split()[1]] + (
+                   [session] if session else [])
         p = subprocess.run(cmd, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
         assert p.returncode == 0, p.stderr.decode()

@@ -40,9 +40,11 @@ usage(int status)
 	    "axis: a power\n"
 	    "                       of two from 16 to 4096 (default %u)\n"
 	    "  -e, --embed TYPE     with int8 or q2, a bf16 or f16 "
-	    "embedding stored as\n"
-	    "                       f16 (default), f32 or keep (as the "
-	    "source has it)\n"
+	    "embedding (and untied\n"
+	    "                       head) stored as f16 (default), f32 or "
+	    "keep (as the source\n"
+	    "                       has it); q8: any float one in 8-bit "
+	    "blocks of 32\n"
 	    "      --progress       report progress on stderr (default: when "
 	    "a terminal)\n"
 	    "  -q, --quiet          no progress report\n"
@@ -81,17 +83,17 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'b':
 			bs = strtoul(optarg, &end, 10);
-			if (*end != '\0' || !tstream_q2_block_ok(bs))
+			if (*end != '\0' || !tstream_block_ok(bs))
 				errx(BN_EXIT_USAGE, "--block-size "
 				    "takes a power of two from %u to %u, not "
-				    "'%s'", TSTREAM_Q2_MIN_BLOCK,
-				    TSTREAM_Q2_MAX_BLOCK, optarg);
+				    "'%s'", TSTREAM_MIN_BLOCK,
+				    TSTREAM_MAX_BLOCK, optarg);
 			o->form.block_size = (uint32_t)bs;
 			break;
 		case 'e':
 			if (compact_embed_parse(optarg, &o->form.embed) == -1)
 				errx(BN_EXIT_USAGE, "--embed takes f16, "
-				    "f32 or keep, not '%s'", optarg);
+				    "f32, keep or q8, not '%s'", optarg);
 			break;
 		case 'P': want = 1; break;
 		case 'q': quiet = 1; break;

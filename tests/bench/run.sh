@@ -1,38 +1,59 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
 # Benchmark the ONNX forms of the full BitNet-b1.58-2B-4T shapes in
-# onnxruntime-node (CPU), all in one run so that the ratios hold on a
-# noisy machine.
+# onnxruntime-node (CPU, the version tests/ort installs), beside
+# bitnet.cpp when one is given, all in one run so that the ratios hold on
+# a noisy machine.
 #
-#   tests/bench/run.sh [DIR]        (default: build/bench)
+#   tests/bench/run.sh [--llama-bench 'CMD'] [DIR]   (default: build/bench)
+#
+# CMD runs bitnet.cpp's llama-bench, e.g. 'PATH/bin/llama-bench' or
+# 'PATH/run llama-bench'; without it (or $LLAMA_BENCH) the peer rows are
+# left out.  Its model is an I2_S GGUF of the same weights, written from
+# the fixture by tests/lib/gguf_fixture.py (token_embd in f16, as
+# bitnet.cpp's llama-quantize stores the 2B4T one).
 #
 # Converts the 2B4T-shaped fixture of convert.sh (made in DIR if missing)
-# to f32, int8 and q2 (block 64, accuracy_level 0, accuracy_level 4, and
-# with onnxruntime's GroupQueryAttention, onnx-emit --gqa),
-# then for each model and setting (q2 also with the session option
-# mlas.use_lut_gemm) prints: file bytes, projection bytes, session load
-# time, peak RSS, prefill of PREFILL tokens (64) and decode of DECODE
-# tokens (32) with the KV cache, in tokens/s; the ratios to f32; a copy
-# bandwidth measured in the same run, and the decode rate it bounds
-# (copy bytes/s over the weight bytes a token reads).  Figures only:
-# nothing here passes or fails on time.
+# in each form below, then for each prints: file bytes, session load time,
+# peak RSS, prefill of PREFILL tokens (64) and decode of DECODE tokens (32)
+# with the KV cache in tokens/s, the ratios to f32 and to bitnet.cpp, the
+# fraction of the bandwidth bound (a copy bandwidth measured in the same
+# run over the bytes a token reads), and what the form's settings cost in
+# accuracy: the held-out perplexity of the small trained model of the
+# tests (tests/models/bitnet-kjv) converted the same way, relative to its
+# f32 form, and whether the greedy tokens of the 2B shapes equal f32's.
+# Figures only: nothing here passes or fails on time.
 set -euo pipefail
 
+peer=${LLAMA_BENCH:-}
+if [ "${1:-}" = --llama-bench ]; then
+	peer=$2
+	shift 2
+fi
 . "$(dirname "$0")/common.sh"
 prefill=${PREFILL:-64}
 decode=${DECODE:-32}
+threads=${THREADS:-$(nproc)}
+kjv=$root/tests/models/bitnet-kjv
 
-# name | tern-dequant options | onnx-emit options
+# name | tern-dequant options | onnx-emit options | session config
 forms=(
-	"f32||"
-	"int8|--to int8|"
-	"q2|--to q2|"
-	"q2-acc4|--to q2|--accuracy-level 4"
-	"q2-gqa|--to q2|--gqa"
+	"f32|||"
+	"int8 f16-embed|--to int8||"
+	"int8 f32-embed|--to int8 --embed f32||"
+	"int8 q8-embed|--to int8 --embed q8||"
+	"q2 f32-embed|--to q2 --embed f32||"
+	"q2 q8-embed|--to q2 --embed q8||"
+	"q2 acc4 f16-embed|--to q2|--accuracy-level 4|"
+	"q2 acc4 q8-embed|--to q2 --embed q8|--accuracy-level 4|"
+	"q2 lut q8-embed|--to q2 --embed q8||{\"mlas.use_lut_gemm\":\"1\"}"
+	"q2 acc4 gqa q8-embed|--to q2 --embed q8|--accuracy-level 4 --gqa|"
 )
+file_of() { echo "$1/model-$(echo "$3 $4" | tr -c 'a-z0-9\n' _).onnx"; }
+
 for f in "${forms[@]}"; do
-	IFS='|' read -r name dq em <<<"$f"
-	out=$dir/model-$name.onnx
+	IFS='|' read -r name dq em extra <<<"$f"
+	out=$(file_of "$dir" "$name" "$dq" "$em")
 	[ -f "$out" ] && continue
 	# shellcheck disable=SC2086
 	"$bin/st-read" -q "$model" | "$bin/tern-dequant" -q $dq |
@@ -47,23 +68,19 @@ KV_HEADS=$(cfg num_key_value_heads)
 HEAD_DIM=$(( $(cfg hidden_size) / heads ))
 VOCAB=$(cfg vocab_size)
 
-# Bytes of the initializers of a model as read per token at run time
-# (bf16 and f16 ones count 4: onnxruntime widens them behind their Cast
-# when it loads), and of its projections alone.
-sizes() {
+# Bytes of the initializers a token reads at run time (bf16 and f16 ones
+# count 4: onnxruntime widens them behind their Cast).
+read_bytes() {
 	"$py" - "$1" <<'PY'
 import sys, onnx
 m = onnx.load(sys.argv[1], load_external_data=False)
-total = proj = 0
+total = 0
 for t in m.graph.initializer:
     n = 1
     for d in t.dims:
         n *= d
-    b = n * {1: 4, 2: 1, 3: 1, 6: 4, 7: 8, 10: 4, 16: 4}[t.data_type]
-    total += b
-    if "_proj." in t.name:
-        proj += b
-print(total, proj)
+    total += n * {1: 4, 2: 1, 3: 1, 6: 4, 7: 8, 10: 4, 16: 4}[t.data_type]
+print(total)
 PY
 }
 
@@ -95,48 +112,94 @@ Promise.all(ready).then(() => {
   });
 });')
 
-printf '%-22s %8s %8s %7s %8s %9s %9s %8s %8s\n' form "file MB" "proj MB" \
-    "load s" "RSS MiB" "prefill/s" "decode/s" "x f32" "of bound"
-base=
-for run in f32 int8 q2 q2+lut q2-acc4 q2-acc4+lut q2-gqa+lut; do
-	name=${run%+lut}
-	extra='{}'
-	[ "$run" != "$name" ] && extra='{"mlas.use_lut_gemm":"1"}'
-	path=$dir/model-$name.onnx
-	read -r total proj < <(sizes "$path")
-	file=$(( $(stat -c %s "$path") + $(stat -c %s "${path}_data") ))
-	res=$(LOGITS_OUT=$dir/logits-$run.bin node "$root/tests/bench/decode.js" \
-	    "$path" "$prefill" "$decode" "$extra" 2>/dev/null)
-	echo "$res" >"$dir/result-$run.json"
-	"$py" - "$run" "$file" "$total" "$proj" "$bandwidth" "$res" \
-	    "${base:-$res}" <<'PY'
+# The held-out perplexity of the trained model in a form's settings.
+kjv_ppl() {
+	local out=$dir/kjv-$(echo "$2 $3" | tr -c 'a-z0-9\n' _).onnx
+	# shellcheck disable=SC2086
+	[ -f "$out" ] || "$bin/st-read" -q "$kjv" |
+	    "$bin/tern-dequant" -q $2 | "$bin/onnx-emit" -q $3 -o "$out"
+	"$py" "$root/tests/lib/heldout.py" "$out" ${4:+"$4"}
+}
+
+# bitnet.cpp: an I2_S GGUF of the fixture's weights, llama-bench's
+# prefill and decode rates, and the wall time and peak RSS of loading the
+# model and prefilling one token.
+peer_json=
+if [ -n "$peer" ]; then
+	gguf=$dir/bitnet-2b4t-i2_s.gguf
+	[ -f "$gguf" ] || "$py" "$root/tests/lib/gguf_fixture.py" "$model" \
+	    "$gguf" --embed f16
+	# shellcheck disable=SC2086
+	rates=$($peer -m "$gguf" -t "$threads" -p "$prefill" -n "$decode" \
+	    -r 2 -o json 2>/dev/null)
+	# shellcheck disable=SC2086
+	load=$( { /usr/bin/time -f '%e %M' $peer -m "$gguf" -t "$threads" \
+	    -p 1 -n 0 -r 1 -o json >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+	peer_json=$("$py" - "$rates" "$load" "$(stat -c %s "$gguf")" <<'PY'
 import json, sys
-run, file, total, proj, bw = sys.argv[1], *map(float, sys.argv[2:6])
-r, base = json.loads(sys.argv[6]), json.loads(sys.argv[7])
-bound = bw / total
-print("%-22s %8.0f %8.0f %7.1f %8.0f %9.2f %9.2f %8.2f %7.0f%%" % (
-    run, file / 1e6, proj / 1e6, r["load_s"], r["peak_rss_mib"],
-    r["prefill_tok_s"], r["decode_tok_s"],
-    r["decode_tok_s"] / base["decode_tok_s"],
-    100 * r["decode_tok_s"] / bound))
+rates, (wall, rss), size = json.loads(sys.argv[1]), sys.argv[2].split(), \
+    int(sys.argv[3])
+pp = next(r["avg_ts"] for r in rates if r["n_prompt"] > 0)
+tg = next(r["avg_ts"] for r in rates if r["n_gen"] > 0)
+print(json.dumps({"file": size, "load_s": float(wall),
+                  "peak_rss_mib": int(rss) / 1024, "prefill_tok_s": pp,
+                  "decode_tok_s": tg}))
+PY
+)
+fi
+
+printf '%-21s %6s %6s %6s %8s %8s %6s %6s %6s %6s %5s %9s %6s\n' form \
+    "MB" "load s" "RSS MB" "prefill" "decode" "xf32 p" "xf32 d" "xbcp p" \
+    "xbcp d" bound "kjv ppl" greedy
+ppl_f32=$(kjv_ppl f32 "" "" "")
+base=
+for f in "${forms[@]}"; do
+	IFS='|' read -r name dq em extra <<<"$f"
+	[ -n "$extra" ] || extra='{}'
+	path=$(file_of "$dir" "$name" "$dq" "$em")
+	total=$(read_bytes "$path")
+	file=$(( $(stat -c %s "$path") + $(stat -c %s "${path}_data") ))
+	res=$(node "$root/tests/bench/decode.js" "$path" "$prefill" "$decode" \
+	    "$extra" 2>/dev/null)
+	ppl=$(kjv_ppl "$name" "$dq" "$em" "$extra")
+	"$py" - "$name" "$file" "$total" "$bandwidth" "$res" "${base:-$res}" \
+	    "${peer_json:-null}" "$ppl" "$ppl_f32" <<'PY'
+import json, sys
+name, file, total, bw = sys.argv[1], *map(float, sys.argv[2:5])
+r, base, peer = (json.loads(a) for a in sys.argv[5:8])
+ppl, ppl_f32 = float(sys.argv[8]), float(sys.argv[9])
+def ratio(key, of):
+    return "%6.2f" % (r[key] / of[key]) if of else "     -"
+print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %s %s %s %s %4.0f%% %+9.1e %3d/%d"
+      % (name, file / 1e6, r["load_s"], r["peak_rss_mib"] * 1.048576,
+         r["prefill_tok_s"], r["decode_tok_s"], ratio("prefill_tok_s", base),
+         ratio("decode_tok_s", base), ratio("prefill_tok_s", peer),
+         ratio("decode_tok_s", peer), 100 * r["decode_tok_s"] / (bw / total),
+         (ppl - ppl_f32) / ppl_f32,
+         sum(a == b for a, b in zip(r["tokens"], base["tokens"])),
+         len(base["tokens"])))
 PY
 	[ -n "$base" ] || base=$res
 done
-"$py" - "$bandwidth" "$dir" <<'PY'
+if [ -n "$peer_json" ]; then
+	"$py" - "$peer_json" "${base}" <<'PY'
 import json, sys
-import numpy as np
-d = sys.argv[2]
-print("copy bandwidth %.1f GB/s (read + written, a thread per core); "
-      "'of bound' is decode tokens/s over bandwidth / initializer bytes"
-      % (float(sys.argv[1]) / 1e9))
-f32 = np.fromfile("%s/logits-f32.bin" % d, np.float32)
-toks = json.load(open("%s/result-f32.json" % d))["tokens"]
-for r in ("int8", "q2", "q2+lut", "q2-acc4", "q2-acc4+lut", "q2-gqa+lut"):
-    got = np.fromfile("%s/logits-%s.bin" % (d, r), np.float32)
-    same = sum(a == b for a, b in zip(toks, json.load(open(
-        "%s/result-%s.json" % (d, r)))["tokens"]))
-    print("%-12s prefill logits max |diff| / max |f32| = %.2e; greedy "
-          "tokens equal to f32's: %d of %d" % (
-              r, np.abs(got - f32).max() / np.abs(f32).max(), same,
-              len(toks)))
+p, base = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %6.2f %6.2f   1.00   1.00     -"
+      "         -      -" % ("bitnet.cpp I2_S", p["file"] / 1e6, p["load_s"],
+                             p["peak_rss_mib"] * 1.048576, p["prefill_tok_s"],
+                             p["decode_tok_s"],
+                             p["prefill_tok_s"] / base["prefill_tok_s"],
+                             p["decode_tok_s"] / base["decode_tok_s"]))
+PY
+fi
+"$py" - "$bandwidth" "$threads" "$ppl_f32" <<'PY'
+import sys
+print("copy bandwidth %.1f GB/s (read + written, a thread per core); %s "
+      "threads; 'bound': decode tokens/s over bandwidth / bytes a token "
+      "reads; 'kjv ppl': held-out perplexity of the trained model in the "
+      "same settings relative to its f32 form (%.4f); 'greedy': the 2B "
+      "run's tokens equal to f32's; bitnet.cpp's load is the wall time of "
+      "loading and prefilling one token" % (float(sys.argv[1]) / 1e9,
+                                            sys.argv[2], float(sys.argv[3])))
 PY

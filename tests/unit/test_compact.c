@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blockq8.h"
 #include "compact.h"
 #include "unit.h"
 
@@ -177,6 +179,34 @@ START_TEST(q2_codes_blocks_and_padding)
 }
 END_TEST
 
+/* Q8_0's rounding: d = max|x| / 127, q = round half away from zero of
+ * x * (1/d); a zero block; the padded tail; a value that is not finite. */
+START_TEST(block_q8_rows)
+{
+	float x[40] = { 127.0f, -63.5f, 0.5f, -0.5f, 1.49f, 0.0f };
+	uint8_t codes[64];
+	float scales[2];
+	uint64_t bad = 0;
+
+	ck_assert_int_eq(blockq8_quantize_row(x, 40, 32, codes, scales, &bad),
+	    0);
+	ck_assert_float_eq(scales[0], 1.0f);
+	ck_assert_uint_eq(codes[0], 128 + 127);
+	ck_assert_uint_eq(codes[1], 128 - 64);	/* -63.5 away from zero */
+	ck_assert_uint_eq(codes[2], 128 + 1);
+	ck_assert_uint_eq(codes[3], 128 - 1);
+	ck_assert_uint_eq(codes[4], 128 + 1);
+	ck_assert_uint_eq(codes[5], 128);
+	ck_assert_float_eq(scales[1], 0.0f);	/* x[32..39] are zeros */
+	for (int k = 32; k < 64; k++)
+		ck_assert_uint_eq(codes[k], BLOCKQ8_ZERO);
+	x[37] = NAN;
+	ck_assert_int_eq(blockq8_quantize_row(x, 40, 32, codes, scales, &bad),
+	    -1);
+	ck_assert_uint_eq(bad, 37);
+}
+END_TEST
+
 Suite *
 suite_compact(void)
 {
@@ -187,6 +217,7 @@ suite_compact(void)
 	tcase_add_test(tc, info_of_each_form);
 	tcase_add_test(tc, int8_is_w_transposed);
 	tcase_add_test(tc, q2_codes_blocks_and_padding);
+	tcase_add_test(tc, block_q8_rows);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * blockq8.h - a float matrix in 8-bit blocks, as GGUF's Q8_0 quantizes
+ * (and onnxruntime's GatherBlockQuantized and MatMulNBits bits=8 read):
+ * per block of `block` values along a row, d = max|x| / 127 and
+ * q = round(x / d) in -127..127 (half away from zero), stored as q + 128
+ * (the operators' default zero point for uint8); x is read back as
+ * (code - 128) * d.  A block of zeros has d = 0.
+ */
+#ifndef BN_BLOCKQ8_H
+#define BN_BLOCKQ8_H
+
+#include <stdint.h>
+
+#define BLOCKQ8_ZERO	128u
+
+/* Quantize the n values of x into codes[blocks * block] (the last block
+ * padded with the zero code) and scales[blocks].  Returns 0, or -1 with
+ * *bad set to the first value that is not finite. */
+int blockq8_quantize_row(const float *x, uint64_t n, uint32_t block,
+    uint8_t *codes, float *scales, uint64_t *bad);
+
+#endif
