@@ -2,6 +2,7 @@
 #include "bitnet_graph.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct ctx {
 	int act_quant;
 	int accuracy_level;		/* of MatMulNBits */
 	int gqa;			/* com.microsoft.GroupQueryAttention */
+	int last_logits;		/* of the last position only */
 	const char *cos_bs, *sin_bs;	/* [batch, seq, 1, head_dim] */
 	const char *seqlens_k, *total_len;	/* int32, for GQA */
 	const char *u8_shift, *u8_zero;	/* 128.0f and 128 as uint8, made
@@ -107,7 +109,8 @@ add_interface(struct ctx *x)
 	enum bitnet_part_kind k = x->part->kind;
 	char hidden[16], vocab[16];
 	const char *const hdims[] = { bs_dims[0], bs_dims[1], hidden };
-	const char *const ldims[] = { bs_dims[0], bs_dims[1], vocab };
+	const char *const ldims[] = { bs_dims[0], x->last_logits ? "1" :
+	    bs_dims[1], vocab };
 
 	snprintf(hidden, sizeof hidden, "%u", x->c->hidden_size);
 	snprintf(vocab, sizeof vocab, "%u", x->c->vocab_size);
@@ -674,6 +677,25 @@ embed(struct ctx *x, const char *out)
 	return out;
 }
 
+/* The rows of h [batch * seq, hidden] at the last position of each
+ * sequence: [batch, hidden]. */
+static const char *
+last_position(struct ctx *x, const char *h)
+{
+	struct onnx_graph *g = x->g;
+	const char *bsh = int_attr_node(x, "Concat", "shape_bsh",
+	    (const char *const[]){ x->bs, og_vec_i64(g, "width",
+	    (const int64_t[]){ x->c->hidden_size }, 1) }, 2, "axis", 0);
+	const char *last = og_node(g, "Slice", "last_position",
+	    (const char *const[]){ og_op2(g, "Reshape", "hidden_bsh", h, bsh),
+	    og_vec_i64(g, "minus_one", (const int64_t[]){ -1 }, 1),
+	    og_vec_i64(g, "int64_max", (const int64_t[]){ INT64_MAX }, 1),
+	    og_vec_i64(g, "axis_1", (const int64_t[]){ 1 }, 1) }, 4, NULL, 0);
+
+	return og_op2(g, "Reshape", "hidden_last", last, og_vec_i64(g,
+	    "flat_last", (const int64_t[]){ -1, x->c->hidden_size }, 2));
+}
+
 /* logits = h @ W^T, W the head (the embedding when tied): a block-q8
  * one through MatMulNBits bits=8, which onnxruntime's CPU computes fast
  * only at accuracy level 4 (the activations in int8 per block). */
@@ -690,13 +712,21 @@ add_head(struct ctx *x, const char *h)
 		    (float)x->c->rms_norm_eps);
 		x->two = og_scalar_f32(x->g, "two", 2.0f);
 	}
+	if (x->last_logits)
+		h = last_position(x, h);
 	h = rms_norm(x, h, BITNET_NORM_NAME);
 	if (t != NULL && t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
 		logits = matmul_nbits(x, "head", h, t, 8, 4);
 	else
 		logits = int_attr_node(x, "Gemm", "head", (const char *const[]){
 		    h, as_float(x, "head_f32", w) }, 2, "transB", 1);
-	unflatten(x, logits, x->c->vocab_size, "logits");
+	if (x->last_logits)
+		og_node_named(x->g, "Reshape", (const char *const[]){ logits,
+		    og_vec_i64(x->g, "logits_shape", (const int64_t[]){ -1, 1,
+		    (int64_t)x->c->vocab_size }, 3) }, 2,
+		    (const char *const[]){ "logits" }, 1, NULL, 0);
+	else
+		unflatten(x, logits, x->c->vocab_size, "logits");
 }
 
 int
@@ -707,7 +737,7 @@ bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
 	const Tstream__ModelConfig *c = hdr->config;
 	struct ctx x = { .g = g, .c = c, .h = hdr, .part = part,
 	    .act_quant = o->act_quant, .accuracy_level = o->accuracy_level,
-	    .gqa = o->gqa };
+	    .gqa = o->gqa, .last_logits = o->last_logits };
 	const char *flat = og_vec_i64(g, "flat_h", (const int64_t[]){ -1,
 	    c->hidden_size }, 2);
 	int from_ids = part->kind == BITNET_WHOLE || part->kind == BITNET_EMBED;

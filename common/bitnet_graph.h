@@ -25,6 +25,7 @@ struct bitnet_graph_opts {
 	int act_quant;		/* per-token int8 activation quantization */
 	int accuracy_level;	/* MatMulNBits' accuracy_level (q2 weights) */
 	int gqa;		/* attention as com.microsoft.GroupQueryAttention */
+	int last_logits;	/* logits [batch, 1, vocab] of the last position */
 };
 
 /* Add the graph of part (see bitnet_plan.h) to g, from the config and

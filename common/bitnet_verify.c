@@ -25,6 +25,19 @@ node_int(const Onnx__NodeProto *n, const char *name, int64_t def)
 	return def;
 }
 
+/* Is logits [batch, 1, vocab] (onnx-emit --last-logits)? */
+static int
+logits_of_one(const Onnx__ValueInfoProto *v)
+{
+	const Onnx__TypeProto__Tensor *t = v->type ? v->type->tensor_type :
+	    NULL;
+
+	return t != NULL && t->shape != NULL && t->shape->n_dim == 3 &&
+	    t->shape->dim[1]->value_case ==
+	    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+	    t->shape->dim[1]->dim_value == 1;
+}
+
 /* The options onnx-emit was given, as the model's nodes show them (the
  * accuracy level is the q2 projections'; a block-q8 head has its own). */
 static void
@@ -33,6 +46,10 @@ model_options(const Onnx__GraphProto *g, struct bitnet_graph_opts *o)
 	o->act_quant = 1;
 	o->gqa = 0;
 	o->accuracy_level = 0;
+	o->last_logits = 0;
+	for (size_t i = 0; i < g->n_output; i++)
+		if (strcmp(g->output[i]->name, "logits") == 0)
+			o->last_logits = logits_of_one(g->output[i]);
 	for (size_t i = 0; i < g->n_node; i++) {
 		const Onnx__NodeProto *n = g->node[i];
 

@@ -44,7 +44,7 @@ def bundle(preset, seed, forms=("fp32",), name=None, flags=""):
 def generation_equals_reference():
     """>= 16 new tokens of greedy generation through transformers.js equal
     the numpy reference's, on two configs, in f32, int8 and q2, and in q2
-    with GroupQueryAttention."""
+    with GroupQueryAttention and with the last position's logits alone."""
     for preset, seed in CONFIGS:
         folder = bundle(preset, seed, forms=tuple(FORMS))
         ref = reference.Reference(model_dir(preset, seed))
@@ -53,11 +53,15 @@ def generation_equals_reference():
         gqa = bundle(preset, seed, forms=("q2",), name="gqa-" + preset,
                      flags="--gqa")
         got["q2 --gqa"] = generate(gqa, prompt, "q2")
+        last = bundle(preset, seed, forms=("q2",), name="last-" + preset,
+                      flags="--last-logits")
+        got["q2 --last-logits"] = generate(last, prompt, "q2")
         for form, g in got.items():
             assert g["new_ids"] == want, (preset, form, g["new_ids"], want)
         SUITE.report.append("%-8s '%s' -> %d tokens equal in fp32, int8, "
-                            "q2, q2 --gqa: %r" % (preset, prompt, len(want),
-                                        got["fp32"]["text"][:40]))
+                            "q2, q2 --gqa, q2 --last-logits: %r" % (
+                                preset, prompt, len(want),
+                                got["fp32"]["text"][:40]))
 
 
 @SUITE.test

@@ -613,6 +613,32 @@ def gqa_equals_reference():
 
 
 @SUITE.test
+def last_logits_are_the_last_position():
+    """--last-logits: logits [batch, 1, vocab] equal to the last position
+    of the whole logits, in f32 and q2, for a left-padded batch; the cache
+    is the same; onnx-verify --against recognizes the option."""
+    ref = reference.Reference(model_dir(*CONFIGS[0]))
+    mask = np.array([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], np.int64)
+    ids, mask, pos = pick_ids(ref, (2, 6), mask=mask, start=300)
+    past = empty_past(ref, 2)
+    for to in ("", "--to q2"):
+        whole, _ = ort_run.run(emit("tiny", to=to),
+                               feeds(ids, mask, pos, past))
+        path = emit("tiny", "--last-logits", to=to)
+        last, _ = ort_run.run(path, feeds(ids, mask, pos, past))
+        assert last["logits"].shape == (2, 1, ref.cfg["vocab_size"])
+        assert rel_err(last["logits"], whole["logits"][:, -1:]) <= TOL
+        assert np.array_equal(last["present.1.value"],
+                              whole["present.1.value"])
+        m = onnx.load(path)
+        onnx.checker.check_model(m, full_check=True)
+        p = sh("%s %s | %s %s | %s -q --against - %s" % (
+            tool("st-read"), model_dir(*CONFIGS[0]), tool("tern-dequant"),
+            to, tool("onnx-verify"), path))
+        assert p.returncode == 0, p.stderr
+
+
+@SUITE.test
 def compact_graphs_use_their_operators():
     layers = 2
     for to, op, n in (("--to int8", "MatMulInteger", 7 * layers),

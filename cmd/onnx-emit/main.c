@@ -29,6 +29,7 @@ struct options {
 	int act_quant;
 	int accuracy_level;
 	int gqa;
+	int last_logits;
 	const char *bundle;
 	int force;
 	int progress, quiet;
@@ -41,6 +42,7 @@ usage(int status)
 	    "usage: onnx-emit [-o PATH | --bundle DIR [--force]] "
 	    "[--external-data]\n"
 	    "                 [--no-act-quant] [--accuracy-level N] [--gqa]\n"
+	    "                 [--last-logits]\n"
 	    "                 [--progress | -q] [FILE]\n"
 	    "Reads a tensor stream (FILE, or standard input) of a BitNet "
 	    "model or part,\n"
@@ -69,6 +71,8 @@ usage(int status)
 	    "      --gqa            attention as onnxruntime's "
 	    "GroupQueryAttention\n"
 	    "                       (rows without left padding)\n"
+	    "      --last-logits    logits of the last position only "
+	    "[batch, 1, vocab]\n"
 	    "      --progress       report progress on stderr (default: "
 	    "when a terminal)\n"
 	    "  -q, --quiet          no progress report\n"
@@ -86,6 +90,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "no-act-quant", no_argument, NULL, 'Q' },
 		{ "accuracy-level", required_argument, NULL, 'A' },
 		{ "gqa", no_argument, NULL, 'G' },
+		{ "last-logits", no_argument, NULL, 'L' },
 		{ "bundle", required_argument, NULL, 'b' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "progress", no_argument, NULL, 'P' },
@@ -106,6 +111,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'f': o->force = 1; break;
 		case 'Q': o->act_quant = 0; break;
 		case 'G': o->gqa = 1; break;
+		case 'L': o->last_logits = 1; break;
 		case 'A':
 			if (optarg[0] < '0' || optarg[0] > '4' || optarg[1])
 				errx(BN_EXIT_USAGE, "--accuracy-level takes 0 "
@@ -148,7 +154,8 @@ emit_model(struct tstream_reader *r, const struct options *o,
     struct onnx_out *out, struct bundle *b, struct diag *d)
 {
 	struct bitnet_graph_opts go = { .act_quant = o->act_quant,
-	    .accuracy_level = o->accuracy_level, .gqa = o->gqa };
+	    .accuracy_level = o->accuracy_level, .gqa = o->gqa,
+	    .last_logits = o->last_logits };
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
 	    "onnx-emit " BN_VERSION " (no activation quantization)";
 	struct bitnet_part part;

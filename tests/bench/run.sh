@@ -48,6 +48,7 @@ forms=(
 	"q2 acc4 q8-embed|--to q2 --embed q8|--accuracy-level 4|"
 	"q2 lut q8-embed|--to q2 --embed q8||{\"mlas.use_lut_gemm\":\"1\"}"
 	"q2 acc4 gqa q8-embed|--to q2 --embed q8|--accuracy-level 4 --gqa|"
+	"q2 acc4 q8 last|--to q2 --embed q8|--accuracy-level 4 --last-logits|"
 )
 file_of() { echo "$1/model-$(echo "$3 $4" | tr -c 'a-z0-9\n' _).onnx"; }
 
@@ -112,8 +113,11 @@ Promise.all(ready).then(() => {
   });
 });')
 
-# The held-out perplexity of the trained model in a form's settings.
+# The held-out perplexity of the trained model in a form's settings
+# (--last-logits computes the same last logits, and no others to score).
 kjv_ppl() {
+	local em=${3/--last-logits/}
+	set -- "$1" "$2" "$em" "${4:-}"
 	local out=$dir/kjv-$(echo "$2 $3" | tr -c 'a-z0-9\n' _).onnx
 	# shellcheck disable=SC2086
 	[ -f "$out" ] || "$bin/st-read" -q "$kjv" |
@@ -133,8 +137,9 @@ if [ -n "$peer" ]; then
 	rates=$($peer -m "$gguf" -t "$threads" -p "$prefill" -n "$decode" \
 	    -r 2 -o json 2>/dev/null)
 	# shellcheck disable=SC2086
-	load=$( { /usr/bin/time -f '%e %M' $peer -m "$gguf" -t "$threads" \
-	    -p 1 -n 0 -r 1 -o json >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+	/usr/bin/time -o "$dir/time.peer" -f '%e %M' $peer -m "$gguf" \
+	    -t "$threads" -p 1 -n 0 -r 1 -o json >/dev/null 2>&1
+	load=$(tail -1 "$dir/time.peer")
 	peer_json=$("$py" - "$rates" "$load" "$(stat -c %s "$gguf")" <<'PY'
 import json, sys
 rates, (wall, rss), size = json.loads(sys.argv[1]), sys.argv[2].split(), \
