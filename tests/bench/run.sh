@@ -22,7 +22,9 @@
 # accuracy: the held-out perplexity of the small trained model of the
 # tests (tests/models/bitnet-kjv) converted the same way, relative to its
 # f32 form, and whether the greedy tokens of the 2B shapes equal f32's.
-# Figures only: nothing here passes or fails on time.
+# Then, for the fastest form and the fastest exact one, where a decode
+# step's time goes (tests/bench/profile.js: per operator type, and per
+# weight shape).  Figures only: nothing here passes or fails on time.
 set -euo pipefail
 
 peer=${LLAMA_BENCH:-}
@@ -154,7 +156,7 @@ PY
 fi
 
 printf '%-21s %6s %6s %6s %8s %8s %6s %6s %6s %6s %5s %9s %6s\n' form \
-    "MB" "load s" "RSS MB" "prefill" "decode" "xf32 p" "xf32 d" "xbcp p" \
+    "MB" "load s" "RSS MiB" "prefill" "decode" "xf32 p" "xf32 d" "xbcp p" \
     "xbcp d" bound "kjv ppl" greedy
 ppl_f32=$(kjv_ppl f32 "" "" "")
 base=
@@ -176,7 +178,7 @@ ppl, ppl_f32 = float(sys.argv[8]), float(sys.argv[9])
 def ratio(key, of):
     return "%6.2f" % (r[key] / of[key]) if of else "     -"
 print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %s %s %s %s %4.0f%% %+9.1e %3d/%d"
-      % (name, file / 1e6, r["load_s"], r["peak_rss_mib"] * 1.048576,
+      % (name, file / 1e6, r["load_s"], r["peak_rss_mib"],
          r["prefill_tok_s"], r["decode_tok_s"], ratio("prefill_tok_s", base),
          ratio("decode_tok_s", base), ratio("prefill_tok_s", peer),
          ratio("decode_tok_s", peer), 100 * r["decode_tok_s"] / (bw / total),
@@ -192,7 +194,7 @@ import json, sys
 p, base = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %6.2f %6.2f   1.00   1.00     -"
       "         -      -" % ("bitnet.cpp I2_S", p["file"] / 1e6, p["load_s"],
-                             p["peak_rss_mib"] * 1.048576, p["prefill_tok_s"],
+                             p["peak_rss_mib"], p["prefill_tok_s"],
                              p["decode_tok_s"],
                              p["prefill_tok_s"] / base["prefill_tok_s"],
                              p["decode_tok_s"] / base["decode_tok_s"]))
@@ -208,3 +210,11 @@ print("copy bandwidth %.1f GB/s (read + written, a thread per core); %s "
       "loading and prefilling one token" % (float(sys.argv[1]) / 1e9,
                                             sys.argv[2], float(sys.argv[3])))
 PY
+for f in "${forms[@]}"; do
+	IFS='|' read -r name dq em extra <<<"$f"
+	case $name in "q2 acc4 q8-embed" | "int8 f32-embed") ;; *) continue ;; esac
+	[ -n "$extra" ] || extra='{}'
+	echo "where the time goes: $name"
+	node "$root/tests/bench/profile.js" "$(file_of "$dir" "$name" "$dq" \
+	    "$em")" 8 "$extra" 2>/dev/null
+done

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: ISC
+// Where a decode step's time goes: one BitNet ONNX model in
+// onnxruntime-node with its profiler on, a prefill of 16 tokens, then
+// STEPS decode steps; prints each operator type's time per token (the
+// decode steps only), its share of the kernels' time, its nodes per token,
+// and the MatMulNBits / MatMulInteger / Gemm time per weight shape.
+// KV_HEADS and HEAD_DIM (environment) are the model's cache sizes.  The
+// profiler itself slows the run down; read the shares, not the totals.
+//
+//   node profile.js MODEL [STEPS [SESSION_CONFIG_JSON]]
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const ort = require(path.join(__dirname, '..', 'ort', 'node_modules',
+  'onnxruntime-node'));
+
+function int64(values) {
+  return new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)),
+    [1, values.length]);
+}
+
+async function run(model, steps, extra) {
+  const prefix = path.join(fs.mkdtempSync(path.join(os.tmpdir(),
+    'bn-profile-')), 'p');
+  const session = await ort.InferenceSession.create(model, {
+    graphOptimizationLevel: 'all', enableProfiling: true,
+    profileFilePrefix: prefix, extra });
+  const kv = Number(process.env.KV_HEADS || 5);
+  const hd = Number(process.env.HEAD_DIM || 128);
+  let feeds = {};
+  for (const n of session.inputNames) {
+    if (n.startsWith('past_key_values.')) {
+      feeds[n] = new ort.Tensor('float32', new Float32Array(0),
+        [1, kv, 0, hd]);
+    }
+  }
+  const ids = Array.from({ length: 16 }, (_, i) => (i * 7919) % 1000);
+  let len = ids.length;
+  let out = await session.run(Object.assign({ input_ids: int64(ids),
+    attention_mask: int64(ids.map(() => 1)),
+    position_ids: int64(ids.map((_, i) => i)) }, feeds));
+  for (let k = 0; k < steps; k++) {
+    feeds = {};
+    for (const [n, t] of Object.entries(out)) {
+      if (n.startsWith('present.')) {
+        feeds[n.replace('present.', 'past_key_values.')] = t;
+      }
+    }
+    out = await session.run(Object.assign({ input_ids: int64([5]),
+      attention_mask: int64(new Array(len + 1).fill(1)),
+      position_ids: int64([len]) }, feeds));
+    len++;
+  }
+  session.endProfiling();	/* the file: PREFIX_DATE.json */
+  const dir = path.dirname(prefix);
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.json'));
+  const events = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  fs.rmSync(dir, { recursive: true });
+  return events;
+}
+
+function report(events, steps) {
+  const runs = events.filter((e) => e.cat === 'Session' &&
+    e.name === 'model_run');
+  const after = runs[0].ts + runs[0].dur;
+  const byOp = new Map();
+  const byShape = new Map();
+  let kernels = 0;
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') ||
+        e.ts < after) continue;
+    const op = e.args.op_name;
+    const o = byOp.get(op) || { us: 0, n: 0 };
+    o.us += e.dur;
+    o.n++;
+    byOp.set(op, o);
+    kernels += e.dur;
+    if (/^(MatMulNBits|MatMulInteger|Gemm)$/.test(op)) {
+      const w = (e.args.input_type_shape || []).slice(1, 2)
+        .map((t) => JSON.stringify(Object.values(t)[0])).join('');
+      const key = `${op} ${w}`;
+      byShape.set(key, (byShape.get(key) || 0) + e.dur);
+    }
+  }
+  const wall = runs.slice(1).reduce((s, r) => s + r.dur, 0);
+  console.log(`decode, profiled: ${(wall / steps / 1000).toFixed(1)} ms ` +
+    `a token, ${(kernels / steps / 1000).toFixed(1)} ms of it in kernels`);
+  for (const [op, o] of [...byOp].sort((a, b) => b[1].us - a[1].us)
+    .slice(0, 12)) {
+    console.log(`  ${op.padEnd(30)} ${(o.us / steps / 1000).toFixed(2)
+      .padStart(7)} ms ${(100 * o.us / kernels).toFixed(1).padStart(5)}%` +
+      `  ${Math.round(o.n / steps)} nodes`);
+  }
+  for (const [k, us] of [...byShape].sort((a, b) => b[1] - a[1])) {
+    console.log(`    ${k.padEnd(40)} ${(us / steps / 1000).toFixed(2)
+      .padStart(7)} ms`);
+  }
+}
+
+async function main() {
+  const [model, stepsArg, extraArg] = process.argv.slice(2);
+  const steps = Number(stepsArg || 8);
+  report(await run(model, steps, extraArg ? JSON.parse(extraArg) : {}),
+    steps);
+}
+
+main().catch((e) => {
+  process.stderr.write(`profile.js: ${e.message}\n`);
+  process.exit(1);
+});
