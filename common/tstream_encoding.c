@@ -69,36 +69,38 @@ layout_int8(const Tstream__TensorInfo *t, uint64_t n,
 	return 0;
 }
 
-/* TERNARY_Q2: u8 [rows, blocks, block/4] (MatMulNBits bits=2). */
+/* u8 [rows, blocks, block / per_byte]: rows of blocks of codes, per_byte
+ * of them a byte (MatMulNBits' B). */
+static int
+layout_blocks(const Tstream__TensorInfo *t, unsigned per_byte,
+    struct tstream_layout *l)
+{
+	if (t->n_shape != 2 || !t->has_block_size ||
+	    !tstream_block_ok(t->block_size))
+		return -1;
+	l->rank = 3;
+	l->dims[1] = tstream_blocks(t->shape[1], t->block_size);
+	l->dims[2] = t->block_size / per_byte;
+	l->bytes = t->shape[0] * l->dims[1] * l->dims[2];
+	return 0;
+}
+
+/* TERNARY_Q2: 2-bit codes, four a byte (MatMulNBits bits=2). */
 static int
 layout_q2(const Tstream__TensorInfo *t, uint64_t n,
     struct tstream_layout *l)
 {
 	(void)n;
-	if (t->n_shape != 2 || !t->has_block_size ||
-	    !tstream_block_ok(t->block_size))
-		return -1;
-	l->rank = 3;
-	l->dims[1] = tstream_blocks(t->shape[1], t->block_size);
-	l->dims[2] = t->block_size / 4;
-	l->bytes = t->shape[0] * l->dims[1] * l->dims[2];
-	return 0;
+	return layout_blocks(t, 4, l);
 }
 
-/* BLOCK_Q8: u8 [rows, blocks, block], one byte a value. */
+/* BLOCK_Q8: one byte a value (MatMulNBits bits=8). */
 static int
 layout_q8(const Tstream__TensorInfo *t, uint64_t n,
     struct tstream_layout *l)
 {
 	(void)n;
-	if (t->n_shape != 2 || !t->has_block_size ||
-	    !tstream_block_ok(t->block_size))
-		return -1;
-	l->rank = 3;
-	l->dims[1] = tstream_blocks(t->shape[1], t->block_size);
-	l->dims[2] = t->block_size;
-	l->bytes = t->shape[0] * l->dims[1] * l->dims[2];
-	return 0;
+	return layout_blocks(t, 1, l);
 }
 
 /* int8: one f32, the weight scale as a multiplier. */
