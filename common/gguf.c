@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ggml_types.h"
 #include "io.h"
 
 enum gguf_value {
@@ -195,38 +196,20 @@ read_kv(struct rd *r, uint64_t n)
 int
 gguf_type_size(uint32_t t, uint64_t n, uint64_t *out)
 {
-	switch (t) {
-	case GGML_TYPE_F32:
-		if (n > UINT64_MAX / 4)
-			return -1;
-		*out = n * 4;
-		return 0;
-	case GGML_TYPE_F16:
-		if (n > UINT64_MAX / 2)
-			return -1;
-		*out = n * 2;
-		return 0;
-	case GGML_TYPE_I2_S:	/* 2 bits a value, then a 32-byte scale */
-		if (n % 128 != 0)
-			return -1;
-		*out = n / 4 + 32;
-		return 0;
-	default:
-		return -1;
-	}
-}
+	const struct ggml_type *g = ggml_type_of(t);
 
-const char *
-gguf_type_name(uint32_t t)
-{
-	return t == GGML_TYPE_F32 ? "F32" : t == GGML_TYPE_F16 ? "F16" :
-	    t == GGML_TYPE_I2_S ? "I2_S" : "unsupported";
+	if (g == NULL || n % g->block != 0 ||
+	    n / g->block > (UINT64_MAX - g->tail) / g->block_bytes)
+		return -1;
+	*out = n / g->block * g->block_bytes + g->tail;
+	return 0;
 }
 
 static int
 read_tensor_info(struct rd *r, struct gguf_tensor *t)
 {
 	uint64_t n = 1;
+	char names[128];
 
 	if (string(r, &t->name) == -1 || u32(r, &t->n_dims) == -1)
 		return -1;
@@ -247,8 +230,10 @@ read_tensor_info(struct rd *r, struct gguf_tensor *t)
 	if (gguf_type_size(t->type, n, &t->size) == -1)
 		return diag_fail(r->d, BN_EXIT_INPUT, "%s: tensor '%s': ggml "
 		    "type %u (%s) with %llu values is not one gguf-read reads "
-		    "(F32, F16, I2_S)", r->g->path, t->name, t->type,
-		    gguf_type_name(t->type), (unsigned long long)n);
+		    "(%s, in whole blocks)", r->g->path, t->name, t->type,
+		    ggml_type_of(t->type) ? ggml_type_of(t->type)->name :
+		    "unsupported", (unsigned long long)n,
+		    ggml_type_names(names, sizeof names));
 	return 0;
 }
 

@@ -20,10 +20,6 @@
 #define GGUF_MAX_ARRAY		(16u << 20)	/* elements of one array */
 #define GGUF_MAX_METADATA	(256u << 20)	/* metadata bytes in all */
 
-/* ggml tensor types read here */
-#define GGML_TYPE_F32	0
-#define GGML_TYPE_F16	1
-#define GGML_TYPE_I2_S	36
 
 struct gguf_tensor {
 	char *name;
@@ -48,9 +44,8 @@ struct gguf_file {
 int gguf_open(struct gguf_file *g, const char *path, struct diag *d);
 void gguf_close(struct gguf_file *g);
 
-/* Bytes that n values of ggml type t take; -1 for a type not read here. */
+/* Bytes that n values of ggml type t take (ggml_types.h); -1 for a type
+ * not read here or a count that is not whole blocks. */
 int gguf_type_size(uint32_t t, uint64_t n, uint64_t *out);
-
-const char *gguf_type_name(uint32_t t);
 
 #endif

@@ -234,13 +234,14 @@ describe(struct gguf_model *m, const struct gguf_tensor *t,
 	it->info.shape = it->shape;
 	it->info.n_shape = t->n_dims;
 	it->info.has_dtype = it->info.has_encoding = 1;
+	it->type = ggml_type_of(t->type);	/* gguf_open checked it */
 	it->info.has_payload_length = 1;
 	it->info.payload_length = t->size;
-	it->info.encoding = t->type == GGML_TYPE_I2_S ?
-	    TSTREAM__ENCODING__TERNARY_I2S : TSTREAM__ENCODING__PLAIN;
-	it->info.dtype = t->type == GGML_TYPE_F32 ? TSTREAM__DTYPE__F32 :
-	    t->type == GGML_TYPE_F16 ? TSTREAM__DTYPE__F16 :
-	    TSTREAM__DTYPE__U8;
+	if (it->type->dequant != NULL)	/* to float32 */
+		it->info.payload_length = t->size / it->type->block_bytes *
+		    it->type->block * 4;
+	it->info.encoding = it->type->encoding;
+	it->info.dtype = it->type->dtype;
 	return 0;
 }
 
@@ -309,6 +310,34 @@ gguf_model_header(struct gguf_model *m, Tstream__StreamHeader *h,
 	h->n_side_files = m->side_ptr ? 1 : 0;
 }
 
+/* A block-quantized tensor, dequantized a chunk of whole blocks at a
+ * time: raw (TSTREAM_CHUNK bytes) holds the blocks, f their values. */
+static int
+write_dequantized(const struct gguf_model *m, const struct gguf_item *it,
+    struct tstream_writer *w, uint8_t *raw, struct diag *d)
+{
+	const struct ggml_type *g = it->type;
+	uint64_t per = TSTREAM_CHUNK / ((uint64_t)g->block * sizeof(float));
+	uint64_t blocks = it->t->size / g->block_bytes;
+	uint64_t base = m->g.data_start + it->t->offset;
+	float *f = io_alloc(per * g->block * sizeof *f, it->hf_name, d);
+	int rc = f ? 0 : -1;
+
+	for (uint64_t b = 0; rc == 0 && b < blocks; b += per) {
+		uint64_t n = blocks - b < per ? blocks - b : per;
+
+		rc = io_pread_full(m->g.fd, raw, n * g->block_bytes,
+		    base + b * g->block_bytes, m->g.path, d);
+		for (uint64_t k = 0; rc == 0 && k < n; k++)
+			g->dequant(raw + k * g->block_bytes, f + k * g->block);
+		if (rc == 0)
+			rc = tstream_write_payload(w, f, n * g->block *
+			    sizeof *f, d);
+	}
+	free(f);
+	return rc;
+}
+
 int
 gguf_model_write_tensor(const struct gguf_model *m, size_t i,
     struct tstream_writer *w, void *buf, struct diag *d)
@@ -318,6 +347,9 @@ gguf_model_write_tensor(const struct gguf_model *m, size_t i,
 
 	if (tstream_begin_tensor(w, &it->info, d) == -1)
 		return -1;
+	if (it->type->dequant != NULL)
+		return write_dequantized(m, it, w, buf, d) == -1 ? -1 :
+		    tstream_end_tensor(w, d);
 	for (uint64_t off = 0; off < len;) {
 		size_t n = len - off < TSTREAM_CHUNK ? (size_t)(len - off) :
 		    TSTREAM_CHUNK;

@@ -12,6 +12,7 @@
 #define BN_GGUF_MODEL_H
 
 #include "diag.h"
+#include "ggml_types.h"
 #include "gguf.h"
 #include "reader_cli.h"
 #include "selection.h"
@@ -24,6 +25,7 @@
 
 struct gguf_item {
 	const struct gguf_tensor *t;
+	const struct ggml_type *type;
 	Tstream__TensorInfo info;
 	uint64_t shape[TSTREAM_MAX_RANK];
 	char *hf_name;

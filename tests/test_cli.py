@@ -21,6 +21,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 import gen_fixture as gf  # noqa: E402
+import ggml_blocks  # noqa: E402
 import gguf_fixture  # noqa: E402
 import reference  # noqa: E402
 from harness import Suite, run, through_fifo, tool, write_st  # noqa: E402
@@ -419,6 +420,27 @@ def gguf_gives_the_same_stream():
                 assert np.allclose(got[n], want[n], rtol=1e-3, atol=1e-6)
             else:
                 assert np.array_equal(got[n], want[n]), (embed, n)
+    # the other ggml types of an embedding: dequantized as ggml does, or
+    # (bf16) passed on, and under bitnet.cpp's bitnet-25 as well
+    emb = "model.embed_tokens.weight"
+    for embed in sorted(ggml_blocks.TYPES):
+        g = os.path.join(TMP, "model-%s.gguf" % embed)
+        gguf_fixture.write_gguf(model, g, embed,
+                                arch="bitnet-25" if embed == "q8_0" else
+                                gguf_fixture.ARCH)
+        rcs, out, errs = pipeline([tool("gguf-read"), g],
+                                  [tool("tern-dequant")])
+        assert rcs == [0, 0], (embed, errs)
+        got, _ = extract(out, "gguf-" + embed)
+        raw = gguf_fixture.tensors_of(model, embed)[1]
+        data = next(t[3] for t in raw if t[0] == "token_embd.weight")
+        table = ggml_blocks.dequantize(embed, data, want[emb].size)
+        assert np.array_equal(got[emb].reshape(-1), table), embed
+        assert got[emb].shape == want[emb].shape
+        for n in want:
+            if n != emb:
+                assert np.array_equal(got[n], want[n]), (embed, n)
+    g = os.path.join(TMP, "model-f16.gguf")
     rc, out, err = run([tool("gguf-read"), "--list", "--json", g])
     j = json.loads(out)
     assert rc == 0 and j["config"]["num_key_value_heads"] == 2
@@ -452,8 +474,10 @@ def bad_gguf():
          "general.architecture is 'llama-b1.58!'"),
         (blob[:len(blob) // 2], "past the end of the file"),
         (blob[:200], "inside its header"),
-        (blob[:typ] + struct.pack("<I", 2) + blob[typ + 4:],
-         "ggml type 2 (unsupported)"),
+        (blob[:typ] + struct.pack("<I", 3) + blob[typ + 4:],
+         "ggml type 3 (unsupported) with 4096 values is not one gguf-read "
+         "reads (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q6_K, I2_S, in whole "
+         "blocks)"),
         (blob.replace(b"blk.0.attn_q.weight", b"blk.0.attn_z.weight"),
          "'blk.0.attn_z.weight' is not one of a bitnet-b1.58 model"),
     ]

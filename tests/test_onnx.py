@@ -639,6 +639,53 @@ def last_logits_are_the_last_position():
 
 
 @SUITE.test
+def gguf_as_bitnet_cpp_writes_it():
+    """tests/models/bitnetcpp-tiny: the tiny-tok fixture (seed 31) quantized
+    by bitnet.cpp's own llama-quantize (tools/bitnetcpp_gguf.sh):
+    architecture bitnet-25, I2_S projections, a Q8_0 embedding.  Its
+    projections read back as the fixture's weights exactly, its embedding
+    within Q8_0's rounding, and its model's logits equal the reference's on
+    that embedding."""
+    src = gf.model_once(os.path.join(TMP, "bitnetcpp-src"), "tiny-tok", 31)
+    gguf = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "models", "bitnetcpp-tiny", "ggml-model-i2_s.gguf")
+    out = os.path.join(TMP, "bitnetcpp.tstream")
+    p = sh("%s %s | %s > %s" % (tool("gguf-read"), gguf,
+                                tool("tern-dequant"), out))
+    assert p.returncode == 0, p.stderr
+    xdir = os.path.join(TMP, "bitnetcpp-x")
+    p = sh("%s -x %s %s" % (tool("tstream-info"), xdir, out))
+    assert p.returncode == 0, p.stderr
+    ref = reference.Reference(src)
+    for name, a in ref.t.items():
+        if name.endswith("_scale"):
+            continue
+        got = np.load(os.path.join(xdir, name + ".npy"))
+        if name == "model.embed_tokens.weight":
+            blocks = a.reshape(-1, 32)
+            d = np.abs(blocks).max(1, keepdims=True) / 127
+            err = np.abs(got.reshape(-1, 32) - blocks)
+            assert (err <= 0.57 * d + 1e-12).all(), err.max()
+            ref.t[name] = got
+        elif name + "_scale" in ref.t:   # autobitlinear: t * scale
+            w = reference.unpack(a).astype(np.float32) * np.float32(
+                ref.t[name + "_scale"].reshape(()))
+            assert np.array_equal(got, w), name
+        else:
+            assert np.array_equal(got, a), name
+    ids, mask, pos = pick_ids(ref, (1, 7))
+    want, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
+    path = os.path.join(TMP, "bitnetcpp.onnx")
+    p = sh("%s -q -o %s %s" % (tool("onnx-emit"), path, out))
+    assert p.returncode == 0, p.stderr
+    got = logits_of(path, ref, ids, mask, pos)["logits"]
+    err = rel_err(got, want)
+    REPORT.append("bitnet.cpp-written GGUF (bitnet-25, Q8_0 embedding): "
+                  "max |diff| / max |ref| = %.2e" % err)
+    assert err <= TOL, err
+
+
+@SUITE.test
 def compact_graphs_use_their_operators():
     layers = 2
     for to, op, n in (("--to int8", "MatMulInteger", 7 * layers),

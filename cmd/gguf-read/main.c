@@ -17,7 +17,9 @@ usage(int status)
 	    "                 [--progress | -q] MODEL.gguf\n"
 	    "Reads a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58 "
 	    "or bitnet-25;\n"
-	    "F32, F16 and I2_S tensors) and writes it as a tensor stream.\n"
+	    "F32, F16, BF16 and I2_S tensors passed on, Q8_0, Q4_0, Q4_K "
+	    "and Q6_K\n"
+	    "dequantized to float32) and writes it as a tensor stream.\n"
 	    "Names are the Hugging Face ones.\n"
 	    READER_OPTIONS_HELP);
 	exit(status);

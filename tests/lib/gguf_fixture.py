@@ -6,7 +6,10 @@ projections) holding the same weights as a packed Hugging Face fixture.
 Written from the format's description (gguf-read(1)): the I2_S packing
 here is independent of the C code.
 
-    gguf_fixture.py MODEL_DIR OUT.gguf [--embed f32|f16] [--output-head]
+    gguf_fixture.py MODEL_DIR OUT.gguf [--embed TYPE] [--output-head]
+
+TYPE is f32, f16, or one of ggml_blocks.TYPES (bf16, q8_0, q4_0, q4_k,
+q6_k) for token_embd.
 """
 import argparse
 import json
@@ -17,6 +20,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ggml_blocks  # noqa: E402
 import reference  # noqa: E402
 
 ARCH = "bitnet-b1.58"
@@ -71,20 +75,32 @@ def gguf_name(hf):
     return "blk.%s.%s.weight" % (layer, PARTS[part[:-len(".weight")]])
 
 
-def tensors_of(model_dir, embed):
-    """[(gguf name, ggml type, ggml dims, bytes)] of the packed fixture."""
+def tensors_of(model_dir, embed, proj="i2s"):
+    """[(gguf name, ggml type, ggml dims, bytes)] of the packed fixture;
+    its projections as I2_S, or (proj "f32") as the float32 weights
+    bitnet.cpp's llama-quantize takes."""
     cfg, t = reference.read_model(model_dir)
+    divide = cfg.get("quantization_config", {}).get(
+        "linear_class") == "bitlinear"
     out = []
     for name, a in sorted(t.items()):
         if name.endswith("_scale"):
             continue
         if a.dtype == np.uint8:
             w = reference.unpack(a)
-            scale = t[name + "_scale"].reshape(())
-            data, typ = pack_i2s(w, np.float32(scale)), T_I2S
+            scale = np.float32(t[name + "_scale"].reshape(()))
+            if proj == "f32":
+                f = w.astype(np.float32)
+                f = f / scale if divide else f * scale
+                data, typ = f.astype(np.float32).tobytes(), T_F32
+            else:
+                data, typ = pack_i2s(w, scale), T_I2S
             shape = w.shape
         elif name == "model.embed_tokens.weight" and embed == "f16":
             data, typ, shape = a.astype(np.float16).tobytes(), T_F16, a.shape
+        elif name == "model.embed_tokens.weight" and embed in ggml_blocks.TYPES:
+            typ = ggml_blocks.TYPES[embed][0]
+            data, shape = ggml_blocks.quantize(embed, a), a.shape
         else:
             data, typ, shape = a.astype(np.float32).tobytes(), T_F32, a.shape
         out.append((gguf_name(name), typ, list(reversed(shape)), data))
@@ -109,12 +125,12 @@ def tokenizer_meta(model_dir, cfg):
 
 
 def write_gguf(model_dir, path, embed="f32", drop=(), extra=(),
-               arch=ARCH):
+               arch=ARCH, proj="i2s"):
     """The model folder as a GGUF of bitnet.cpp's layout, under
     architecture arch (bitnet-b1.58, or bitnet-25 as bitnet.cpp's converter
     writes it today); the metadata keys in drop (without the architecture
     prefix) are left out, the kv() records in extra added."""
-    cfg, tensors = tensors_of(model_dir, embed)
+    cfg, tensors = tensors_of(model_dir, embed, proj)
     p = arch + "."
     meta = [kv("general.architecture", V_STRING, arch),
             kv("general.alignment", V_U32, ALIGN),
@@ -155,9 +171,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model")
     ap.add_argument("out")
-    ap.add_argument("--embed", choices=["f32", "f16"], default="f32")
+    ap.add_argument("--proj", choices=["i2s", "f32"], default="i2s")
+    ap.add_argument("--arch", default=ARCH)
+    ap.add_argument("--embed", default="f32",
+                    choices=["f32", "f16"] + sorted(ggml_blocks.TYPES))
     a = ap.parse_args()
-    write_gguf(a.model, a.out, a.embed)
+    write_gguf(a.model, a.out, a.embed, arch=a.arch, proj=a.proj)
     return 0
 
 

@@ -19,6 +19,7 @@ main(void)
 	srunner_add_suite(sr, suite_pbwire());
 	srunner_add_suite(sr, suite_compact());
 	srunner_add_suite(sr, suite_plan());
+	srunner_add_suite(sr, suite_ggml());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

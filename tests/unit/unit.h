@@ -15,5 +15,6 @@ Suite *suite_config(void);
 Suite *suite_pbwire(void);
 Suite *suite_compact(void);
 Suite *suite_plan(void);
+Suite *suite_ggml(void);
 
 #endif
