@@ -185,20 +185,34 @@ get_identity(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
 	json_t *arch = json_object_get(c->root, "architectures");
 
+	json_t *q = json_object_get(c->root, "quantization_config");
+	json_t *method = json_is_object(q) ? json_object_get(q,
+	    "quant_method") : NULL;
+	int llama;
+
 	if (get_string(c, c->root, "model_type", NULL, &m->model_type) == -1)
 		return -1;
-	if (strcmp(m->model_type, "bitnet") != 0)
+	llama = strcmp(m->model_type, "llama") == 0;
+	if (!llama && strcmp(m->model_type, "bitnet") != 0)
 		return diag_fail(c->d, BN_EXIT_INPUT,
-		    "%s: model_type is '%s', expected 'bitnet'", c->path,
-		    m->model_type);
+		    "%s: model_type is '%s', expected 'bitnet' (or 'llama' "
+		    "with BitNet quantization)", c->path, m->model_type);
+	if (llama && !(json_is_string(method) &&
+	    strcmp(json_string_value(method), "bitnet") == 0))
+		return diag_fail(c->d, BN_EXIT_INPUT,
+		    "%s: model_type is 'llama' without quantization_config."
+		    "quant_method 'bitnet': a plain Llama, not a BitNet model",
+		    c->path);
 	if (json_is_array(arch) && json_is_string(json_array_get(arch, 0)))
 		m->architecture = strdup(json_string_value(
 		    json_array_get(arch, 0)));
 	else
-		m->architecture = strdup("BitNetForCausalLM");
+		m->architecture = strdup(llama ? "LlamaForCausalLM" :
+		    "BitNetForCausalLM");
 	if (m->architecture == NULL)
 		return diag_fail(c->d, BN_EXIT_IO, "out of memory");
-	return get_string(c, c->root, "hidden_act", "relu2", &m->hidden_act);
+	return get_string(c, c->root, "hidden_act", llama ? "silu" : "relu2",
+	    &m->hidden_act);
 }
 
 static int
@@ -345,10 +359,16 @@ check_layers(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
 	json_t *v;
 
-	if (strcmp(m->hidden_act, "relu2") != 0)
+	int llama = bitnet_config_is_llama(m);
+
+	if (strcmp(m->hidden_act, llama ? "silu" : "relu2") != 0)
 		return refuse(c, "hidden_act", json_object_get(c->root,
-		    "hidden_act"), "the BitNet graph computes relu2 "
-		    "(relu(x) squared) only");
+		    "hidden_act"), llama ? "the Llama BitNet graph computes "
+		    "silu only" : "the BitNet graph computes relu2 (relu(x) "
+		    "squared) only");
+	if (llama && !is_off(v = json_object_get(c->root, "mlp_bias")))
+		return refuse(c, "mlp_bias", v, "the graph has no projection "
+		    "biases");
 	if (!is_off(v = json_object_get(c->root, "attention_bias")))
 		return refuse(c, "attention_bias", v, "the BitNet graph has no "
 		    "projection biases");
@@ -356,7 +376,8 @@ check_layers(struct cfg_ctx *c, Tstream__ModelConfig *m)
 		return diag_fail(c->d, BN_EXIT_INPUT, "%s: head_dim %u is odd; "
 		    "RoPE rotates the two halves of a head", c->path,
 		    m->head_dim);
-	if ((uint64_t)m->head_dim * m->num_attention_heads != m->hidden_size)
+	if (!llama &&
+	    (uint64_t)m->head_dim * m->num_attention_heads != m->hidden_size)
 		return diag_fail(c->d, BN_EXIT_INPUT, "%s: head_dim %u times "
 		    "num_attention_heads %u is not hidden_size %u, which "
 		    "attn_sub_norm normalizes", c->path, m->head_dim,
@@ -447,6 +468,12 @@ bitnet_config_scale_divides(const Tstream__ModelConfig *c)
 {
 	return c->linear_class != NULL &&
 	    strcmp(c->linear_class, "bitlinear") == 0;
+}
+
+int
+bitnet_config_is_llama(const Tstream__ModelConfig *c)
+{
+	return c->model_type != NULL && strcmp(c->model_type, "llama") == 0;
 }
 
 int

@@ -29,6 +29,13 @@ void bitnet_config_free(Tstream__ModelConfig *c);
  * BitLinear) rather than multiplies (AutoBitLinear). */
 int bitnet_config_scale_divides(const Tstream__ModelConfig *c);
 
+/* The family of c: BitNet b1.58 (model_type bitnet: relu2 MLP, sub-norms
+ * before o_proj and down_proj) or the Llama architecture with BitLinear
+ * projections (model_type llama with quantization_config.quant_method
+ * bitnet, as Llama3-8B-1.58 and Falcon3-1.58bit: SiLU-gated MLP, no
+ * sub-norms). */
+int bitnet_config_is_llama(const Tstream__ModelConfig *c);
+
 /* Refuse a projection (t, as a source reader describes it) stored in a
  * form the config does not compute from: packed ternary under
  * quantization_mode online (transformers would quantize the bytes again

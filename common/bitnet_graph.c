@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet_config.h"
 #include "bitnet_names.h"
 #include "dtype.h"
 #include "onnx_types.h"
@@ -26,6 +27,8 @@ struct ctx {
 	int accuracy_level;		/* of MatMulNBits */
 	int gqa;			/* com.microsoft.GroupQueryAttention */
 	int last_logits;		/* of the last position only */
+	int llama;			/* the Llama family: no sub-norms,
+					 * SiLU-gated MLP */
 	const char *cos_bs, *sin_bs;	/* [batch, seq, 1, head_dim] */
 	const char *seqlens_k, *total_len;	/* int32, for GQA */
 	const char *u8_shift, *u8_zero;	/* 128.0f and 128 as uint8, made
@@ -485,7 +488,9 @@ attention(struct ctx *x, unsigned l, const char *h)
 	o = transpose(x, "ctx_t", og_op2(g, "MatMul", "ctx", p,
 	    repeat_kv(x, pv)), 0, 2, 1, 3);
 	o = og_op2(g, "Reshape", "ctx_flat", o, x->flat_q);
-	o = rms_norm(x, o, weight(w, sizeof w, l, BITNET_ATTN_SUB_NORM));
+	if (!x->llama)
+		o = rms_norm(x, o, weight(w, sizeof w, l,
+		    BITNET_ATTN_SUB_NORM));
 	act_quant(x, o, &a);
 	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_O_PROJ));
 }
@@ -536,12 +541,15 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 	og_node_named(g, "GroupQueryAttention", in, 7, out, 3, attrs, 2);
 	og_set_domain(g, ONNX_MS_DOMAIN);
 	o = og_op2(g, "Reshape", "ctx_flat", out[0], x->flat_q);
-	o = rms_norm(x, o, weight(w, sizeof w, l, BITNET_ATTN_SUB_NORM));
+	if (!x->llama)
+		o = rms_norm(x, o, weight(w, sizeof w, l,
+		    BITNET_ATTN_SUB_NORM));
 	act_quant(x, o, &a);
 	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_O_PROJ));
 }
 
-/* down(ffn_sub_norm(relu(gate(h))^2 * up(h))) */
+/* down(ffn_sub_norm(relu(gate(h))^2 * up(h))); in the Llama family
+ * down(silu(gate(h)) * up(h)) */
 static const char *
 mlp(struct ctx *x, unsigned l, const char *h)
 {
@@ -553,9 +561,17 @@ mlp(struct ctx *x, unsigned l, const char *h)
 	act_quant(x, h, &a);
 	gate = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_GATE_PROJ));
 	up = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_UP_PROJ));
-	r = og_op1(g, "Relu", "relu", gate);
-	m = og_op2(g, "Mul", "act", og_op2(g, "Mul", "relu2", r, r), up);
-	m = rms_norm(x, m, weight(w, sizeof w, l, BITNET_FFN_SUB_NORM));
+	if (x->llama) {
+		m = og_op2(g, "Mul", "silu", gate, og_op1(g, "Sigmoid",
+		    "sigmoid", gate));
+		m = og_op2(g, "Mul", "act", m, up);
+	} else {
+		r = og_op1(g, "Relu", "relu", gate);
+		m = og_op2(g, "Mul", "act", og_op2(g, "Mul", "relu2", r, r),
+		    up);
+		m = rms_norm(x, m, weight(w, sizeof w, l,
+		    BITNET_FFN_SUB_NORM));
+	}
 	act_quant(x, m, &a);
 	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_DOWN_PROJ));
 }
@@ -737,7 +753,8 @@ bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
 	const Tstream__ModelConfig *c = hdr->config;
 	struct ctx x = { .g = g, .c = c, .h = hdr, .part = part,
 	    .act_quant = o->act_quant, .accuracy_level = o->accuracy_level,
-	    .gqa = o->gqa, .last_logits = o->last_logits };
+	    .gqa = o->gqa, .last_logits = o->last_logits,
+	    .llama = bitnet_config_is_llama(c) };
 	const char *flat = og_vec_i64(g, "flat_h", (const int64_t[]){ -1,
 	    c->hidden_size }, 2);
 	int from_ids = part->kind == BITNET_WHOLE || part->kind == BITNET_EMBED;

@@ -69,6 +69,7 @@ parse_layer_part(const char *rest, struct bitnet_name *out)
 		if ((is_scale || is_compact) && !layer_parts[i].is_projection)
 			continue;
 		out->rank = 3 * i + (is_scale ? 0 : is_compact ? 2 : 1);
+		out->part = i;
 		out->is_projection = layer_parts[i].is_projection &&
 		    !is_scale && !is_compact;
 		out->is_scale = is_scale;
@@ -101,6 +102,7 @@ bitnet_name_parse(const char *name, struct bitnet_name *out)
 {
 	memset(out, 0, sizeof *out);
 	out->layer = -1;
+	out->part = -1;
 	if (parse_table(name, BITNET_EMBED_NAME, BITNET_GROUP_EMBED, out) ||
 	    parse_table(name, BITNET_HEAD_NAME, BITNET_GROUP_HEAD, out)) {
 		return;

@@ -53,6 +53,7 @@ struct bitnet_name {
 	enum bitnet_group group;
 	long layer;	/* -1 outside the layers */
 	int rank;	/* place within the layer; unknown names sort last */
+	int part;	/* enum bitnet_layer_part of a layer tensor, or -1 */
 	int is_projection;	/* a BitLinear weight */
 	int is_scale;		/* a BitLinear weight_scale */
 	int is_compact_scales;	/* the scales of an int8 or q2 projection,

@@ -5,8 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet_config.h"
 #include "bitnet_names.h"
 #include "dtype.h"
+
+/* Is layer part p one of the model's?  The Llama family has no
+ * sub-norms. */
+static int
+part_in_model(const Tstream__ModelConfig *c, int p)
+{
+	return !bitnet_config_is_llama(c) || (p != BITNET_ATTN_SUB_NORM &&
+	    p != BITNET_FFN_SUB_NORM);
+}
 
 /* The shape the config implies for name, or -1 for a tensor that is no
  * part of the model. */
@@ -30,7 +40,8 @@ expected_shape(const Tstream__ModelConfig *c, const struct bitnet_name *bn,
 		return 0;
 	}
 	if (bn->group != BITNET_GROUP_LAYER || bn->rows == 0 ||
-	    bn->layer >= (long)c->num_hidden_layers)
+	    bn->layer >= (long)c->num_hidden_layers ||
+	    !part_in_model(c, bn->part))
 		return -1;
 	*rank = bn->cols ? 2 : 1;
 	for (size_t i = 0; i < *rank; i++) {
@@ -167,18 +178,23 @@ take_census(const Tstream__StreamHeader *h, struct census *s, struct diag *d)
 
 /* Layers first..last must all be there, each with all its tensors. */
 static int
-check_layers(const struct census *s, struct diag *d)
+check_layers(const Tstream__ModelConfig *c, const struct census *s,
+    struct diag *d)
 {
+	int want = 0;
+
+	for (int p = 0; p < BITNET_LAYER_TENSORS; p++)
+		want += part_in_model(c, p);
 	if ((long)s->n_layers != s->last - s->first + 1)
 		return diag_fail(d, BN_EXIT_INPUT, "the layers in the stream "
 		    "(%u of them, from %ld to %ld) are not one contiguous "
 		    "range; convert each range on its own", s->n_layers,
 		    s->first, s->last);
 	for (long l = s->first; l <= s->last; l++)
-		if (s->per_layer[l] != BITNET_LAYER_TENSORS)
+		if (s->per_layer[l] != (unsigned)want)
 			return diag_fail(d, BN_EXIT_INPUT, "layer %ld has %u of "
 			    "its %d tensors; a block needs all of them", l,
-			    s->per_layer[l], BITNET_LAYER_TENSORS);
+			    s->per_layer[l], want);
 	return 0;
 }
 
@@ -188,7 +204,7 @@ classify(const Tstream__ModelConfig *c, const struct census *s,
 {
 	int head = s->norm && (c->tie_word_embeddings ? s->embed : s->lm_head);
 
-	if (s->n_layers > 0 && check_layers(s, d) == -1)
+	if (s->n_layers > 0 && check_layers(c, s, d) == -1)
 		return -1;
 	p->first = s->n_layers ? (unsigned)s->first : 0;
 	p->last = s->n_layers ? (unsigned)s->last : 0;

@@ -20,7 +20,8 @@ import reference  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-bundle-")
 SUITE = Suite("bundle", TMP)
-CONFIGS = [("tiny-tok", 21), ("tiny-tok-mha", 22)]  # with a tokenizer
+# with a tokenizer; the last of the Llama family (Llama3-8B-1.58's)
+CONFIGS = [("tiny-tok", 21), ("tiny-tok-mha", 22), ("tiny-llama-tok", 23)]
 FORMS = {"fp32": "", "int8": "--to int8", "q2": "--to q2"}
 
 

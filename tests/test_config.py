@@ -116,6 +116,18 @@ def fields_that_change_the_computation_are_refused_by_name():
     st_read_refuses(variant("master-offline", qsetter(
         quantization_mode="offline"), master=True), "is bf16",
         "'offline'")
+    # the Llama family: only with BitNet quantization, only its own
+    # activation, no biases, no RoPE scaling yet
+    for i, (edit, *needles) in enumerate([
+            (lambda c: c.pop("quantization_config"), "model_type is "
+             "'llama' without quantization_config.quant_method 'bitnet'"),
+            (setter(hidden_act="relu2"), 'hidden_act is "relu2"',
+             "silu only"),
+            (setter(mlp_bias=True), "mlp_bias is true"),
+            (setter(rope_scaling={"rope_type": "llama3", "factor": 8.0}),
+             "rope_scaling", "not implemented")]):
+        st_read_refuses(variant("llama-refused-%d" % i, edit,
+                                preset="tiny-llama"), *needles)
 
 
 @SUITE.test

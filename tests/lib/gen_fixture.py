@@ -52,6 +52,16 @@ PRESETS = {
     "tiny-tok-mha": dict(hidden_size=96, num_hidden_layers=2,
                          num_attention_heads=3, num_key_value_heads=3,
                          intermediate_size=160, vocab_size=320),
+    # the Llama family with BitLinear projections: an explicit head_dim
+    # (heads x head_dim is not hidden), GQA, an untied head
+    "tiny-llama": dict(model_type="llama", hidden_size=64,
+                       num_hidden_layers=2, num_attention_heads=4,
+                       num_key_value_heads=2, head_dim=24,
+                       intermediate_size=96, vocab_size=210),
+    "tiny-llama-tok": dict(model_type="llama", hidden_size=64,
+                           num_hidden_layers=2, num_attention_heads=4,
+                           num_key_value_heads=2, head_dim=24,
+                           intermediate_size=96, vocab_size=300),
     "tiny-mha": dict(hidden_size=96, num_hidden_layers=3,
                      num_attention_heads=3, num_key_value_heads=3,
                      intermediate_size=160, vocab_size=257),
@@ -105,6 +115,8 @@ def pack_ternary(w):
 
 
 def make_config(sizes, linear_class="autobitlinear", mode="offline"):
+    if sizes.get("model_type") == "llama":
+        return llama_config(sizes)
     cfg = {
         "architectures": ["BitNetForCausalLM"],
         "model_type": "bitnet",
@@ -127,9 +139,33 @@ def make_config(sizes, linear_class="autobitlinear", mode="offline"):
     return cfg
 
 
+def llama_config(sizes):
+    """The Llama architecture with BitLinear projections, as
+    Llama3-8B-1.58 and Falcon3-1.58bit write it: no linear_class (the
+    weight_scale divides), an untied bf16 lm_head."""
+    cfg = {
+        "architectures": ["LlamaForCausalLM"],
+        "hidden_act": "silu",
+        "max_position_embeddings": 4096,
+        "rms_norm_eps": 1e-05,
+        "rope_theta": 500000.0,
+        "rope_scaling": None,
+        "tie_word_embeddings": False,
+        "attention_bias": False,
+        "mlp_bias": False,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "torch_dtype": "bfloat16",
+        "quantization_config": {"quant_method": "bitnet",
+                                "modules_to_not_convert": ["lm_head"]},
+    }
+    cfg.update(sizes)
+    return cfg
+
+
 def dims(cfg):
     h = cfg["hidden_size"]
-    hd = h // cfg["num_attention_heads"]
+    hd = cfg.get("head_dim") or h // cfg["num_attention_heads"]
     return {"h": h, "q": cfg["num_attention_heads"] * hd,
             "kv": cfg["num_key_value_heads"] * hd,
             "f": cfg["intermediate_size"]}
@@ -223,8 +259,9 @@ def model_tensors(cfg, seed):
     """Every tensor of the model, in model order, made lazily."""
     d = dims(cfg)
     q = cfg["quantization_config"]
-    divides = q["linear_class"] == "bitlinear"
-    online = q["quantization_mode"] == "online"
+    divides = q.get("linear_class", "bitlinear") == "bitlinear"
+    online = q.get("quantization_mode") == "online"
+    llama = cfg["model_type"] == "llama"
     layers = cfg["num_hidden_layers"]
     out = [embedding(cfg, seed)]
     for layer in range(layers):
@@ -235,6 +272,8 @@ def model_tensors(cfg, seed):
                 ("self_attn.attn_sub_norm", d["h"], 0.01 * 1000 ** depth),
                 ("post_attention_layernorm", d["h"], 1.0 + depth),
                 ("mlp.ffn_sub_norm", d["f"], 0.01 * 1000 ** depth)):
+            if llama and "sub_norm" in norm:
+                continue
             name = pre + norm + ".weight"
             out.append(bf16_tensor(name, (size,), lambda n=name, k=size,
                        sc=scale: (sc * tensor_rng(seed, n).uniform(
@@ -248,6 +287,11 @@ def model_tensors(cfg, seed):
     name = "model.norm.weight"
     out.append(bf16_tensor(name, (d["h"],), lambda: tensor_rng(
         seed, name).uniform(1.0, 3.0, d["h"]).astype(np.float32)))
+    if not cfg["tie_word_embeddings"]:
+        shape = (cfg["vocab_size"], d["h"])
+        out.append(bf16_tensor("lm_head.weight", shape, lambda: (
+            tensor_rng(seed, "lm_head.weight").standard_normal(
+                shape, dtype=np.float32) * np.float32(0.05))))
     return out
 
 

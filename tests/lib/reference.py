@@ -82,6 +82,9 @@ class Reference:
             "rope_theta", c.get("rope_theta", 500000.0))
         q = c.get("quantization_config", {})
         self.linear_class = q.get("linear_class", "bitlinear")
+        # the Llama architecture with BitLinear projections (Llama3-8B-1.58,
+        # Falcon3-1.58bit): SiLU-gated MLP, no sub-norms
+        self.llama = c.get("model_type") == "llama"
         self.online = q.get("quantization_mode", "offline") == "online"
         self.act_quant = act_quant
         self.min_margin = np.inf
@@ -166,15 +169,19 @@ class Reference:
         probs = np.exp(scores)
         probs /= probs.sum(axis=-1, keepdims=True)
         o = (probs @ vr).transpose(0, 2, 1, 3).reshape(b, s, -1)
-        o = self.rms_norm(o, self.t[p + "attn_sub_norm.weight"])
+        if not self.llama:
+            o = self.rms_norm(o, self.t[p + "attn_sub_norm.weight"])
         return self.linear(o, p + "o_proj.weight"), (k, v)
 
     def mlp(self, l, x):
         p = f"model.layers.{l}.mlp."
         gate = self.linear(x, p + "gate_proj.weight")
         up = self.linear(x, p + "up_proj.weight")
-        a = np.square(np.maximum(gate, F32(0))) * up
-        a = self.rms_norm(a, self.t[p + "ffn_sub_norm.weight"])
+        if self.llama:
+            a = gate * (F32(1) / (F32(1) + np.exp(-gate))) * up
+        else:
+            a = np.square(np.maximum(gate, F32(0))) * up
+            a = self.rms_norm(a, self.t[p + "ffn_sub_norm.weight"])
         return self.linear(a, p + "down_proj.weight")
 
     def forward(self, input_ids, attention_mask, position_ids, past=None):
