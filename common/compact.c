@@ -56,6 +56,9 @@ compact_info_as(const Tstream__TensorInfo *in, Tstream__Encoding enc,
 	const struct tstream_encoding *e = tstream_encoding_of(enc);
 	struct tstream_layout l;
 
+	if (e == NULL || e->scales_shape == NULL)
+		return diag_fail(d, BN_EXIT_USAGE, "tensor '%s': encoding %d "
+		    "is not a compact form", in->name, (int)enc);
 	if (in->n_shape != 2)
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': a weight to "
 		    "store as %s must be a matrix", in->name, e->name);

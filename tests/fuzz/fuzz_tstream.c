@@ -34,8 +34,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	FILE *in = fmemopen((void *)data, size ? size : 1, "rb");
 	FILE *null = fopen("/dev/null", "wb");
-	struct compact_opts o = { .form = (enum compact_form)(size % 3),
-	    .block_size = size % 2 ? 16 : COMPACT_DEFAULT_BLOCK };
+	static const enum compact_form forms[] = { COMPACT_F32, COMPACT_INT8,
+	    COMPACT_Q2 };
+	struct compact_opts o = { .form = forms[size % 3],
+	    .block_size = size % 2 ? 16 : COMPACT_DEFAULT_BLOCK,
+	    .embed = (enum compact_embed)(size / 3 % 4) };
 	struct tstream_reader r;
 	struct diag d = { 0 };
 
