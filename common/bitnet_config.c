@@ -325,6 +325,63 @@ is_default_rope(json_t *v, int allow_theta)
 	return 1;
 }
 
+/* rope_scaling of rope_type (or type) llama3. */
+static int
+is_llama3_rope(json_t *v)
+{
+	json_t *t = json_is_object(v) ? json_object_get(v, "rope_type") : NULL;
+
+	if (t == NULL && json_is_object(v))
+		t = json_object_get(v, "type");
+	return json_is_string(t) && strcmp(json_string_value(t), "llama3") == 0;
+}
+
+#define LLAMA3_KEYS "a llama3 scaling takes factor, low_freq_factor, " \
+	"high_freq_factor and original_max_position_embeddings, all four " \
+	"and nothing else"
+
+/* Llama 3's RoPE bands: factor, low_freq_factor, high_freq_factor and
+ * original_max_position_embeddings, each required, nothing else. */
+static int
+get_llama3(struct cfg_ctx *c, json_t *v, Tstream__ModelConfig *m)
+{
+	struct cfg_ctx sc = { v, c->path, c->d };
+	Tstream__RopeLlama3 *r = calloc(1, sizeof *r);
+	const char *key;
+	json_t *e;
+
+	if (r == NULL)
+		return diag_fail(c->d, BN_EXIT_IO, "out of memory");
+	tstream__rope_llama3__init(r);
+	m->rope_llama3 = r;
+	json_object_foreach(v, key, e)
+		if (strcmp(key, "rope_type") != 0 && strcmp(key, "type") != 0 &&
+		    strcmp(key, "factor") != 0 &&
+		    strcmp(key, "low_freq_factor") != 0 &&
+		    strcmp(key, "high_freq_factor") != 0 &&
+		    strcmp(key, "original_max_position_embeddings") != 0)
+			return refuse(c, "rope_scaling", v, LLAMA3_KEYS);
+	if (!json_object_get(v, "factor") ||
+	    !json_object_get(v, "low_freq_factor") ||
+	    !json_object_get(v, "high_freq_factor"))
+		return refuse(c, "rope_scaling", v, LLAMA3_KEYS);
+	if (get_real(&sc, "factor", -1, &r->factor) == -1 ||
+	    get_real(&sc, "low_freq_factor", -1, &r->low_freq_factor) == -1 ||
+	    get_real(&sc, "high_freq_factor", -1, &r->high_freq_factor) ==
+	    -1 || get_uint(&sc, "original_max_position_embeddings", 0,
+	    UINT32_MAX / 2, &r->original_max_position_embeddings) == -1)
+		return diag_prefix(c->d, "in rope_scaling");
+	r->has_factor = r->has_low_freq_factor = r->has_high_freq_factor = 1;
+	r->has_original_max_position_embeddings = 1;
+	if (!(r->factor >= 1) || !(r->low_freq_factor > 0) ||
+	    !(r->high_freq_factor > r->low_freq_factor) ||
+	    r->original_max_position_embeddings == 0)
+		return refuse(c, "rope_scaling", v, "expected factor >= 1, "
+		    "0 < low_freq_factor < high_freq_factor and "
+		    "original_max_position_embeddings > 0");
+	return 0;
+}
+
 static int
 check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
@@ -333,9 +390,12 @@ check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	json_t *theta;
 	double x;
 
+	if (is_llama3_rope(scaling))
+		return get_llama3(c, scaling, m);
 	if (!is_off(scaling) && !is_default_rope(scaling, 0))
 		return refuse(c, "rope_scaling", scaling, "RoPE scaling is "
-		    "not implemented (the graph computes plain RoPE)");
+		    "implemented for rope_type llama3 alone (otherwise the graph "
+		    "computes plain RoPE)");
 	if (json_is_null(params) || params == NULL)
 		return 0;
 	if (!is_default_rope(params, 1))
@@ -460,6 +520,7 @@ bitnet_config_free(Tstream__ModelConfig *c)
 	free(c->quant_method);
 	free(c->linear_class);
 	free(c->quantization_mode);
+	free(c->rope_llama3);
 	free(c);
 }
 

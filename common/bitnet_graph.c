@@ -185,6 +185,34 @@ add_shapes(struct ctx *x)
 
 /* cos and sin [batch, 1, seq, head_dim] of rotate-half RoPE, with
  * inv_freq computed in float32 as transformers does. */
+/* Llama 3's RoPE bands (transformers' llama3 rope_type), in float32:
+ * wavelengths above original / low_freq_factor are slowed by factor,
+ * those below original / high_freq_factor kept, and those between
+ * blended. */
+static void
+rope_llama3(const Tstream__RopeLlama3 *r, float *inv, unsigned n)
+{
+	float old = (float)r->original_max_position_embeddings;
+	float low = (float)r->low_freq_factor, high = (float)r->high_freq_factor;
+	float factor = (float)r->factor;
+	float low_wl = (float)(r->original_max_position_embeddings /
+	    r->low_freq_factor);
+	float high_wl = (float)(r->original_max_position_embeddings /
+	    r->high_freq_factor);
+	float two_pi = (float)(2 * M_PI);
+
+	for (unsigned i = 0; i < n; i++) {
+		float wl = two_pi / inv[i];
+		float f = wl > low_wl ? inv[i] / factor : inv[i];
+
+		if (!(wl < high_wl) && !(wl > low_wl)) {
+			float smooth = (old / wl - low) / (high - low);
+			f = (1.0f - smooth) * f / factor + smooth * f;
+		}
+		inv[i] = f;
+	}
+}
+
 static void
 add_rope(struct ctx *x)
 {
@@ -199,6 +227,8 @@ add_rope(struct ctx *x)
 	for (unsigned i = 0; i < hd / 2; i++)
 		inv[i] = 1.0f / powf((float)x->c->rope_theta,
 		    (float)(2 * i) / (float)hd);
+	if (x->c->rope_llama3 != NULL)
+		rope_llama3(x->c->rope_llama3, inv, hd / 2);
 	pos = int_attr_node(x, "Cast", "pos_f", (const char *const[]){
 	    "position_ids" }, 1, "to", OG_FLOAT);
 	pos = unsqueeze(x, "pos_col", pos, (const int64_t[]){ 2 }, 1);

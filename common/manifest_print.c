@@ -38,6 +38,12 @@ manifest_print_summary(FILE *fp, const Tstream__StreamHeader *h)
 	fprintf(fp, "           act %s, rope_theta %g, rms_norm_eps %g, "
 	    "tied %s\n", c->hidden_act ? c->hidden_act : "?", c->rope_theta,
 	    c->rms_norm_eps, c->tie_word_embeddings ? "yes" : "no");
+	if (c->rope_llama3 != NULL)
+		fprintf(fp, "rope       llama3: factor %g, low_freq_factor %g, "
+		    "high_freq_factor %g, original %u\n", c->rope_llama3->factor,
+		    c->rope_llama3->low_freq_factor,
+		    c->rope_llama3->high_freq_factor,
+		    c->rope_llama3->original_max_position_embeddings);
 	fprintf(fp, "quant      %s %s %s\n",
 	    c->quant_method ? c->quant_method : "none",
 	    c->linear_class ? c->linear_class : "-",

@@ -79,8 +79,14 @@ def fields_that_change_the_computation_are_refused_by_name():
         (setter(rope_scaling={"rope_type": "llama3", "factor": 8.0,
                               "low_freq_factor": 1.0,
                               "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 8192,
+                              "attention_factor": 2.0}),
+         "rope_scaling is", "llama3", "all four and nothing else"),
+        (setter(rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                              "low_freq_factor": 4.0,
+                              "high_freq_factor": 1.0,
                               "original_max_position_embeddings": 8192}),
-         "rope_scaling is", "llama3", "not implemented"),
+         "rope_scaling is", "low_freq_factor < high_freq_factor"),
         (setter(rope_scaling={"type": "linear", "factor": 2.0}),
          "rope_scaling is", "linear"),
         (setter(rope_scaling={"rope_type": "yarn", "factor": 4.0}),
@@ -117,7 +123,7 @@ def fields_that_change_the_computation_are_refused_by_name():
         quantization_mode="offline"), master=True), "is bf16",
         "'offline'")
     # the Llama family: only with BitNet quantization, only its own
-    # activation, no biases, no RoPE scaling yet
+    # activation, no biases, RoPE scaling of Llama 3's kind alone
     for i, (edit, *needles) in enumerate([
             (lambda c: c.pop("quantization_config"), "model_type is "
              "'llama' without quantization_config.quant_method 'bitnet'"),
@@ -125,7 +131,9 @@ def fields_that_change_the_computation_are_refused_by_name():
              "silu only"),
             (setter(mlp_bias=True), "mlp_bias is true"),
             (setter(rope_scaling={"rope_type": "llama3", "factor": 8.0}),
-             "rope_scaling", "not implemented")]):
+             "rope_scaling", "all four and nothing else"),
+            (setter(rope_scaling={"rope_type": "yarn", "factor": 8.0}),
+             "rope_scaling", "llama3 alone")]):
         st_read_refuses(variant("llama-refused-%d" % i, edit,
                                 preset="tiny-llama"), *needles)
 

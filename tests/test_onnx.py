@@ -36,6 +36,7 @@ CONFIGS = [  # (name, preset, seed, linear_class, bf16 master weights)
     # the Llama family (Llama3-8B-1.58, Falcon3-1.58bit): SiLU, no
     # sub-norms, head_dim 24 with 4 heads over hidden 64, an untied head
     ("llama", "tiny-llama", 41, "bitlinear", False),
+    ("llama3", "tiny-llama3", 42, "bitlinear", False),
 ]
 # wide enough for onnxruntime's fast 2-bit kernels (N a multiple of 128)
 DEMO = ("demo", "demo", 16, "autobitlinear", False)

@@ -58,6 +58,16 @@ PRESETS = {
                        num_hidden_layers=2, num_attention_heads=4,
                        num_key_value_heads=2, head_dim=24,
                        intermediate_size=96, vocab_size=210),
+    # with Llama 3's RoPE bands (original context 64 puts the frequencies
+    # of a 24-wide head in all three bands)
+    "tiny-llama3": dict(model_type="llama", hidden_size=64,
+                        num_hidden_layers=2, num_attention_heads=4,
+                        num_key_value_heads=2, head_dim=24,
+                        intermediate_size=96, vocab_size=210,
+                        rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                      "low_freq_factor": 1.0,
+                                      "high_freq_factor": 4.0,
+                                      "original_max_position_embeddings": 64}),
     "tiny-llama-tok": dict(model_type="llama", hidden_size=64,
                            num_hidden_layers=2, num_attention_heads=4,
                            num_key_value_heads=2, head_dim=24,

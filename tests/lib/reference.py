@@ -129,9 +129,26 @@ class Reference:
         s = F32(1) / max(mean, F32(1e-5))
         return np.clip(np.round(w * s), -1, 1).astype(F32) / s
 
+    def llama3(self, inv):
+        """transformers' llama3 rope_type: wavelengths past
+        original / low_freq_factor slowed by factor, those under
+        original / high_freq_factor kept, those between blended."""
+        r = self.cfg["rope_scaling"]
+        old = r["original_max_position_embeddings"]
+        low, high, factor = (r["low_freq_factor"], r["high_freq_factor"],
+                             F32(r["factor"]))
+        wl = F32(2 * np.pi) / inv
+        f = np.where(wl > F32(old / low), inv / factor, inv).astype(F32)
+        smooth = ((F32(old) / wl - F32(low)) / F32(high - low)).astype(F32)
+        blended = ((F32(1) - smooth) * f / factor + smooth * f).astype(F32)
+        mid = ~(wl < F32(old / high)) & ~(wl > F32(old / low))
+        return np.where(mid, blended, f).astype(F32)
+
     def rope(self, position_ids):
         inv = F32(1) / (F32(self.theta) ** (
             np.arange(0, self.hd, 2).astype(F32) / F32(self.hd)))
+        if (self.cfg.get("rope_scaling") or {}).get("rope_type") == "llama3":
+            inv = self.llama3(inv)
         freqs = position_ids.astype(F32)[:, :, None] * inv[None, None, :]
         emb = np.concatenate([freqs, freqs], axis=-1)
         return np.cos(emb)[:, None], np.sin(emb)[:, None]
