@@ -10,7 +10,13 @@
 # /usr/bin/time), the pipeline's wall time and output bytes; then, on the
 # same disk in the same run, the time dd takes to write as many bytes (and
 # dd piped into dd, the cost of one pipe), and the ratios; ROUNDS=2 turns
-# each.  Then onnx-verify --against the source, with its RSS.  Prints
+# each.  Then onnx-verify --against the source, with its RSS.  Then
+# (unless NO_8B=1) the same for a fixture of Llama3-8B-1.58's shapes (the
+# Llama family: hidden 4096, 32 layers, 32/8 heads, ffn 14336, vocabulary
+# 128256, an untied bf16 head, four shards; ~4.3 GB packed, written in DIR
+# if missing) in the q2 and int8 forms, and in f32 when the disk holds its
+# 32 GB; then the q2 model (q8 table, accuracy level 4) generates a few
+# tokens in onnxruntime.  Prints
 # figures only: nothing here passes or fails on time.
 set -euo pipefail
 
@@ -95,3 +101,58 @@ read -r rss user sys _ < "$dir/t.onnx-verify"
 printf 'onnx-verify   --against: all weights equal, %.1f MiB peak RSS, ' \
     "$(calc "$rss / 1024")"
 printf 'wall %.2f s\n' "$(calc "$t1 - $t0")"
+
+[ "${NO_8B:-0}" = 1 ] && exit 0
+big=$dir/llama3-8b
+if [ ! -f "$big/config.json" ]; then
+	t0=$(date +%s.%N)
+	"$py" "$root/tests/lib/gen_fixture.py" "$big" --preset 8b --shards 4
+	t1=$(date +%s.%N)
+	printf 'fixture     %s written in %.1f s\n' "$big" "$(calc "$t1 - $t0")"
+fi
+forms="q2 int8"
+free_kb=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
+[ "$free_kb" -gt $((40 * 1024 * 1024)) ] && forms="$forms f32"
+printf '%-13s %-5s %9s %9s %9s %9s %10s\n' "8B filter" form "peak RSS" \
+    user system wall "bytes"
+for form in $forms; do
+	rm -rf "$out"
+	mkdir -p "$out"
+	# q2 as it runs fastest (bitnet-onnx(7)): the q8 table, level 4
+	case $form in
+	q2) to="--to q2 --embed q8" em="--accuracy-level 4" ;;
+	int8) to="--to int8" em= ;;
+	*) to= em= ;;
+	esac
+	t0=$(date +%s.%N)
+	# shellcheck disable=SC2086
+	/usr/bin/time -o "$dir/t.st-read" -f "$fmt" "$bin/st-read" -q "$big" |
+	    /usr/bin/time -o "$dir/t.tern-dequant" -f "$fmt" \
+		"$bin/tern-dequant" -q $to |
+	    /usr/bin/time -o "$dir/t.onnx-emit" -f "$fmt" "$bin/onnx-emit" -q \
+		$em -o "$out/model.onnx"
+	t1=$(date +%s.%N)
+	bytes=$(( $(stat -c %s "$out/model.onnx") +
+	    $(stat -c %s "$out/model.onnx_data" 2>/dev/null || echo 0) ))
+	for f in st-read tern-dequant onnx-emit; do
+		read -r rss user sys _ < "$dir/t.$f"
+		printf '%-13s %-5s %5.1f MiB %8.2fs %8.2fs\n' "$f" "$form" \
+		    "$(calc "$rss / 1024")" "$user" "$sys"
+	done
+	printf '%-13s %-5s %9s %9s %9s %8.2fs %10d\n' pipeline "$form" "" "" "" \
+	    "$(calc "$t1 - $t0")" "$bytes"
+	if [ "$form" = q2 ]; then
+		res=$(KV_HEADS=8 HEAD_DIM=128 VOCAB=128256 node \
+		    "$root/tests/bench/decode.js" "$out/model.onnx" 8 4 \
+		    2>/dev/null)
+		"$py" - "$res" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print("8B q2 in onnxruntime: loaded in %.1f s, prefill 8 at %.1f tokens/s, "
+      "4 decode steps at %.2f tokens/s, peak RSS %.0f MiB, tokens %s"
+      % (r["load_s"], r["prefill_tok_s"], r["decode_tok_s"],
+         r["peak_rss_mib"], r["tokens"]))
+PY
+	fi
+done
+rm -rf "$out"

@@ -90,6 +90,14 @@ PRESETS = {
     "2b": dict(hidden_size=2560, num_hidden_layers=30,
                num_attention_heads=20, num_key_value_heads=5,
                intermediate_size=6912, vocab_size=128256),
+    # HF1BitLLM/Llama3-8B-1.58-100B-tokens' shapes: the Llama family, an
+    # untied bf16 head, Llama 3's RoPE bands
+    "8b": dict(model_type="llama", hidden_size=4096, num_hidden_layers=32,
+               num_attention_heads=32, num_key_value_heads=8,
+               intermediate_size=14336, vocab_size=128256,
+               rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                             "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                             "original_max_position_embeddings": 8192}),
 }
 
 PROJECTIONS = [  # (name, out, in) in terms of the config
