@@ -224,8 +224,9 @@ get_sizes(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	    get_uint(c, "num_attention_heads", 0, BITNET_MAX_DIM,
 	    &m->num_attention_heads) ||
 	    get_uint(c, "num_key_value_heads", json_is_null(json_object_get(
-	    c->root, "num_key_value_heads")) ? m->num_attention_heads : 5,
-	    BITNET_MAX_DIM, &m->num_key_value_heads) ||
+	    c->root, "num_key_value_heads")) || bitnet_config_is_llama(m) ?
+	    m->num_attention_heads : 5, BITNET_MAX_DIM,
+	    &m->num_key_value_heads) ||
 	    get_uint(c, "intermediate_size", 0, BITNET_MAX_DIM,
 	    &m->intermediate_size) ||
 	    get_uint(c, "vocab_size", 0, BITNET_MAX_VOCAB, &m->vocab_size) ||
@@ -252,9 +253,13 @@ get_scalars(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
 	json_t *tie = json_object_get(c->root, "tie_word_embeddings");
 	json_t *bos = json_object_get(c->root, "bos_token_id");
+	int llama = bitnet_config_is_llama(m);
 
-	if (get_real(c, "rope_theta", 500000.0, &m->rope_theta) == -1 ||
-	    get_real(c, "rms_norm_eps", 1e-5, &m->rms_norm_eps) == -1)
+	/* the defaults of BitNetConfig, or of LlamaConfig */
+	if (get_real(c, "rope_theta", llama ? 10000.0 : 500000.0,
+	    &m->rope_theta) == -1 ||
+	    get_real(c, "rms_norm_eps", llama ? 1e-6 : 1e-5,
+	    &m->rms_norm_eps) == -1)
 		return -1;
 	if (tie != NULL && !json_is_boolean(tie))
 		return diag_fail(c->d, BN_EXIT_INPUT,
@@ -266,7 +271,7 @@ get_scalars(struct cfg_ctx *c, Tstream__ModelConfig *m)
 		    "%s: key 'bos_token_id': expected an integer, found %s",
 		    c->path, json_kind(bos));
 	m->bos_token_id = json_is_integer(bos) ? json_integer_value(bos) :
-	    128000;
+	    llama ? 1 : 128000;
 	m->has_hidden_size = m->has_num_hidden_layers = 1;
 	m->has_num_attention_heads = m->has_num_key_value_heads = 1;
 	m->has_head_dim = m->has_intermediate_size = m->has_vocab_size = 1;

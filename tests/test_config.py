@@ -193,6 +193,21 @@ def implemented_fields_change_the_logits_as_they_say():
                 preset="tiny-mha")
     got, want = logits(d, ids)
     assert rel_err(got, want) < 1e-4, rel_err(got, want)
+    # the Llama family takes LlamaConfig's defaults: theta 10000, eps 1e-6,
+    # as many kv heads as heads
+    d = variant("llama-defaults", lambda c: [c.pop(k) for k in (
+        "rope_theta", "rms_norm_eps")], preset="tiny-llama")
+    got, want = logits(d, ids)
+    assert rel_err(got, want) < 1e-4, rel_err(got, want)
+    ref = reference.Reference(d)
+    assert (ref.theta, ref.eps) == (10000.0, np.float32(1e-6))
+    d = variant("llama-kv", lambda c: c.pop("num_key_value_heads"),
+                preset="tiny-llama")
+    p = sh("%s --list --json %s" % (tool("st-read"), d))
+    cfg = json.loads(p.stdout)["config"]
+    assert (cfg["num_key_value_heads"], cfg["rope_theta"],
+            cfg["rms_norm_eps"]) == (4, 500000, 1e-05), cfg
+    assert reference.Reference(d).kv == 4
 
 
 @SUITE.test

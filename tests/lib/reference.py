@@ -73,13 +73,17 @@ class Reference:
         c = self.cfg
         self.h = c["hidden_size"]
         self.heads = c["num_attention_heads"]
-        # BitNetConfig: 5 when absent, the head count when null
-        self.kv = c.get("num_key_value_heads", 5) or self.heads
-        self.hd = c.get("head_dim", self.h // self.heads)
-        self.eps = F32(c.get("rms_norm_eps", 1e-5))
+        llama = c.get("model_type") == "llama"
+        # BitNetConfig: 5 when absent, the head count when null;
+        # LlamaConfig: the head count
+        self.kv = c.get("num_key_value_heads", self.heads if llama else 5) \
+            or self.heads
+        self.hd = c.get("head_dim") or self.h // self.heads
+        self.eps = F32(c.get("rms_norm_eps", 1e-6 if llama else 1e-5))
         # transformers 5 reads the theta of rope_parameters first
         self.theta = (c.get("rope_parameters") or {}).get(
-            "rope_theta", c.get("rope_theta", 500000.0))
+            "rope_theta", c.get("rope_theta",
+                                10000.0 if llama else 500000.0))
         q = c.get("quantization_config", {})
         self.linear_class = q.get("linear_class", "bitlinear")
         # the Llama architecture with BitLinear projections (Llama3-8B-1.58,
