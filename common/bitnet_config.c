@@ -180,6 +180,53 @@ get_quant(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	return 0;
 }
 
+#define ONEBIT_ARCH	"BitnetForCausalLM"
+
+static int refuse(struct cfg_ctx *c, const char *key, json_t *v,
+    const char *why);
+
+/* 1bitLLM's bitnet_b1_58: architecture BitnetForCausalLM (model_type
+ * llama), no quantization_config. */
+static int
+is_onebit(struct cfg_ctx *c, json_t *arch)
+{
+	json_t *q = json_object_get(c->root, "quantization_config");
+
+	return (q == NULL || json_is_null(q)) && json_is_array(arch) &&
+	    json_is_string(json_array_get(arch, 0)) &&
+	    strcmp(json_string_value(json_array_get(arch, 0)), ONEBIT_ARCH) ==
+	    0;
+}
+
+/* Its BitLinear: weights of weight_bits 1 (ternary, quantized per tensor
+ * from the float masters as it runs, as AutoBitLinear's online mode
+ * does) and activations of input_bits 8 (per token, as BitNet's). */
+static int
+get_onebit(struct cfg_ctx *c, Tstream__ModelConfig *m)
+{
+	uint32_t wbits, ibits;
+
+	if (get_uint(c, "weight_bits", 1, 64, &wbits) == -1 ||
+	    get_uint(c, "input_bits", 8, 64, &ibits) == -1)
+		return -1;
+	if (wbits != 1)
+		return refuse(c, "weight_bits", json_object_get(c->root,
+		    "weight_bits"), "1bitLLM's ternary weights are weight_bits "
+		    "1; other widths are not implemented");
+	if (ibits != 8)
+		return refuse(c, "input_bits", json_object_get(c->root,
+		    "input_bits"), "the activations are quantized to 8 bits "
+		    "only");
+	m->architecture = strdup(ONEBIT_ARCH);
+	m->quant_method = strdup("bitnet");
+	m->linear_class = strdup("autobitlinear");
+	m->quantization_mode = strdup("online");
+	if (m->architecture == NULL || m->quant_method == NULL ||
+	    m->linear_class == NULL || m->quantization_mode == NULL)
+		return diag_fail(c->d, BN_EXIT_IO, "out of memory");
+	return get_string(c, c->root, "hidden_act", "silu", &m->hidden_act);
+}
+
 static int
 get_identity(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
@@ -197,11 +244,14 @@ get_identity(struct cfg_ctx *c, Tstream__ModelConfig *m)
 		return diag_fail(c->d, BN_EXIT_INPUT,
 		    "%s: model_type is '%s', expected 'bitnet' (or 'llama' "
 		    "with BitNet quantization)", c->path, m->model_type);
+	if (llama && is_onebit(c, arch))
+		return get_onebit(c, m);
 	if (llama && !(json_is_string(method) &&
 	    strcmp(json_string_value(method), "bitnet") == 0))
 		return diag_fail(c->d, BN_EXIT_INPUT,
 		    "%s: model_type is 'llama' without quantization_config."
-		    "quant_method 'bitnet': a plain Llama, not a BitNet model",
+		    "quant_method 'bitnet' (nor 1bitLLM's architecture "
+		    "BitnetForCausalLM): a plain Llama, not a BitNet model",
 		    c->path);
 	if (json_is_array(arch) && json_is_string(json_array_get(arch, 0)))
 		m->architecture = strdup(json_string_value(
@@ -395,6 +445,10 @@ check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	json_t *theta;
 	double x;
 
+	if (is_llama3_rope(scaling) &&
+	    bitnet_config_family(m) == BITNET_FAMILY_1BITLLM)
+		return refuse(c, "rope_scaling", scaling, "1bitLLM's rotary "
+		    "embedding has no scaling");
 	if (is_llama3_rope(scaling))
 		return get_llama3(c, scaling, m);
 	if (!is_off(scaling) && !is_default_rope(scaling, 0))
@@ -540,6 +594,16 @@ int
 bitnet_config_is_llama(const Tstream__ModelConfig *c)
 {
 	return c->model_type != NULL && strcmp(c->model_type, "llama") == 0;
+}
+
+enum bitnet_family
+bitnet_config_family(const Tstream__ModelConfig *c)
+{
+	if (!bitnet_config_is_llama(c))
+		return BITNET_FAMILY_BITNET;
+	return c->architecture != NULL &&
+	    strcmp(c->architecture, ONEBIT_ARCH) == 0 ?
+	    BITNET_FAMILY_1BITLLM : BITNET_FAMILY_LLAMA;
 }
 
 int

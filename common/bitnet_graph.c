@@ -27,9 +27,9 @@ struct ctx {
 	int accuracy_level;		/* of MatMulNBits */
 	int gqa;			/* com.microsoft.GroupQueryAttention */
 	int last_logits;		/* of the last position only */
-	int llama;			/* the Llama family: no sub-norms,
-					 * SiLU-gated MLP */
+	enum bitnet_family family;	/* bitnet_config_family */
 	const char *cos_bs, *sin_bs;	/* [batch, seq, 1, head_dim] */
+	const char *pos_col;		/* position_ids [batch, seq, 1] */
 	const char *seqlens_k, *total_len;	/* int32, for GQA */
 	const char *u8_shift, *u8_zero;	/* 128.0f and 128 as uint8, made
 					 * for the first int8 projection */
@@ -213,12 +213,31 @@ rope_llama3(const Tstream__RopeLlama3 *r, float *inv, unsigned n)
 	}
 }
 
+/* cos and sin of the positions times inv_freq [head_dim / 2], for
+ * [batch, heads, seq, head_dim] (and [batch, seq, heads, head_dim] for
+ * GroupQueryAttention). */
+static void
+rope_tables(struct ctx *x, const char *inv_freq)
+{
+	const char *freqs = og_op2(x->g, "Mul", "freqs", x->pos_col, inv_freq);
+	const char *emb = int_attr_node(x, "Concat", "rope_emb",
+	    (const char *const[]){ freqs, freqs }, 2, "axis", -1);
+
+	emb = unsqueeze(x, "rope_emb4", emb, (const int64_t[]){ 1 }, 1);
+	x->cos = og_op1(x->g, "Cos", "cos", emb);
+	x->sin = og_op1(x->g, "Sin", "sin", emb);
+	if (x->gqa) {
+		x->cos_bs = transpose(x, "cos_bs", x->cos, 0, 2, 1, 3);
+		x->sin_bs = transpose(x, "sin_bs", x->sin, 0, 2, 1, 3);
+	}
+}
+
 static void
 add_rope(struct ctx *x)
 {
 	unsigned hd = x->c->head_dim;
 	float *inv = calloc(hd / 2 ? hd / 2 : 1, sizeof *inv);
-	const char *pos, *freqs, *emb;
+	const char *pos;
 
 	if (inv == NULL) {
 		x->g->arena.failed = 1;
@@ -231,15 +250,10 @@ add_rope(struct ctx *x)
 		rope_llama3(x->c->rope_llama3, inv, hd / 2);
 	pos = int_attr_node(x, "Cast", "pos_f", (const char *const[]){
 	    "position_ids" }, 1, "to", OG_FLOAT);
-	pos = unsqueeze(x, "pos_col", pos, (const int64_t[]){ 2 }, 1);
-	freqs = og_op2(x->g, "Mul", "freqs", pos, og_const_f32(x->g,
-	    "inv_freq", inv, (const int64_t[]){ hd / 2 }, 1));
+	x->pos_col = unsqueeze(x, "pos_col", pos, (const int64_t[]){ 2 }, 1);
+	rope_tables(x, og_const_f32(x->g, "inv_freq", inv,
+	    (const int64_t[]){ hd / 2 }, 1));
 	free(inv);
-	emb = int_attr_node(x, "Concat", "rope_emb", (const char *const[]){
-	    freqs, freqs }, 2, "axis", -1);
-	emb = unsqueeze(x, "rope_emb4", emb, (const int64_t[]){ 1 }, 1);
-	x->cos = og_op1(x->g, "Cos", "cos", emb);
-	x->sin = og_op1(x->g, "Sin", "sin", emb);
 }
 
 /* What GroupQueryAttention takes instead of a mask: per row the index of
@@ -263,8 +277,6 @@ add_gqa_inputs(struct ctx *x)
 	    og_op1(g, "Shape", "mask_shape", "attention_mask"),
 	    og_const_i64(g, "idx1", (const int64_t[]){ 1 }, NULL, 0)) }, 1,
 	    "to", OG_INT32);
-	x->cos_bs = transpose(x, "cos_bs", x->cos, 0, 2, 1, 3);
-	x->sin_bs = transpose(x, "sin_bs", x->sin, 0, 2, 1, 3);
 }
 
 /* Additive mask [batch, 1, seq, total]: 0 where query i (at absolute
@@ -415,9 +427,10 @@ bitlinear(struct ctx *x, struct act *a, const char *weight)
 }
 
 static const char *
-weight(char *buf, size_t len, unsigned layer, enum bitnet_layer_part part)
+weight(const struct ctx *x, char *buf, size_t len, unsigned layer,
+    enum bitnet_layer_part part)
 {
-	return bitnet_layer_name(layer, part, buf, len);
+	return bitnet_layer_name(x->family, layer, part, buf, len);
 }
 
 /* Rotate-half RoPE of t [batch, heads, seq, head_dim] (cos and sin
@@ -502,11 +515,11 @@ attention(struct ctx *x, unsigned l, const char *h)
 	struct act a;
 
 	act_quant(x, h, &a);
-	q = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_Q_PROJ));
+	q = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_Q_PROJ));
 	q = rope(x, heads_first(x, q, x->shape_q));
-	k = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_K_PROJ));
+	k = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_K_PROJ));
 	k = rope(x, heads_first(x, k, x->shape_kv));
-	v = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_V_PROJ));
+	v = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_V_PROJ));
 	v = heads_first(x, v, x->shape_kv);
 	kv_cache(x, l, k, v, &pk, &pv);
 	p = og_op2(g, "MatMul", "scores", q, transpose(x, "k_t",
@@ -518,11 +531,11 @@ attention(struct ctx *x, unsigned l, const char *h)
 	o = transpose(x, "ctx_t", og_op2(g, "MatMul", "ctx", p,
 	    repeat_kv(x, pv)), 0, 2, 1, 3);
 	o = og_op2(g, "Reshape", "ctx_flat", o, x->flat_q);
-	if (!x->llama)
-		o = rms_norm(x, o, weight(w, sizeof w, l,
+	if (bitnet_family_has_part(x->family, BITNET_ATTN_SUB_NORM))
+		o = rms_norm(x, o, weight(x, w, sizeof w, l,
 		    BITNET_ATTN_SUB_NORM));
 	act_quant(x, o, &a);
-	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_O_PROJ));
+	return bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_O_PROJ));
 }
 
 /* [N, heads * head_dim] -> [batch, seq, heads * head_dim], roped first
@@ -557,9 +570,9 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 	struct act a;
 
 	act_quant(x, h, &a);
-	q = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_Q_PROJ));
-	k = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_K_PROJ));
-	v = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_V_PROJ));
+	q = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_Q_PROJ));
+	k = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_K_PROJ));
+	v = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_V_PROJ));
 	kv_names(l, past, present);
 	in[0] = bsh(x, q, x->shape_q, 1);
 	in[1] = bsh(x, k, x->shape_kv, 1);
@@ -571,15 +584,15 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 	og_node_named(g, "GroupQueryAttention", in, 7, out, 3, attrs, 2);
 	og_set_domain(g, ONNX_MS_DOMAIN);
 	o = og_op2(g, "Reshape", "ctx_flat", out[0], x->flat_q);
-	if (!x->llama)
-		o = rms_norm(x, o, weight(w, sizeof w, l,
+	if (bitnet_family_has_part(x->family, BITNET_ATTN_SUB_NORM))
+		o = rms_norm(x, o, weight(x, w, sizeof w, l,
 		    BITNET_ATTN_SUB_NORM));
 	act_quant(x, o, &a);
-	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_O_PROJ));
+	return bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_O_PROJ));
 }
 
 /* down(ffn_sub_norm(relu(gate(h))^2 * up(h))); in the Llama family
- * down(silu(gate(h)) * up(h)) */
+ * down(silu(gate(h)) * up(h)), in 1bitLLM's with the sub-norm */
 static const char *
 mlp(struct ctx *x, unsigned l, const char *h)
 {
@@ -589,9 +602,9 @@ mlp(struct ctx *x, unsigned l, const char *h)
 	struct act a;
 
 	act_quant(x, h, &a);
-	gate = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_GATE_PROJ));
-	up = bitlinear(x, &a, weight(w, sizeof w, l, BITNET_UP_PROJ));
-	if (x->llama) {
+	gate = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_GATE_PROJ));
+	up = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_UP_PROJ));
+	if (x->family != BITNET_FAMILY_BITNET) {	/* SiLU */
 		m = og_op2(g, "Mul", "silu", gate, og_op1(g, "Sigmoid",
 		    "sigmoid", gate));
 		m = og_op2(g, "Mul", "act", m, up);
@@ -599,11 +612,12 @@ mlp(struct ctx *x, unsigned l, const char *h)
 		r = og_op1(g, "Relu", "relu", gate);
 		m = og_op2(g, "Mul", "act", og_op2(g, "Mul", "relu2", r, r),
 		    up);
-		m = rms_norm(x, m, weight(w, sizeof w, l,
-		    BITNET_FFN_SUB_NORM));
 	}
+	if (bitnet_family_has_part(x->family, BITNET_FFN_SUB_NORM))
+		m = rms_norm(x, m, weight(x, w, sizeof w, l,
+		    BITNET_FFN_SUB_NORM));
 	act_quant(x, m, &a);
-	return bitlinear(x, &a, weight(w, sizeof w, l, BITNET_DOWN_PROJ));
+	return bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_DOWN_PROJ));
 }
 
 static const char *
@@ -612,10 +626,14 @@ block(struct ctx *x, unsigned l, const char *h)
 	char w[NAME_MAX_LEN];
 	const char *n;
 
-	n = rms_norm(x, h, weight(w, sizeof w, l, BITNET_INPUT_NORM));
+	/* a layer's saved RoPE frequencies (1bitLLM) are the ones it uses */
+	snprintf(w, sizeof w, "model.layers.%u." BITNET_ROTARY_SUFFIX, l);
+	if (tstream_manifest_entry(x->h, w) != NULL)
+		rope_tables(x, og_name_copy(x->g, w));
+	n = rms_norm(x, h, weight(x, w, sizeof w, l, BITNET_INPUT_NORM));
 	h = og_op2(x->g, "Add", "resid_attn", h, x->gqa ?
 	    attention_gqa(x, l, n) : attention(x, l, n));
-	n = rms_norm(x, h, weight(w, sizeof w, l, BITNET_POST_NORM));
+	n = rms_norm(x, h, weight(x, w, sizeof w, l, BITNET_POST_NORM));
 	return og_op2(x->g, "Add", "resid_mlp", h, mlp(x, l, n));
 }
 
@@ -784,7 +802,7 @@ bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
 	struct ctx x = { .g = g, .c = c, .h = hdr, .part = part,
 	    .act_quant = o->act_quant, .accuracy_level = o->accuracy_level,
 	    .gqa = o->gqa, .last_logits = o->last_logits,
-	    .llama = bitnet_config_is_llama(c) };
+	    .family = bitnet_config_family(c) };
 	const char *flat = og_vec_i64(g, "flat_h", (const int64_t[]){ -1,
 	    c->hidden_size }, 2);
 	int from_ids = part->kind == BITNET_WHOLE || part->kind == BITNET_EMBED;

@@ -7,33 +7,57 @@
 
 #define LAYER_PREFIX "model.layers."
 
-/* Per-layer tensors, indexed by enum bitnet_layer_part. */
+/* Per-layer tensors, indexed by enum bitnet_layer_part; alt is 1bitLLM's
+ * spelling where it differs. */
 static const struct {
 	const char *suffix;
 	int is_projection;
 	char rows, cols;
+	const char *alt;
 } layer_parts[BITNET_LAYER_TENSORS] = {
 	[BITNET_INPUT_NORM] = { "input_layernorm.weight", 0, 'h', 0 },
 	[BITNET_Q_PROJ] = { "self_attn.q_proj.weight", 1, 'q', 'h' },
 	[BITNET_K_PROJ] = { "self_attn.k_proj.weight", 1, 'k', 'h' },
 	[BITNET_V_PROJ] = { "self_attn.v_proj.weight", 1, 'k', 'h' },
 	[BITNET_ATTN_SUB_NORM] = { "self_attn.attn_sub_norm.weight", 0, 'q',
-	    0 },
+	    0, "self_attn.inner_attn_ln.weight" },
 	[BITNET_O_PROJ] = { "self_attn.o_proj.weight", 1, 'h', 'q' },
 	[BITNET_POST_NORM] = { "post_attention_layernorm.weight", 0, 'h', 0 },
 	[BITNET_GATE_PROJ] = { "mlp.gate_proj.weight", 1, 'f', 'h' },
 	[BITNET_UP_PROJ] = { "mlp.up_proj.weight", 1, 'f', 'h' },
-	[BITNET_FFN_SUB_NORM] = { "mlp.ffn_sub_norm.weight", 0, 'f', 0 },
+	[BITNET_FFN_SUB_NORM] = { "mlp.ffn_sub_norm.weight", 0, 'f', 0,
+	    "mlp.ffn_layernorm.weight" },
 	[BITNET_DOWN_PROJ] = { "mlp.down_proj.weight", 1, 'h', 'f' },
 };
 
 const char *
-bitnet_layer_name(unsigned layer, enum bitnet_layer_part part, char *buf,
-    size_t len)
+bitnet_layer_name(enum bitnet_family f, unsigned layer,
+    enum bitnet_layer_part part, char *buf, size_t len)
 {
-	snprintf(buf, len, LAYER_PREFIX "%u.%s", layer,
-	    layer_parts[part].suffix);
+	const char *s = f == BITNET_FAMILY_1BITLLM && layer_parts[part].alt ?
+	    layer_parts[part].alt : layer_parts[part].suffix;
+
+	snprintf(buf, len, LAYER_PREFIX "%u.%s", layer, s);
 	return buf;
+}
+
+int
+bitnet_family_has_part(enum bitnet_family f, enum bitnet_layer_part p)
+{
+	return f != BITNET_FAMILY_LLAMA || (p != BITNET_ATTN_SUB_NORM &&
+	    p != BITNET_FFN_SUB_NORM);
+}
+
+/* Is rest part i's name, in either spelling, with a stem this long? */
+static int
+is_part(const char *rest, size_t stem, int i)
+{
+	const char *alt = layer_parts[i].alt;
+
+	return (strlen(layer_parts[i].suffix) == stem &&
+	    strncmp(rest, layer_parts[i].suffix, stem) == 0) ||
+	    (alt != NULL && strlen(alt) == stem &&
+	    strncmp(rest, alt, stem) == 0);
 }
 #define N_PARTS BITNET_LAYER_TENSORS
 
@@ -60,11 +84,14 @@ parse_layer_part(const char *rest, struct bitnet_name *out)
 	int is_compact = !is_scale && ends_with(rest, BITNET_FORM_SCALES_SUFFIX,
 	    &stem);
 
-	out->rank = 3 * N_PARTS;
+	out->rank = 3 * N_PARTS + 1;
+	if (strcmp(rest, BITNET_ROTARY_SUFFIX) == 0) {
+		out->rank = 3 * N_PARTS;
+		out->is_rotary = 1;
+		return;
+	}
 	for (int i = 0; i < N_PARTS; i++) {
-		size_t plen = strlen(layer_parts[i].suffix);
-		if (plen != stem || strncmp(rest, layer_parts[i].suffix,
-		    plen) != 0)
+		if (!is_part(rest, stem, i))
 			continue;
 		if ((is_scale || is_compact) && !layer_parts[i].is_projection)
 			continue;

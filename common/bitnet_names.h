@@ -34,6 +34,19 @@ enum bitnet_layer_part {
 	BITNET_LAYER_TENSORS
 };
 
+/* The model families (bitnet_config_family): microsoft's BitNet b1.58,
+ * the Llama architecture with BitLinear projections (no sub-norms), and
+ * 1bitLLM's bitnet_b1_58 (its sub-norms named inner_attn_ln and
+ * ffn_layernorm, RoPE buffers saved per layer). */
+enum bitnet_family {
+	BITNET_FAMILY_BITNET,
+	BITNET_FAMILY_LLAMA,
+	BITNET_FAMILY_1BITLLM
+};
+
+/* A layer's saved RoPE frequencies (1bitLLM), after its tensors. */
+#define BITNET_ROTARY_SUFFIX	"self_attn.rotary_emb.inv_freq"
+
 /* The names outside the layers. */
 #define BITNET_EMBED_NAME	"model.embed_tokens.weight"
 #define BITNET_NORM_NAME	"model.norm.weight"
@@ -41,10 +54,13 @@ enum bitnet_layer_part {
 /* Longest name bitnet_layer_name writes, with its NUL. */
 #define BITNET_NAME_MAX		64
 
-/* "model.layers.L.PART.weight" into buf[len] (len >= BITNET_NAME_MAX);
- * buf is returned. */
-const char *bitnet_layer_name(unsigned layer, enum bitnet_layer_part part,
-    char *buf, size_t len);
+/* "model.layers.L.PART.weight" as family f spells it into buf[len]
+ * (len >= BITNET_NAME_MAX); buf is returned. */
+const char *bitnet_layer_name(enum bitnet_family f, unsigned layer,
+    enum bitnet_layer_part part, char *buf, size_t len);
+
+/* Does family f have layer part p?  (The Llama family has no sub-norms.) */
+int bitnet_family_has_part(enum bitnet_family f, enum bitnet_layer_part p);
 
 /* Which config size a dimension of a layer tensor is: 'h' hidden_size,
  * 'q' heads * head_dim, 'k' kv_heads * head_dim, 'f' intermediate_size;
@@ -58,6 +74,7 @@ struct bitnet_name {
 	int is_scale;		/* a BitLinear weight_scale */
 	int is_compact_scales;	/* the scales of an int8 or q2 projection,
 				 * or of a block-q8 embedding or head */
+	int is_rotary;		/* a layer's saved RoPE frequencies */
 	char rows, cols;	/* of a known layer weight (rows alone for
 				 * nbits scales; none for a weight_scale) */
 };

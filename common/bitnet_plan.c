@@ -14,8 +14,8 @@
 static int
 part_in_model(const Tstream__ModelConfig *c, int p)
 {
-	return !bitnet_config_is_llama(c) || (p != BITNET_ATTN_SUB_NORM &&
-	    p != BITNET_FFN_SUB_NORM);
+	return bitnet_family_has_part(bitnet_config_family(c),
+	    (enum bitnet_layer_part)p);
 }
 
 /* The shape the config implies for name, or -1 for a tensor that is no
@@ -36,6 +36,12 @@ expected_shape(const Tstream__ModelConfig *c, const struct bitnet_name *bn,
 	}
 	if (bn->group == BITNET_GROUP_NORM) {
 		shape[0] = h;
+		*rank = 1;
+		return 0;
+	}
+	if (bn->is_rotary && bn->layer < (long)c->num_hidden_layers &&
+	    bitnet_config_family(c) == BITNET_FAMILY_1BITLLM) {
+		shape[0] = c->head_dim / 2;	/* 1bitLLM's saved inv_freq */
 		*rank = 1;
 		return 0;
 	}
@@ -159,8 +165,8 @@ take_census(const Tstream__StreamHeader *h, struct census *s, struct diag *d)
 		bitnet_name_parse(h->manifest[i]->name, &bn);
 		if (check_tensor(h, h->manifest[i], &bn, d) == -1)
 			return -1;
-		if (bn.is_compact_scales)
-			continue;
+		if (bn.is_compact_scales || bn.is_rotary)
+			continue;	/* rotary: optional, a layer's own */
 		s->embed += bn.group == BITNET_GROUP_EMBED;
 		s->norm += bn.group == BITNET_GROUP_NORM;
 		s->lm_head += bn.group == BITNET_GROUP_HEAD;

@@ -51,7 +51,8 @@ gguf_hf_name(const char *name, char *buf, size_t len)
 		if (strcmp(part, gguf_parts[i]) == 0) {
 			if (len < BITNET_NAME_MAX)
 				return -1;
-			bitnet_layer_name(layer, (enum bitnet_layer_part)i, buf, len);
+			bitnet_layer_name(BITNET_FAMILY_BITNET, layer,
+			    (enum bitnet_layer_part)i, buf, len);
 			return 0;
 		}
 	return -1;

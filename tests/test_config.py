@@ -136,6 +136,17 @@ def fields_that_change_the_computation_are_refused_by_name():
              "rope_scaling", "llama3 alone")]):
         st_read_refuses(variant("llama-refused-%d" % i, edit,
                                 preset="tiny-llama"), *needles)
+    # 1bitLLM's: ternary weights and 8-bit activations only, no scaling
+    for i, (edit, *needles) in enumerate([
+            (setter(weight_bits=2), "weight_bits is 2", "weight_bits 1"),
+            (setter(input_bits=4), "input_bits is 4", "8 bits only"),
+            (setter(rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                  "low_freq_factor": 1.0,
+                                  "high_freq_factor": 4.0,
+                                  "original_max_position_embeddings": 64}),
+             "rope_scaling", "no scaling")]):
+        st_read_refuses(variant("onebit-refused-%d" % i, edit,
+                                preset="tiny-1bitllm"), *needles)
 
 
 @SUITE.test
@@ -201,6 +212,12 @@ def implemented_fields_change_the_logits_as_they_say():
     assert rel_err(got, want) < 1e-4, rel_err(got, want)
     ref = reference.Reference(d)
     assert (ref.theta, ref.eps) == (10000.0, np.float32(1e-6))
+    # 1bitLLM's saved RoPE frequencies are the ones its layers use: with
+    # the config's theta changed, the logits follow the buffers
+    d = variant("onebit-buffers", setter(rope_theta=500000.0),
+                preset="tiny-1bitllm")
+    got, want = logits(d, ids)
+    assert rel_err(got, want) < 1e-4, rel_err(got, want)
     d = variant("llama-kv", lambda c: c.pop("num_key_value_heads"),
                 preset="tiny-llama")
     p = sh("%s --list --json %s" % (tool("st-read"), d))

@@ -37,6 +37,9 @@ CONFIGS = [  # (name, preset, seed, linear_class, bf16 master weights)
     # sub-norms, head_dim 24 with 4 heads over hidden 64, an untied head
     ("llama", "tiny-llama", 41, "bitlinear", False),
     ("llama3", "tiny-llama3", 42, "bitlinear", False),
+    # 1bitLLM's bitnet_b1_58: f16 masters quantized per tensor, its own
+    # sub-norm names, RoPE buffers saved per layer
+    ("1bitllm", "tiny-1bitllm", 43, "autobitlinear", False),
 ]
 # wide enough for onnxruntime's fast 2-bit kernels (N a multiple of 128)
 DEMO = ("demo", "demo", 16, "autobitlinear", False)

@@ -52,6 +52,12 @@ PRESETS = {
     "tiny-tok-mha": dict(hidden_size=96, num_hidden_layers=2,
                          num_attention_heads=3, num_key_value_heads=3,
                          intermediate_size=160, vocab_size=320),
+    # 1bitLLM's bitnet_b1_58 (as bitnet_b1_58-large, smaller): full
+    # attention, float masters, its RoPE buffers saved per layer
+    "tiny-1bitllm": dict(architectures=["BitnetForCausalLM"], hidden_size=64,
+                         num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=4, intermediate_size=96,
+                         vocab_size=190),
     # the Llama family with BitLinear projections: an explicit head_dim
     # (heads x head_dim is not hidden), GQA, an untied head
     "tiny-llama": dict(model_type="llama", hidden_size=64,
@@ -133,6 +139,8 @@ def pack_ternary(w):
 
 
 def make_config(sizes, linear_class="autobitlinear", mode="offline"):
+    if sizes.get("architectures") == ["BitnetForCausalLM"]:
+        return onebit_config(sizes)
     if sizes.get("model_type") == "llama":
         return llama_config(sizes)
     cfg = {
@@ -176,6 +184,28 @@ def llama_config(sizes):
         "torch_dtype": "bfloat16",
         "quantization_config": {"quant_method": "bitnet",
                                 "modules_to_not_convert": ["lm_head"]},
+    }
+    cfg.update(sizes)
+    return cfg
+
+
+def onebit_config(sizes):
+    """1bitLLM's bitnet_b1_58: model_type llama, BitnetForCausalLM,
+    weight_bits 1 and input_bits 8, no quantization_config (float master
+    weights quantized per tensor as the model runs)."""
+    cfg = {
+        "model_type": "llama",
+        "hidden_act": "silu",
+        "max_position_embeddings": 2048,
+        "rms_norm_eps": 1e-05,
+        "rope_theta": 10000.0,
+        "rope_scaling": None,
+        "tie_word_embeddings": True,
+        "weight_bits": 1,
+        "input_bits": 8,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "torch_dtype": "float16",
     }
     cfg.update(sizes)
     return cfg
@@ -242,14 +272,18 @@ def embedding(cfg, seed):
         np.concatenate(list(chunks()))))
 
 
-def master_projection(name, shape, seed):
-    """bf16 master weights [out, in] of the online-quantized repository:
-    normal, with mean|W| drawn from 0.3-1.7."""
+def master_projection(name, shape, seed, f16=False):
+    """bf16 (or, as 1bitLLM's, f16) master weights [out, in] of the
+    online-quantized repository: normal, with mean|W| drawn from 0.3-1.7."""
     def make():
         rng = tensor_rng(seed, name)
         mag = rng.uniform(0.3, 1.7)
         return (rng.standard_normal(shape, dtype=np.float32) *
                 np.float32(mag * np.sqrt(np.pi / 2)))
+    if f16:
+        return (Tensor(name + ".weight", np.float16, shape,
+                       lambda: iter([make().astype(np.float16)]),
+                       lambda: make().astype(np.float16).astype(np.float32)),)
     return (bf16_tensor(name + ".weight", shape, make),)
 
 
@@ -276,10 +310,11 @@ def projection(name, shape, seed, divides):
 def model_tensors(cfg, seed):
     """Every tensor of the model, in model order, made lazily."""
     d = dims(cfg)
-    q = cfg["quantization_config"]
+    q = cfg.get("quantization_config", {})
     divides = q.get("linear_class", "bitlinear") == "bitlinear"
-    online = q.get("quantization_mode") == "online"
-    llama = cfg["model_type"] == "llama"
+    onebit = cfg.get("architectures") == ["BitnetForCausalLM"]
+    online = q.get("quantization_mode") == "online" or onebit
+    llama = cfg["model_type"] == "llama" and not onebit
     layers = cfg["num_hidden_layers"]
     out = [embedding(cfg, seed)]
     for layer in range(layers):
@@ -292,13 +327,26 @@ def model_tensors(cfg, seed):
                 ("mlp.ffn_sub_norm", d["f"], 0.01 * 1000 ** depth)):
             if llama and "sub_norm" in norm:
                 continue
+            if onebit:  # its own names for the sub-norms
+                norm = {"self_attn.attn_sub_norm": "self_attn.inner_attn_ln",
+                        "mlp.ffn_sub_norm": "mlp.ffn_layernorm"}.get(norm,
+                                                                     norm)
             name = pre + norm + ".weight"
             out.append(bf16_tensor(name, (size,), lambda n=name, k=size,
                        sc=scale: (sc * tensor_rng(seed, n).uniform(
                            0.8, 1.2, k)).astype(np.float32)))
+        if onebit:  # the RoPE frequencies it saves with each layer
+            hd = cfg.get("head_dim") or d["h"] // cfg["num_attention_heads"]
+            inv = (1.0 / (cfg["rope_theta"] ** (
+                np.arange(0, hd, 2, dtype=np.int64).astype(np.float32) / hd))
+                   ).astype(np.float32)
+            out.append(Tensor(pre + "self_attn.rotary_emb.inv_freq",
+                              np.float32, (hd // 2,), lambda v=inv: iter([v]),
+                              lambda v=inv: v))
         for name, o, i in PROJECTIONS:
             if online:
-                out.extend(master_projection(pre + name, (d[o], d[i]), seed))
+                out.extend(master_projection(pre + name, (d[o], d[i]), seed,
+                                             f16=onebit))
             else:
                 out.extend(projection(pre + name, (d[o], d[i]), seed,
                                       divides))

@@ -87,9 +87,16 @@ class Reference:
         q = c.get("quantization_config", {})
         self.linear_class = q.get("linear_class", "bitlinear")
         # the Llama architecture with BitLinear projections (Llama3-8B-1.58,
-        # Falcon3-1.58bit): SiLU-gated MLP, no sub-norms
-        self.llama = c.get("model_type") == "llama"
-        self.online = q.get("quantization_mode", "offline") == "online"
+        # Falcon3-1.58bit): SiLU-gated MLP, no sub-norms; 1bitLLM's
+        # bitnet_b1_58: SiLU, sub-norms of its own names, float masters
+        # quantized per tensor as AutoBitLinear's online mode does
+        self.onebit = c.get("architectures", [""])[0] == "BitnetForCausalLM"
+        self.llama = c.get("model_type") == "llama" and not self.onebit
+        self.silu = c.get("model_type") == "llama"
+        self.attn_norm = "inner_attn_ln" if self.onebit else "attn_sub_norm"
+        self.ffn_norm = "ffn_layernorm" if self.onebit else "ffn_sub_norm"
+        self.online = q.get("quantization_mode",
+                            "offline") == "online" or self.onebit
         self.act_quant = act_quant
         self.min_margin = np.inf
 
@@ -148,11 +155,16 @@ class Reference:
         mid = ~(wl < F32(old / high)) & ~(wl > F32(old / low))
         return np.where(mid, blended, f).astype(F32)
 
-    def rope(self, position_ids):
-        inv = F32(1) / (F32(self.theta) ** (
-            np.arange(0, self.hd, 2).astype(F32) / F32(self.hd)))
-        if (self.cfg.get("rope_scaling") or {}).get("rope_type") == "llama3":
-            inv = self.llama3(inv)
+    def rope(self, position_ids, inv=None):
+        """cos and sin of the positions: from theta (and Llama 3's bands),
+        or from a layer's saved inv_freq (1bitLLM)."""
+        if inv is None:
+            inv = F32(1) / (F32(self.theta) ** (
+                np.arange(0, self.hd, 2).astype(F32) / F32(self.hd)))
+            if (self.cfg.get("rope_scaling") or {}).get(
+                    "rope_type") == "llama3":
+                inv = self.llama3(inv)
+        inv = inv.astype(F32)
         freqs = position_ids.astype(F32)[:, :, None] * inv[None, None, :]
         emb = np.concatenate([freqs, freqs], axis=-1)
         return np.cos(emb)[:, None], np.sin(emb)[:, None]
@@ -191,18 +203,19 @@ class Reference:
         probs /= probs.sum(axis=-1, keepdims=True)
         o = (probs @ vr).transpose(0, 2, 1, 3).reshape(b, s, -1)
         if not self.llama:
-            o = self.rms_norm(o, self.t[p + "attn_sub_norm.weight"])
+            o = self.rms_norm(o, self.t[p + self.attn_norm + ".weight"])
         return self.linear(o, p + "o_proj.weight"), (k, v)
 
     def mlp(self, l, x):
         p = f"model.layers.{l}.mlp."
         gate = self.linear(x, p + "gate_proj.weight")
         up = self.linear(x, p + "up_proj.weight")
-        if self.llama:
+        if self.silu:
             a = gate * (F32(1) / (F32(1) + np.exp(-gate))) * up
         else:
             a = np.square(np.maximum(gate, F32(0))) * up
-            a = self.rms_norm(a, self.t[p + "ffn_sub_norm.weight"])
+        if not self.llama:
+            a = self.rms_norm(a, self.t[p + self.ffn_norm + ".weight"])
         return self.linear(a, p + "down_proj.weight")
 
     def forward(self, input_ids, attention_mask, position_ids, past=None):
@@ -219,6 +232,9 @@ class Reference:
         for l in range(layers):
             pre = f"model.layers.{l}."
             h = self.rms_norm(x, self.t[pre + "input_layernorm.weight"])
+            saved = self.t.get(pre + "self_attn.rotary_emb.inv_freq")
+            if saved is not None:
+                cos, sin = self.rope(position_ids, saved)
             a, kv = self.attention(l, h, cos, sin, mask, past[l])
             present.append(kv)
             x = x + a

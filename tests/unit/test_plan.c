@@ -69,7 +69,8 @@ add_layer(struct model *m, unsigned l)
 	char name[BITNET_NAME_MAX];
 
 	for (int p = 0; p < BITNET_LAYER_TENSORS; p++)
-		add(m, bitnet_layer_name(l, (enum bitnet_layer_part)p, name,
+		add(m, bitnet_layer_name(BITNET_FAMILY_BITNET, l,
+		    (enum bitnet_layer_part)p, name,
 		    sizeof name), dims[p][0], dims[p][1]);
 }
 
