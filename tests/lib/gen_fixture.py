@@ -58,26 +58,6 @@ PRESETS = {
                          num_hidden_layers=2, num_attention_heads=4,
                          num_key_value_heads=4, intermediate_size=96,
                          vocab_size=190),
-    # the Llama family with BitLinear projections: an explicit head_dim
-    # (heads x head_dim is not hidden), GQA, an untied head
-    "tiny-llama": dict(model_type="llama", hidden_size=64,
-                       num_hidden_layers=2, num_attention_heads=4,
-                       num_key_value_heads=2, head_dim=24,
-                       intermediate_size=96, vocab_size=210),
-    # with Llama 3's RoPE bands (original context 64 puts the frequencies
-    # of a 24-wide head in all three bands)
-    "tiny-llama3": dict(model_type="llama", hidden_size=64,
-                        num_hidden_layers=2, num_attention_heads=4,
-                        num_key_value_heads=2, head_dim=24,
-                        intermediate_size=96, vocab_size=210,
-                        rope_scaling={"rope_type": "llama3", "factor": 8.0,
-                                      "low_freq_factor": 1.0,
-                                      "high_freq_factor": 4.0,
-                                      "original_max_position_embeddings": 64}),
-    "tiny-llama-tok": dict(model_type="llama", hidden_size=64,
-                           num_hidden_layers=2, num_attention_heads=4,
-                           num_key_value_heads=2, head_dim=24,
-                           intermediate_size=96, vocab_size=300),
     "tiny-mha": dict(hidden_size=96, num_hidden_layers=3,
                      num_attention_heads=3, num_key_value_heads=3,
                      intermediate_size=160, vocab_size=257),
@@ -100,11 +80,30 @@ PRESETS = {
     # untied bf16 head, Llama 3's RoPE bands
     "8b": dict(model_type="llama", hidden_size=4096, num_hidden_layers=32,
                num_attention_heads=32, num_key_value_heads=8,
-               intermediate_size=14336, vocab_size=128256,
-               rope_scaling={"rope_type": "llama3", "factor": 8.0,
-                             "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                             "original_max_position_embeddings": 8192}),
+               intermediate_size=14336, vocab_size=128256),
 }
+
+
+def llama3_bands(original):
+    """rope_scaling of Llama 3 (factor 8, low 1, high 4) for a context of
+    original positions."""
+    return {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0,
+            "original_max_position_embeddings": original}
+
+
+# the Llama family with BitLinear projections: an explicit head_dim (heads
+# x head_dim is not hidden), GQA, an untied head; with Llama 3's RoPE bands
+# (an original context of 64 puts the frequencies of a 24-wide head in all
+# three bands); with a tokenizer
+PRESETS["tiny-llama"] = dict(model_type="llama", hidden_size=64,
+                             num_hidden_layers=2, num_attention_heads=4,
+                             num_key_value_heads=2, head_dim=24,
+                             intermediate_size=96, vocab_size=210)
+PRESETS["tiny-llama3"] = dict(PRESETS["tiny-llama"],
+                              rope_scaling=llama3_bands(64))
+PRESETS["tiny-llama-tok"] = dict(PRESETS["tiny-llama"], vocab_size=300)
+PRESETS["8b"]["rope_scaling"] = llama3_bands(8192)
 
 PROJECTIONS = [  # (name, out, in) in terms of the config
     ("self_attn.q_proj", "q", "h"), ("self_attn.k_proj", "kv", "h"),
