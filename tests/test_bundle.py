@@ -20,8 +20,9 @@ import reference  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="bn-bundle-")
 SUITE = Suite("bundle", TMP)
-# with a tokenizer; the last of the Llama family (Llama3-8B-1.58's)
-CONFIGS = [("tiny-tok", 21), ("tiny-tok-mha", 22), ("tiny-llama-tok", 23)]
+# with a tokenizer; then the Llama family (Llama3-8B-1.58's) and 1bitLLM's
+CONFIGS = [("tiny-tok", 21), ("tiny-tok-mha", 22), ("tiny-llama-tok", 23),
+           ("tiny-1bitllm-tok", 24)]
 FORMS = {"fp32": "", "int8": "--to int8", "q2": "--to q2"}
 
 
@@ -44,8 +45,9 @@ def bundle(preset, seed, forms=("fp32",), name=None, flags=""):
 @SUITE.test
 def generation_equals_reference():
     """>= 16 new tokens of greedy generation through transformers.js equal
-    the numpy reference's, on two configs, in f32, int8 and q2, and in q2
-    with GroupQueryAttention and with the last position's logits alone."""
+    the numpy reference's, on a config of each family, in f32, int8 and
+    q2, and in q2 with GroupQueryAttention and with the last position's
+    logits alone."""
     for preset, seed in CONFIGS:
         folder = bundle(preset, seed, forms=tuple(FORMS))
         ref = reference.Reference(model_dir(preset, seed))

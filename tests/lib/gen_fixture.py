@@ -103,6 +103,7 @@ PRESETS["tiny-llama"] = dict(model_type="llama", hidden_size=64,
 PRESETS["tiny-llama3"] = dict(PRESETS["tiny-llama"],
                               rope_scaling=llama3_bands(64))
 PRESETS["tiny-llama-tok"] = dict(PRESETS["tiny-llama"], vocab_size=300)
+PRESETS["tiny-1bitllm-tok"] = dict(PRESETS["tiny-1bitllm"], vocab_size=300)
 PRESETS["8b"]["rope_scaling"] = llama3_bands(8192)
 
 PROJECTIONS = [  # (name, out, in) in terms of the config
