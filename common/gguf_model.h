@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * gguf_model.h - a bitnet.cpp GGUF model (general.architecture
- * "bitnet-b1.58" or "bitnet-25") as a tensor stream: the hyper-parameters become the same
- * config fields as a Hugging Face config.json (and a config.json text is
- * written for the stream), tensor names become the Hugging Face ones,
- * shapes are given outer dimension first, the tokenizer metadata travels
- * as the side file tokenizer.gguf.json, and I2_S projections go out as
- * ternary-i2s tensors for tern-dequant.
+ * "bitnet-b1.58" or "bitnet-25") as a tensor stream: the hyper-parameters
+ * become the same config fields as a Hugging Face config.json (and a
+ * config.json text is written for the stream), tensor names become the
+ * Hugging Face ones, shapes are given outer dimension first, the tokenizer
+ * metadata travels as the side file tokenizer.gguf.json, I2_S projections
+ * go out as ternary-i2s tensors for tern-dequant, and the block-quantized
+ * types (ggml_types.h) as float32.
  */
 #ifndef BN_GGUF_MODEL_H
 #define BN_GGUF_MODEL_H
