@@ -15,19 +15,20 @@ static const struct {
 	char rows, cols;
 	const char *alt;
 } layer_parts[BITNET_LAYER_TENSORS] = {
-	[BITNET_INPUT_NORM] = { "input_layernorm.weight", 0, 'h', 0 },
-	[BITNET_Q_PROJ] = { "self_attn.q_proj.weight", 1, 'q', 'h' },
-	[BITNET_K_PROJ] = { "self_attn.k_proj.weight", 1, 'k', 'h' },
-	[BITNET_V_PROJ] = { "self_attn.v_proj.weight", 1, 'k', 'h' },
+	[BITNET_INPUT_NORM] = { "input_layernorm.weight", 0, 'h', 0, NULL },
+	[BITNET_Q_PROJ] = { "self_attn.q_proj.weight", 1, 'q', 'h', NULL },
+	[BITNET_K_PROJ] = { "self_attn.k_proj.weight", 1, 'k', 'h', NULL },
+	[BITNET_V_PROJ] = { "self_attn.v_proj.weight", 1, 'k', 'h', NULL },
 	[BITNET_ATTN_SUB_NORM] = { "self_attn.attn_sub_norm.weight", 0, 'q',
 	    0, "self_attn.inner_attn_ln.weight" },
-	[BITNET_O_PROJ] = { "self_attn.o_proj.weight", 1, 'h', 'q' },
-	[BITNET_POST_NORM] = { "post_attention_layernorm.weight", 0, 'h', 0 },
-	[BITNET_GATE_PROJ] = { "mlp.gate_proj.weight", 1, 'f', 'h' },
-	[BITNET_UP_PROJ] = { "mlp.up_proj.weight", 1, 'f', 'h' },
+	[BITNET_O_PROJ] = { "self_attn.o_proj.weight", 1, 'h', 'q', NULL },
+	[BITNET_POST_NORM] = { "post_attention_layernorm.weight", 0, 'h', 0,
+	    NULL },
+	[BITNET_GATE_PROJ] = { "mlp.gate_proj.weight", 1, 'f', 'h', NULL },
+	[BITNET_UP_PROJ] = { "mlp.up_proj.weight", 1, 'f', 'h', NULL },
 	[BITNET_FFN_SUB_NORM] = { "mlp.ffn_sub_norm.weight", 0, 'f', 0,
 	    "mlp.ffn_layernorm.weight" },
-	[BITNET_DOWN_PROJ] = { "mlp.down_proj.weight", 1, 'h', 'f' },
+	[BITNET_DOWN_PROJ] = { "mlp.down_proj.weight", 1, 'h', 'f', NULL },
 };
 
 const char *
