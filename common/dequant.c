@@ -37,12 +37,11 @@ dequant_info(const Tstream__TensorInfo *in, Tstream__TensorInfo *out,
 	return 0;
 }
 
+/* Can t be converted?  dec is its ternary decoder, or NULL. */
 static int
 check_entry(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
-    struct diag *d)
+    const struct tern_decoder *dec, struct diag *d)
 {
-	const struct tern_decoder *dec = tern_decoder_for(h->config, t);
-
 	if (dec != NULL)
 		return dec->check(h->config, t, d);
 	if (t->encoding != TSTREAM__ENCODING__PLAIN)
@@ -61,7 +60,8 @@ int
 dequant_check_stream(const Tstream__StreamHeader *h, struct diag *d)
 {
 	for (size_t i = 0; i < h->n_manifest; i++)
-		if (check_entry(h, h->manifest[i], d) == -1)
+		if (check_entry(h, h->manifest[i], tern_decoder_for(h->config,
+		    h->manifest[i]), d) == -1)
 			return -1;
 	return 0;
 }
@@ -104,35 +104,37 @@ convert_plain(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	return rc;
 }
 
-/* In a compact form, the type a bf16 or f16 embedding or head is stored
- * in (compact.h); 0 for any other tensor. */
-static Tstream__DType
-embed_dtype(const Tstream__TensorInfo *t, const struct compact_opts *o)
+/* A plain embedding or head in a compact form: a tensor whose storage
+ * --embed chooses. */
+static int
+is_table(const Tstream__TensorInfo *t, const struct compact_opts *o)
 {
 	struct bitnet_name bn;
 
 	bitnet_name_parse(t->name, &bn);
-	if (o->form == COMPACT_F32 ||
-	    t->encoding != TSTREAM__ENCODING__PLAIN ||
-	    (t->dtype != TSTREAM__DTYPE__BF16 &&
-	    t->dtype != TSTREAM__DTYPE__F16) ||
-	    (bn.group != BITNET_GROUP_EMBED && bn.group != BITNET_GROUP_HEAD))
-		return 0;
-	return o->embed == EMBED_KEEP ? t->dtype : o->embed == EMBED_F32 ?
-	    TSTREAM__DTYPE__F32 : TSTREAM__DTYPE__F16;
+	return o->form != COMPACT_F32 &&
+	    t->encoding == TSTREAM__ENCODING__PLAIN && !bn.is_compact_scales &&
+	    (bn.group == BITNET_GROUP_EMBED || bn.group == BITNET_GROUP_HEAD);
 }
 
-/* A float embedding or head that leaves as block-q8 (compact.h). */
+/* A float table that leaves as block-q8 (compact.h). */
 static int
 embeds_q8(const Tstream__TensorInfo *t, const struct compact_opts *o)
 {
-	struct bitnet_name bn;
+	return o->embed == EMBED_Q8 && dtype_is_float(t->dtype) &&
+	    is_table(t, o);
+}
 
-	bitnet_name_parse(t->name, &bn);
-	return o->form != COMPACT_F32 && o->embed == EMBED_Q8 &&
-	    t->encoding == TSTREAM__ENCODING__PLAIN &&
-	    dtype_is_float(t->dtype) && !bn.is_compact_scales &&
-	    (bn.group == BITNET_GROUP_EMBED || bn.group == BITNET_GROUP_HEAD);
+/* The type a bf16 or f16 table is stored in (compact.h); 0 for any other
+ * tensor, and under q8. */
+static Tstream__DType
+embed_dtype(const Tstream__TensorInfo *t, const struct compact_opts *o)
+{
+	if (o->embed == EMBED_Q8 || (t->dtype != TSTREAM__DTYPE__BF16 &&
+	    t->dtype != TSTREAM__DTYPE__F16) || !is_table(t, o))
+		return 0;
+	return o->embed == EMBED_KEEP ? t->dtype : o->embed == EMBED_F32 ?
+	    TSTREAM__DTYPE__F32 : TSTREAM__DTYPE__F16;
 }
 
 /* Quantize the rows of a float matrix as they come into its block-q8
@@ -145,7 +147,9 @@ q8_rows(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	uint64_t cols = in->shape[1], per = out->payload_length / in->shape[0];
 	uint64_t blocks = per / COMPACT_Q8_BLOCK, bad;
 	size_t es = dtype_size(in->dtype);
-	uint8_t *raw = io_alloc(cols * es + per, in->name, d);
+	/* one row as it arrives, then its codes */
+	uint8_t *raw = io_alloc(cols * es > per ? cols * es : per, in->name,
+	    d);
 	float *f = io_alloc(cols * sizeof *f, in->name, d);
 	int rc = raw && f ? tstream_begin_tensor(w, out, d) : -1;
 
@@ -263,13 +267,16 @@ convert_ternary(struct tstream_reader *r, const struct tern_decoder *dec,
     const Tstream__TensorInfo *in, const struct compact_opts *o,
     struct tstream_writer *w, struct diag *d)
 {
-	struct tern_src s = { .file = r->name, .in = in,
-	    .rows = in->n_shape == 2 ? in->shape[0] : 1 };
+	struct tern_src s = { .file = r->name, .in = in, .rows = 1 };
 	uint8_t *raw = io_alloc(in->payload_length, in->name, d);
 	int rc = -1;
 
-	s.cols = in->n_shape == 2 ? in->shape[1] :
-	    (in->payload_length - 32) * 4;	/* a flat I2_S */
+	if (in->n_shape == 2) {
+		s.rows = in->shape[0];
+		s.cols = in->shape[1];
+	} else {	/* a flat one (I2_S): the stream checked its count */
+		shape_numel(in->shape, in->n_shape, &s.cols);
+	}
 	s.raw = raw;
 	s.work = io_alloc(TERN_CHUNK * sizeof *s.work, in->name, d);
 	if (raw != NULL && s.work != NULL &&
@@ -286,14 +293,13 @@ int
 dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
     const struct compact_opts *o, struct tstream_writer *w, struct diag *d)
 {
+	const struct tern_decoder *dec = tern_decoder_for(r->header->config,
+	    in);
 	Tstream__TensorInfo out;
 	uint64_t shape[TSTREAM_MAX_RANK];
 	int rc;
 
-	const struct tern_decoder *dec = tern_decoder_for(r->header->config,
-	    in);
-
-	if (check_entry(r->header, in, d) == -1)
+	if (check_entry(r->header, in, dec, d) == -1)
 		return -1;
 	if (dec != NULL)
 		return convert_ternary(r, dec, in, o, w, d);
