@@ -14,17 +14,6 @@
 
 #define WHY	"the model was not built from this stream's configuration"
 
-/* Attribute name of node n as an int, or def. */
-static int64_t
-node_int(const Onnx__NodeProto *n, const char *name, int64_t def)
-{
-	for (size_t k = 0; k < n->n_attribute; k++)
-		if (n->attribute[k]->name != NULL &&
-		    strcmp(n->attribute[k]->name, name) == 0)
-			return n->attribute[k]->i;
-	return def;
-}
-
 /* Is logits [batch, 1, vocab] (onnx-emit --last-logits)? */
 static int
 logits_of_one(const Onnx__ValueInfoProto *v)
@@ -58,8 +47,8 @@ model_options(const Onnx__GraphProto *g, struct bitnet_graph_opts *o)
 		if (strcmp(n->op_type, "GroupQueryAttention") == 0)
 			o->gqa = 1;
 		if (strcmp(n->op_type, "MatMulNBits") == 0 &&
-		    node_int(n, "bits", 0) == 2)
-			o->accuracy_level = (int)node_int(n, "accuracy_level",
+		    onnx_node_int(n, "bits", 0) == 2)
+			o->accuracy_level = (int)onnx_node_int(n, "accuracy_level",
 			    0);
 	}
 }

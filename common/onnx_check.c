@@ -269,17 +269,6 @@ is_standard_op(const char *op)
 	return 0;
 }
 
-static int64_t
-attr_int(const Onnx__NodeProto *n, const char *name)
-{
-	for (size_t i = 0; i < n->n_attribute; i++)
-		if (n->attribute[i]->name != NULL &&
-		    strcmp(n->attribute[i]->name, name) == 0 &&
-		    n->attribute[i]->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
-			return n->attribute[i]->i;
-	return -1;
-}
-
 /* Does initializer name exist with this type and these dims? */
 static int
 init_is(const struct onnx_model *m, const char *name, int type,
@@ -302,8 +291,10 @@ static int
 check_matmulnbits(const struct onnx_model *m, const Onnx__NodeProto *n,
     size_t idx, struct diag *d)
 {
-	int64_t k = attr_int(n, "K"), nn = attr_int(n, "N");
-	int64_t bits = attr_int(n, "bits"), bs = attr_int(n, "block_size");
+	int64_t k = onnx_node_int(n, "K", -1);
+	int64_t nn = onnx_node_int(n, "N", -1);
+	int64_t bits = onnx_node_int(n, "bits", -1);
+	int64_t bs = onnx_node_int(n, "block_size", -1);
 	int64_t blocks, b[3], s[2];
 
 	if (k < 1 || nn < 1 || bits < 2 || bits > 8 || bs < 16 ||
@@ -336,8 +327,8 @@ static int
 check_gqa(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
     struct diag *d)
 {
-	int64_t heads = attr_int(n, "num_heads");
-	int64_t kv = attr_int(n, "kv_num_heads");
+	int64_t heads = onnx_node_int(n, "num_heads", -1);
+	int64_t kv = onnx_node_int(n, "kv_num_heads", -1);
 
 	if (heads < 1 || kv < 1 || heads % kv != 0 || n->n_input < 7 ||
 	    n->n_output < 3)
@@ -355,13 +346,14 @@ static int
 check_gbq(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
     struct diag *d)
 {
-	int64_t bits = attr_int(n, "bits"), bs = attr_int(n, "block_size");
-	int64_t qaxis = attr_int(n, "quantize_axis");
+	int64_t bits = onnx_node_int(n, "bits", -1);
+	int64_t bs = onnx_node_int(n, "block_size", -1);
+	int64_t qaxis = onnx_node_int(n, "quantize_axis", -1);
 	const struct onnx_init *data = n->n_input >= 3 ?
 	    onnx_model_find_init(m, n->input[0]) : NULL;
 
 	if ((bits != 4 && bits != 8) || bs < 16 || (bs & (bs - 1)) ||
-	    attr_int(n, "gather_axis") > 0 || data == NULL ||
+	    onnx_node_int(n, "gather_axis", -1) > 0 || data == NULL ||
 	    data->t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
 	    qaxis != (int64_t)data->t->n_dims - 1)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu "

@@ -232,6 +232,18 @@ onnx_model_close(struct onnx_model *m)
 	memset(m, 0, sizeof *m);
 }
 
+int64_t
+onnx_node_int(const Onnx__NodeProto *n, const char *name, int64_t def)
+{
+	for (size_t i = 0; i < n->n_attribute; i++)
+		if (n->attribute[i]->name != NULL &&
+		    strcmp(n->attribute[i]->name, name) == 0 &&
+		    n->attribute[i]->type ==
+		    ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
+			return n->attribute[i]->i;
+	return def;
+}
+
 const struct onnx_init *
 onnx_model_find_init(const struct onnx_model *m, const char *name)
 {

@@ -39,6 +39,10 @@ struct onnx_model {
 int onnx_model_open(struct onnx_model *m, const char *path, struct diag *d);
 void onnx_model_close(struct onnx_model *m);
 
+/* Node n's integer attribute name, or def when it has none. */
+int64_t onnx_node_int(const Onnx__NodeProto *n, const char *name,
+    int64_t def);
+
 /* The initializer of that name, or NULL. */
 const struct onnx_init *onnx_model_find_init(const struct onnx_model *m,
     const char *name);
