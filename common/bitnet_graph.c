@@ -637,16 +637,22 @@ block(struct ctx *x, unsigned l, const char *h)
 	return og_op2(x->g, "Add", "resid_mlp", h, mlp(x, l, n));
 }
 
-/* [N, hidden] -> [batch, seq, hidden], named out. */
+/* The shape [batch, seq, width]. */
+static const char *
+bs_shape(struct ctx *x, unsigned width)
+{
+	return int_attr_node(x, "Concat", "shape_bs", (const char *const[]){
+	    x->bs, og_vec_i64(x->g, "width", (const int64_t[]){ width }, 1) },
+	    2, "axis", 0);
+}
+
+/* [N, width] -> [batch, seq, width], named out. */
 static void
 unflatten(struct ctx *x, const char *h, unsigned width, const char *out)
 {
-	const char *shape = int_attr_node(x, "Concat", "shape_out",
-	    (const char *const[]){ x->bs, og_vec_i64(x->g, "width",
-	    (const int64_t[]){ width }, 1) }, 2, "axis", 0);
-
-	og_node_named(x->g, "Reshape", (const char *const[]){ h, shape }, 2,
-	    (const char *const[]){ out }, 1, NULL, 0);
+	og_node_named(x->g, "Reshape", (const char *const[]){ h,
+	    bs_shape(x, width) }, 2, (const char *const[]){ out }, 1, NULL,
+	    0);
 }
 
 static void
@@ -747,11 +753,9 @@ static const char *
 last_position(struct ctx *x, const char *h)
 {
 	struct onnx_graph *g = x->g;
-	const char *bsh = int_attr_node(x, "Concat", "shape_bsh",
-	    (const char *const[]){ x->bs, og_vec_i64(g, "width",
-	    (const int64_t[]){ x->c->hidden_size }, 1) }, 2, "axis", 0);
 	const char *last = og_node(g, "Slice", "last_position",
-	    (const char *const[]){ og_op2(g, "Reshape", "hidden_bsh", h, bsh),
+	    (const char *const[]){ og_op2(g, "Reshape", "hidden_bsh", h,
+	    bs_shape(x, x->c->hidden_size)),
 	    og_vec_i64(g, "minus_one", (const int64_t[]){ -1 }, 1),
 	    og_vec_i64(g, "int64_max", (const int64_t[]){ INT64_MAX }, 1),
 	    og_vec_i64(g, "axis_1", (const int64_t[]){ 1 }, 1) }, 4, NULL, 0);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * bitnet_graph.h - the ONNX graph of a BitNet b1.58 decoder (the forward
- * pass bitnet-onnx(7) describes) in opset 17 standard operators (q2 projections aside), with
+ * pass bitnet-onnx(7) describes) in opset 17 standard operators (the
+ * compact forms' com.microsoft ones aside), with
  * the decoder interface of transformers.js / Optimum / onnxruntime-genai:
  *
  *   in:  input_ids, attention_mask, position_ids (int64),
