@@ -42,12 +42,22 @@ timed() {
 	calc "$t1 - $t0"
 }
 
+# st-read MODEL | tern-dequant TO | onnx-emit EMIT -o out/model.onnx, each
+# filter timed into $dir/t.FILTER (MODEL defaults to the 2B fixture).
 convert() {
-	/usr/bin/time -o "$dir/t.st-read" -f "$fmt" "$bin/st-read" -q "$model" |
+	# shellcheck disable=SC2086
+	/usr/bin/time -o "$dir/t.st-read" -f "$fmt" "$bin/st-read" -q \
+	    "${1:-$model}" |
 	    /usr/bin/time -o "$dir/t.tern-dequant" -f "$fmt" \
-		"$bin/tern-dequant" -q |
+		"$bin/tern-dequant" -q ${2:-} |
 	    /usr/bin/time -o "$dir/t.onnx-emit" -f "$fmt" "$bin/onnx-emit" -q \
-		-o "$out/model.onnx"
+		${3:-} -o "$out/model.onnx"
+}
+
+# Bytes of out/model.onnx and its data file.
+model_bytes() {
+	echo $(( $(stat -c %s "$out/model.onnx") +
+	    $(stat -c %s "$out/model.onnx_data" 2>/dev/null || echo 0) ))
 }
 
 dd_plain() {
@@ -64,8 +74,7 @@ dd_piped() {
 best=0; best_dd=0; best_pipe=0
 for r in $(seq "$rounds"); do
 	wall=$(timed convert)
-	bytes=$(( $(stat -c %s "$out/model.onnx") +
-	    $(stat -c %s "$out/model.onnx_data" 2>/dev/null || echo 0) ))
+	bytes=$(model_bytes)
 	mb=$(( (bytes + 1048575) / 1048576 ))
 	if [ "$r" = 1 ]; then
 		printf '%-13s %10s %9s %9s\n' filter "peak RSS" user system
@@ -116,31 +125,21 @@ free_kb=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
 printf '%-13s %-5s %9s %9s %9s %9s %10s\n' "8B filter" form "peak RSS" \
     user system wall "bytes"
 for form in $forms; do
-	rm -rf "$out"
-	mkdir -p "$out"
 	# q2 as it runs fastest (bitnet-onnx(7)): the q8 table, level 4
 	case $form in
 	q2) to="--to q2 --embed q8" em="--accuracy-level 4" ;;
 	int8) to="--to int8" em= ;;
 	*) to= em= ;;
 	esac
-	t0=$(date +%s.%N)
-	# shellcheck disable=SC2086
-	/usr/bin/time -o "$dir/t.st-read" -f "$fmt" "$bin/st-read" -q "$big" |
-	    /usr/bin/time -o "$dir/t.tern-dequant" -f "$fmt" \
-		"$bin/tern-dequant" -q $to |
-	    /usr/bin/time -o "$dir/t.onnx-emit" -f "$fmt" "$bin/onnx-emit" -q \
-		$em -o "$out/model.onnx"
-	t1=$(date +%s.%N)
-	bytes=$(( $(stat -c %s "$out/model.onnx") +
-	    $(stat -c %s "$out/model.onnx_data" 2>/dev/null || echo 0) ))
+	wall=$(timed convert "$big" "$to" "$em")
+	bytes=$(model_bytes)
 	for f in st-read tern-dequant onnx-emit; do
 		read -r rss user sys _ < "$dir/t.$f"
 		printf '%-13s %-5s %5.1f MiB %8.2fs %8.2fs\n' "$f" "$form" \
 		    "$(calc "$rss / 1024")" "$user" "$sys"
 	done
 	printf '%-13s %-5s %9s %9s %9s %8.2fs %10d\n' pipeline "$form" "" "" "" \
-	    "$(calc "$t1 - $t0")" "$bytes"
+	    "$wall" "$bytes"
 	if [ "$form" = q2 ]; then
 		res=$(KV_HEADS=8 HEAD_DIM=128 VOCAB=128256 node \
 		    "$root/tests/bench/decode.js" "$out/model.onnx" 8 4 \

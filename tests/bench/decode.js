@@ -15,56 +15,11 @@
 // e.g. '{"mlas.use_lut_gemm":"1"}'.
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const ort = require(path.join(__dirname, '..', 'ort', 'node_modules',
-  'onnxruntime-node'));
-
-function argmaxLast(logits) {
-  const [, seq, vocab] = logits.dims;
-  const base = (seq - 1) * vocab;
-  let best = 0;
-  for (let v = 1; v < vocab; v++) {
-    if (logits.data[base + v] > logits.data[base + best]) best = v;
-  }
-  return best;
-}
-
-function emptyPast(session, kvHeads, headDim) {
-  const feeds = {};
-  for (const name of session.inputNames) {
-    if (name.startsWith('past_key_values.')) {
-      feeds[name] = new ort.Tensor('float32', new Float32Array(0),
-        [1, kvHeads, 0, headDim]);
-    }
-  }
-  return feeds;
-}
-
-function int64(values) {
-  return new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)),
-    [1, values.length]);
-}
+const { ort, emptyPast, step } = require('./session.js');
 
 function lastLogits(logits) {
   const [, seq, vocab] = logits.dims;
   return logits.data.slice((seq - 1) * vocab, seq * vocab);
-}
-
-async function step(session, ids, past, start) {
-  const total = start + ids.length;
-  const feeds = Object.assign({
-    input_ids: int64(ids),
-    attention_mask: int64(new Array(total).fill(1)),
-    position_ids: int64(ids.map((_, i) => start + i)),
-  }, past);
-  const out = await session.run(feeds);
-  const next = {};
-  for (const [name, t] of Object.entries(out)) {
-    if (name.startsWith('present.')) {
-      next[name.replace('present.', 'past_key_values.')] = t;
-    }
-  }
-  return { token: argmaxLast(out.logits), logits: out.logits, past: next };
 }
 
 async function main() {

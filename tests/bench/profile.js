@@ -13,13 +13,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const ort = require(path.join(__dirname, '..', 'ort', 'node_modules',
-  'onnxruntime-node'));
-
-function int64(values) {
-  return new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)),
-    [1, values.length]);
-}
+const { ort, emptyPast, step } = require('./session.js');
 
 async function run(model, steps, extra) {
   const prefix = path.join(fs.mkdtempSync(path.join(os.tmpdir(),
@@ -29,29 +23,10 @@ async function run(model, steps, extra) {
     profileFilePrefix: prefix, extra });
   const kv = Number(process.env.KV_HEADS || 5);
   const hd = Number(process.env.HEAD_DIM || 128);
-  let feeds = {};
-  for (const n of session.inputNames) {
-    if (n.startsWith('past_key_values.')) {
-      feeds[n] = new ort.Tensor('float32', new Float32Array(0),
-        [1, kv, 0, hd]);
-    }
-  }
   const ids = Array.from({ length: 16 }, (_, i) => (i * 7919) % 1000);
-  let len = ids.length;
-  let out = await session.run(Object.assign({ input_ids: int64(ids),
-    attention_mask: int64(ids.map(() => 1)),
-    position_ids: int64(ids.map((_, i) => i)) }, feeds));
+  let r = await step(session, ids, emptyPast(session, kv, hd), 0);
   for (let k = 0; k < steps; k++) {
-    feeds = {};
-    for (const [n, t] of Object.entries(out)) {
-      if (n.startsWith('present.')) {
-        feeds[n.replace('present.', 'past_key_values.')] = t;
-      }
-    }
-    out = await session.run(Object.assign({ input_ids: int64([5]),
-      attention_mask: int64(new Array(len + 1).fill(1)),
-      position_ids: int64([len]) }, feeds));
-    len++;
+    r = await step(session, [5], r.past, ids.length + k);
   }
   session.endProfiling();	/* the file: PREFIX_DATE.json */
   const dir = path.dirname(prefix);

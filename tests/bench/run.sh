@@ -38,19 +38,19 @@ decode=${DECODE:-32}
 threads=${THREADS:-$(nproc)}
 kjv=$root/tests/models/bitnet-kjv
 
-# name | tern-dequant options | onnx-emit options | session config
+# name | tern-dequant options | onnx-emit options | session config (JSON)
 forms=(
-	"f32|||"
-	"int8 f16-embed|--to int8||"
-	"int8 f32-embed|--to int8 --embed f32||"
-	"int8 q8-embed|--to int8 --embed q8||"
-	"q2 f32-embed|--to q2 --embed f32||"
-	"q2 q8-embed|--to q2 --embed q8||"
-	"q2 acc4 f16-embed|--to q2|--accuracy-level 4|"
-	"q2 acc4 q8-embed|--to q2 --embed q8|--accuracy-level 4|"
+	"f32|||{}"
+	"int8 f16-embed|--to int8||{}"
+	"int8 f32-embed|--to int8 --embed f32||{}"
+	"int8 q8-embed|--to int8 --embed q8||{}"
+	"q2 f32-embed|--to q2 --embed f32||{}"
+	"q2 q8-embed|--to q2 --embed q8||{}"
+	"q2 acc4 f16-embed|--to q2|--accuracy-level 4|{}"
+	"q2 acc4 q8-embed|--to q2 --embed q8|--accuracy-level 4|{}"
 	"q2 lut q8-embed|--to q2 --embed q8||{\"mlas.use_lut_gemm\":\"1\"}"
-	"q2 acc4 gqa q8-embed|--to q2 --embed q8|--accuracy-level 4 --gqa|"
-	"q2 acc4 q8 last|--to q2 --embed q8|--accuracy-level 4 --last-logits|"
+	"q2 acc4 gqa q8-embed|--to q2 --embed q8|--accuracy-level 4 --gqa|{}"
+	"q2 acc4 q8 last|--to q2 --embed q8|--accuracy-level 4 --last-logits|{}"
 )
 file_of() { echo "$1/model-$(echo "$3 $4" | tr -c 'a-z0-9\n' _).onnx"; }
 
@@ -162,7 +162,6 @@ ppl_f32=$(kjv_ppl f32 "" "" "")
 base=
 for f in "${forms[@]}"; do
 	IFS='|' read -r name dq em extra <<<"$f"
-	[ -n "$extra" ] || extra='{}'
 	path=$(file_of "$dir" "$name" "$dq" "$em")
 	total=$(read_bytes "$path")
 	file=$(( $(stat -c %s "$path") + $(stat -c %s "${path}_data") ))
@@ -213,7 +212,6 @@ PY
 for f in "${forms[@]}"; do
 	IFS='|' read -r name dq em extra <<<"$f"
 	case $name in "q2 acc4 q8-embed" | "int8 f32-embed") ;; *) continue ;; esac
-	[ -n "$extra" ] || extra='{}'
 	echo "where the time goes: $name"
 	node "$root/tests/bench/profile.js" "$(file_of "$dir" "$name" "$dq" \
 	    "$em")" 8 "$extra" 2>/dev/null
