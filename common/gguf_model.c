@@ -7,6 +7,7 @@
 
 #include "bitnet_config.h"
 #include "bitnet_names.h"
+#include "gguf_proj.h"
 #include "io.h"
 
 /* llama.cpp's names of the layer tensors, by part. */
@@ -24,6 +25,36 @@ static const char *const gguf_parts[BITNET_LAYER_TENSORS] = {
 	[BITNET_DOWN_PROJ] = "ffn_down",
 };
 
+/* The architectures bitnet.cpp's converters write, by the family each
+ * holds.  llama.cpp computes the llama architecture's RoPE on adjacent
+ * pairs, so its converter interleaves the rows of q and k (gguf_proj.h);
+ * the BitNet architectures keep Hugging Face's rotate-half order. */
+struct gguf_arch {
+	const char *name;
+	enum bitnet_family family;
+	int interleaved_qk;
+};
+
+static const struct gguf_arch archs[] = {
+	{ "bitnet-b1.58", BITNET_FAMILY_BITNET, 0 },	/* the 2B4T GGUF */
+	{ "bitnet-25", BITNET_FAMILY_BITNET, 0 },	/* its converter today */
+	{ "bitnet", BITNET_FAMILY_1BITLLM, 0 },
+	{ "llama", BITNET_FAMILY_LLAMA, 1 },
+};
+#define N_ARCHS (sizeof archs / sizeof *archs)
+
+const char *
+gguf_arch_names(char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_ARCHS && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s'%s'",
+		    i ? ", " : "", archs[i].name);
+	return buf;
+}
+
 /* Copy a fixed name into buf; -1 if it does not fit. */
 static int
 copy_name(const char *name, char *buf, size_t len)
@@ -32,7 +63,7 @@ copy_name(const char *name, char *buf, size_t len)
 }
 
 int
-gguf_hf_name(const char *name, char *buf, size_t len)
+gguf_hf_name(enum bitnet_family f, const char *name, char *buf, size_t len)
 {
 	unsigned layer;
 	char part[64];
@@ -49,10 +80,11 @@ gguf_hf_name(const char *name, char *buf, size_t len)
 		return -1;
 	for (int i = 0; i < BITNET_LAYER_TENSORS; i++)
 		if (strcmp(part, gguf_parts[i]) == 0) {
-			if (len < BITNET_NAME_MAX)
+			if (len < BITNET_NAME_MAX ||
+			    !bitnet_family_has_part(f, (enum bitnet_layer_part)i))
 				return -1;
-			bitnet_layer_name(BITNET_FAMILY_BITNET, layer,
-			    (enum bitnet_layer_part)i, buf, len);
+			bitnet_layer_name(f, layer, (enum bitnet_layer_part)i,
+			    buf, len);
 			return 0;
 		}
 	return -1;
@@ -63,7 +95,7 @@ arch_key(const struct gguf_model *m, const char *key)
 {
 	char full[128];
 
-	snprintf(full, sizeof full, "%s.%s", m->arch, key);
+	snprintf(full, sizeof full, "%s.%s", m->arch->name, key);
 	return json_object_get(m->g.kv, full);
 }
 
@@ -76,6 +108,33 @@ find_tensor(const struct gguf_file *g, const char *name)
 	return NULL;
 }
 
+/* What the config.json of m's family says beside the sizes. */
+static json_t *
+family_config(const struct gguf_model *m)
+{
+	int tied = find_tensor(&m->g, "output.weight") == NULL;
+
+	switch (m->arch->family) {
+	case BITNET_FAMILY_LLAMA:	/* transformers' BitLinear */
+		return json_pack("{s:[s], s:s, s:s, s:b, s:{s:s}}",
+		    "architectures", "LlamaForCausalLM", "model_type", "llama",
+		    "hidden_act", "silu", "tie_word_embeddings", tied,
+		    "quantization_config", "quant_method", "bitnet");
+	case BITNET_FAMILY_1BITLLM:
+		return json_pack("{s:[s], s:s, s:s, s:b, s:i, s:i}",
+		    "architectures", "BitnetForCausalLM", "model_type", "llama",
+		    "hidden_act", "silu", "tie_word_embeddings", tied,
+		    "weight_bits", 1, "input_bits", 8);
+	case BITNET_FAMILY_BITNET:
+		break;
+	}
+	return json_pack("{s:[s], s:s, s:s, s:b, s:{s:s, s:s, s:s}}",
+	    "architectures", "BitNetForCausalLM", "model_type", "bitnet",
+	    "hidden_act", "relu2", "tie_word_embeddings", tied,
+	    "quantization_config", "quant_method", "bitnet", "linear_class",
+	    "autobitlinear", "quantization_mode", "offline");
+}
+
 /* config.json for the stream, from the GGUF hyper-parameters. */
 static json_t *
 make_config(const struct gguf_model *m)
@@ -83,13 +142,10 @@ make_config(const struct gguf_model *m)
 	const struct gguf_tensor *emb = find_tensor(&m->g, "token_embd.weight");
 	json_t *vocab = arch_key(m, "vocab_size");
 	json_t *kv = arch_key(m, "attention.head_count_kv");
-	json_t *c = json_pack("{s:[s], s:s, s:s, s:b, s:{s:s, s:s, s:s}}",
-	    "architectures", "BitNetForCausalLM", "model_type", "bitnet",
-	    "hidden_act", "relu2", "tie_word_embeddings",
-	    find_tensor(&m->g, "output.weight") == NULL, "quantization_config",
-	    "quant_method", "bitnet", "linear_class", "autobitlinear",
-	    "quantization_mode", "offline");
+	json_t *c = family_config(m);
 
+	if (c == NULL)
+		return NULL;
 #define COPY(hf, key) do { json_t *v_ = arch_key(m, key); \
 	if (v_ != NULL) json_object_set(c, hf, v_); } while (0)
 	COPY("hidden_size", "embedding_length");
@@ -99,6 +155,8 @@ make_config(const struct gguf_model *m)
 	COPY("rope_theta", "rope.freq_base");
 	COPY("rms_norm_eps", "attention.layer_norm_rms_epsilon");
 	COPY("max_position_embeddings", "context_length");
+	if (m->arch->family == BITNET_FAMILY_LLAMA)	/* a free head length */
+		COPY("head_dim", "attention.key_length");
 #undef COPY
 	/* llama.cpp's loader, which bitnet.cpp's is, takes 10000 when the
 	 * file has no rope.freq_base */
@@ -121,7 +179,8 @@ make_config(const struct gguf_model *m)
 }
 
 /* A head length llama.cpp reads (key or value): the graph's heads are
- * embedding_length / head_count long. */
+ * attention.key_length long in the llama architecture, else
+ * embedding_length / head_count. */
 static int
 check_head_length(const struct gguf_model *m, const char *key,
     struct diag *d)
@@ -131,31 +190,51 @@ check_head_length(const struct gguf_model *m, const char *key,
 	if (v == NULL || (json_is_integer(v) && json_integer_value(v) ==
 	    (json_int_t)m->config->head_dim))
 		return 0;
-	return diag_fail(d, BN_EXIT_INPUT, "%s: %s.%s is %lld; "
-	    "the graph's heads are embedding_length / head_count = %u long",
-	    m->g.path, m->arch, key, json_is_integer(v) ?
-	    (long long)json_integer_value(v) : -1LL, m->config->head_dim);
+	return diag_fail(d, BN_EXIT_INPUT, "%s: %s.%s is %lld; the graph's "
+	    "heads are %s = %u long", m->g.path, m->arch->name, key,
+	    json_is_integer(v) ? (long long)json_integer_value(v) : -1LL,
+	    m->arch->family == BITNET_FAMILY_LLAMA ? "attention.key_length" :
+	    "embedding_length / head_count", m->config->head_dim);
 }
 
-/* The RoPE keys llama.cpp reads beside freq_base: no scaling, and every
+/* rope.scaling.type: none, or linear by a factor of 1 (what bitnet.cpp's
+ * converter writes for 1bitLLM), is plain RoPE. */
+static int
+check_rope_scaling(const struct gguf_model *m, struct diag *d)
+{
+	json_t *type = arch_key(m, "rope.scaling.type");
+	json_t *factor = arch_key(m, "rope.scaling.factor");
+	const char *t = json_is_string(type) ? json_string_value(type) : NULL;
+
+	if (type == NULL || (t != NULL && strcmp(t, "none") == 0))
+		return 0;
+	if (t != NULL && strcmp(t, "linear") == 0 && (factor == NULL ||
+	    (json_is_number(factor) && json_number_value(factor) == 1.0)))
+		return 0;
+	if (t != NULL && strcmp(t, "linear") == 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.scaling.factor "
+		    "is %g; linear RoPE scaling is implemented for a factor of "
+		    "1 alone", m->g.path, m->arch->name, json_is_number(factor)
+		    ? json_number_value(factor) : -1.0);
+	return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.scaling.type is '%s'; "
+	    "RoPE scaling is not implemented", m->g.path, m->arch->name,
+	    t != NULL ? t : "not a string");
+}
+
+/* The RoPE keys llama.cpp reads beside freq_base: plain RoPE, and every
  * dimension of a head rotated, as the graph computes. */
 static int
 check_rope(const struct gguf_model *m, struct diag *d)
 {
-	json_t *type = arch_key(m, "rope.scaling.type");
 	json_t *dims = arch_key(m, "rope.dimension_count");
 
-	if (type != NULL && !(json_is_string(type) &&
-	    strcmp(json_string_value(type), "none") == 0))
-		return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.scaling.type "
-		    "is '%s'; RoPE scaling is not implemented", m->g.path,
-		    m->arch, json_is_string(type) ?
-		    json_string_value(type) : "not a string");
+	if (check_rope_scaling(m, d) == -1)
+		return -1;
 	if (dims != NULL && (!json_is_integer(dims) ||
 	    json_integer_value(dims) != (json_int_t)m->config->head_dim))
 		return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.dimension_count "
 		    "is %lld; the graph rotates all %u dimensions of a head",
-		    m->g.path, m->arch, json_is_integer(dims)
+		    m->g.path, m->arch->name, json_is_integer(dims)
 		    ? (long long)json_integer_value(dims) : -1LL,
 		    m->config->head_dim);
 	return check_head_length(m, "attention.key_length", d) == -1 ? -1 :
@@ -167,16 +246,16 @@ load_config(struct gguf_model *m, struct diag *d)
 {
 	json_t *arch = json_object_get(m->g.kv, "general.architecture");
 	json_t *c;
-	char name[512];
+	char name[512], names[128];
 
-	if (!json_is_string(arch) || (strcmp(json_string_value(arch),
-	    GGUF_ARCH) != 0 && strcmp(json_string_value(arch),
-	    GGUF_ARCH_25) != 0))
+	for (size_t i = 0; json_is_string(arch) && i < N_ARCHS; i++)
+		if (strcmp(json_string_value(arch), archs[i].name) == 0)
+			m->arch = &archs[i];
+	if (m->arch == NULL)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: general.architecture is "
-		    "'%s'; gguf-read reads '%s' and '%s' models", m->g.path,
+		    "'%s'; gguf-read reads %s models", m->g.path,
 		    json_is_string(arch) ? json_string_value(arch) : "(none)",
-		    GGUF_ARCH, GGUF_ARCH_25);
-	m->arch = json_string_value(arch);
+		    gguf_arch_names(names, sizeof names));
 	if ((c = make_config(m)) == NULL ||
 	    (m->config_json = json_dumps(c, JSON_INDENT(2))) == NULL) {
 		json_decref(c);
@@ -215,15 +294,60 @@ load_tokenizer(struct gguf_model *m, struct diag *d)
 	return 0;
 }
 
+/* A projection of it as gguf_proj.h reads it. */
+static void
+item_proj(const struct gguf_model *m, const struct gguf_item *it,
+    struct gguf_proj *p)
+{
+	p->g = &m->g;
+	p->t = it->t;
+	p->type = it->type;
+	p->rows = it->shape[0];
+	p->cols = it->t->n_dims == 2 ? it->shape[1] : 1;
+	p->heads = it->heads;
+}
+
+/* A projection: passed on as I2_S, or re-packed as it (gguf_proj.h). */
+static int
+describe_projection(struct gguf_model *m, struct gguf_item *it,
+    struct diag *d)
+{
+	struct bitnet_name bn;
+	struct gguf_proj p;
+
+	bitnet_name_parse(it->hf_name, &bn);
+	if (!bn.is_projection)
+		return 0;
+	if (m->arch->interleaved_qk && bn.part == BITNET_Q_PROJ)
+		it->heads = m->config->num_attention_heads;
+	if (m->arch->interleaved_qk && bn.part == BITNET_K_PROJ)
+		it->heads = m->config->num_key_value_heads;
+	item_proj(m, it, &p);
+	if (it->t->n_dims != 2 || gguf_proj_check(&p, d) == -1)
+		return it->t->n_dims != 2 ? diag_fail(d, BN_EXIT_INPUT,
+		    "%s: tensor '%s' has %u dimensions; a projection is a "
+		    "matrix", m->g.path, it->t->name, it->t->n_dims) : -1;
+	if ((it->repack = gguf_proj_repacks(&p))) {
+		it->info.encoding = TSTREAM__ENCODING__TERNARY_I2S;
+		it->info.dtype = TSTREAM__DTYPE__U8;
+		it->info.payload_length = gguf_proj_payload(&p);
+	}
+	return 0;
+}
+
 static int
 describe(struct gguf_model *m, const struct gguf_tensor *t,
     struct gguf_item *it, struct diag *d)
 {
 	char hf[256];
 
-	if (gguf_hf_name(t->name, hf, sizeof hf) == -1)
+	if (strcmp(t->name, "rope_freqs.weight") == 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': llama.cpp's "
+		    "per-dimension RoPE frequency factors are not implemented",
+		    m->g.path, t->name);
+	if (gguf_hf_name(m->arch->family, t->name, hf, sizeof hf) == -1)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is not one "
-		    "of a %s model", m->g.path, t->name, m->arch);
+		    "of a %s model", m->g.path, t->name, m->arch->name);
 	if ((it->hf_name = strdup(hf)) == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	it->t = t;
@@ -243,7 +367,7 @@ describe(struct gguf_model *m, const struct gguf_tensor *t,
 		    it->type->block * 4;
 	it->info.encoding = it->type->encoding;
 	it->info.dtype = it->type->dtype;
-	return 0;
+	return describe_projection(m, it, d);
 }
 
 static int
@@ -346,6 +470,12 @@ gguf_model_write_tensor(const struct gguf_model *m, size_t i,
 	const struct gguf_item *it = &m->items[i];
 	uint64_t len = it->t->size, base = m->g.data_start + it->t->offset;
 
+	if (it->repack) {
+		struct gguf_proj p;
+
+		item_proj(m, it, &p);
+		return gguf_proj_write(&p, &it->info, w, d);
+	}
 	if (tstream_begin_tensor(w, &it->info, d) == -1)
 		return -1;
 	if (it->type->dequant != NULL)

@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * gguf_model.h - a bitnet.cpp GGUF model (general.architecture
- * "bitnet-b1.58" or "bitnet-25") as a tensor stream: the hyper-parameters
- * become the same config fields as a Hugging Face config.json (and a
- * config.json text is written for the stream), tensor names become the
- * Hugging Face ones, shapes are given outer dimension first, the tokenizer
- * metadata travels as the side file tokenizer.gguf.json, I2_S projections
- * go out as ternary-i2s tensors for tern-dequant, and the block-quantized
- * types (ggml_types.h) as float32.
+ * gguf_model.h - a bitnet.cpp GGUF model as a tensor stream.  Each
+ * general.architecture bitnet.cpp's converters write is one row of a
+ * table, naming the model family it holds: "bitnet-b1.58" and "bitnet-25"
+ * (microsoft's BitNet b1.58), "bitnet" (1bitLLM's bitnet_b1_58) and
+ * "llama" (the Llama family with BitLinear projections, whose q and k
+ * rows llama.cpp's converter interleaves).  The hyper-parameters become
+ * the config fields of that family's config.json (and a config.json text
+ * is written for the stream), tensor names become the Hugging Face ones,
+ * shapes are given outer dimension first, the tokenizer metadata travels
+ * as the side file tokenizer.gguf.json, projections go out as ternary-i2s
+ * tensors for tern-dequant (re-packed by gguf_proj.h where needed), and
+ * the block-quantized types (ggml_types.h) as float32.
  */
 #ifndef BN_GGUF_MODEL_H
 #define BN_GGUF_MODEL_H
 
+#include "bitnet_names.h"
 #include "diag.h"
 #include "ggml_types.h"
 #include "gguf.h"
@@ -19,14 +24,14 @@
 #include "selection.h"
 #include "tstream.h"
 
-/* The architectures read: the published 2B4T GGUF's, and what bitnet.cpp's
- * converter writes today (its loader treats the two alike). */
-#define GGUF_ARCH	"bitnet-b1.58"
-#define GGUF_ARCH_25	"bitnet-25"
+struct gguf_arch;	/* a row of the architectures read */
 
 struct gguf_item {
 	const struct gguf_tensor *t;
 	const struct ggml_type *type;
+	unsigned heads;		/* q or k rows interleaved over this many
+				 * heads; 0 otherwise */
+	int repack;		/* a projection re-packed (gguf_proj.h) */
 	Tstream__TensorInfo info;
 	uint64_t shape[TSTREAM_MAX_RANK];
 	char *hf_name;
@@ -34,7 +39,7 @@ struct gguf_item {
 
 struct gguf_model {
 	struct gguf_file g;
-	const char *arch;	/* general.architecture, one of the above */
+	const struct gguf_arch *arch;	/* general.architecture */
 	char *config_json;
 	Tstream__ModelConfig *config;
 	Tstream__SideFile side;
@@ -55,7 +60,12 @@ void gguf_model_close(struct gguf_model *m);
 /* gguf-read's source: a GGUF file through gguf_model. */
 extern const struct model_source gguf_model_source;
 
-/* The Hugging Face name of a GGUF tensor name into buf; -1 if unknown. */
-int gguf_hf_name(const char *gguf_name, char *buf, size_t len);
+/* The Hugging Face name of a GGUF tensor name, as family f spells it,
+ * into buf; -1 if unknown or not one of f's. */
+int gguf_hf_name(enum bitnet_family f, const char *gguf_name, char *buf,
+    size_t len);
+
+/* The architectures read, for messages: "'bitnet-b1.58', ..." in buf. */
+const char *gguf_arch_names(char *buf, size_t len);
 
 #endif

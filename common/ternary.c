@@ -109,3 +109,13 @@ ternary_i2s_unpack(const uint8_t *packed, uint64_t i0, uint64_t n,
 	}
 	return 0;
 }
+
+void
+ternary_i2s_pack(const int8_t *t, uint64_t n, uint8_t *packed)
+{
+	for (uint64_t b = 0; b < n / 128; b++, t += 128, packed += 32)
+		for (unsigned p = 0; p < 32; p++)
+			packed[p] = (uint8_t)((t[p] + 1) << 6 |
+			    (t[32 + p] + 1) << 4 | (t[64 + p] + 1) << 2 |
+			    (t[96 + p] + 1));
+}

@@ -32,6 +32,8 @@ void ternary_hf_pack(const int8_t *w, uint64_t rows, uint64_t cols,
  * values from flat index i0 into out; -1 with *bad at a code 3. */
 int ternary_i2s_unpack(const uint8_t *packed, uint64_t i0, uint64_t n,
     int8_t *out, uint64_t *bad);
+/* The inverse: n values (n % 128 == 0) of -1/0/+1 into n / 4 bytes. */
+void ternary_i2s_pack(const int8_t *t, uint64_t n, uint8_t *packed);
 
 /* The online quantization of transformers' AutoBitLinear (bf16 master
  * weights): s = 1 / max(mean|W|, 1e-5) over the whole tensor, in float32

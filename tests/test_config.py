@@ -272,8 +272,8 @@ def gguf_rope_keys_as_llama_cpp_reads_them():
     rc, err = sh_status("%s %s > /dev/null" % (tool("gguf-read"), ok))
     assert rc == 0, err
     for key, vtype, value, needles in (
-            ("rope.scaling.type", gg.V_STRING, "linear",
-             ("rope.scaling.type is 'linear'",)),
+            ("rope.scaling.type", gg.V_STRING, "longrope",
+             ("rope.scaling.type is 'longrope'",)),
             ("rope.dimension_count", gg.V_U32, 8,
              ("rope.dimension_count is 8", "all 16 dimensions")),
             ("attention.key_length", gg.V_U32, 32,
@@ -284,6 +284,68 @@ def gguf_rope_keys_as_llama_cpp_reads_them():
         rc, _, err = run([tool("gguf-read"), bad])
         assert rc == 1, (key, err)
         one_line(err, *needles)
+
+
+def gguf_refused(src, tag, needles, **kw):
+    """gguf-read refuses the GGUF of src written with kw, in one line
+    naming the file and the needles, and writes nothing."""
+    g = os.path.join(TMP, tag + ".gguf")
+    gg.write_gguf(src, g, **kw)
+    rc, out, err = run([tool("gguf-read"), g])
+    assert rc == 1 and out == b"", (tag, rc, err)
+    one_line(err, g, *needles)
+
+
+def retype(name, typ, data):
+    """An edit for write_gguf: tensor name stored as ggml type typ."""
+    return lambda ts: [(n, typ if n == name else t, d,
+                        data if n == name else b) for n, t, d, b in ts]
+
+
+@SUITE.test
+def gguf_what_each_architecture_refuses():
+    """What would change the computation, refused by name: RoPE scaling
+    other than plain, llama.cpp's frequency factors, a tensor the family
+    does not have, a projection that is neither I2_S nor the float weights
+    of a ternary matrix."""
+    llama = gf.model_once(os.path.join(TMP, "g-llama"), "tiny-llama-tok", 5)
+    onebit = gf.model_once(os.path.join(TMP, "g-1bit"), "tiny-1bitllm-tok", 5)
+    q = "blk.0.attn_q.weight"
+    cfg, ts = gg.tensors_of(llama, "f32", "f32", "llama")
+    f32 = np.frombuffer(next(t[3] for t in ts if t[0] == q), np.float32)
+    bad = f32.copy()
+    bad[77] = 0.25
+    q8 = gg.ggml_blocks.quantize("q8_0", f32.reshape(96, 64))
+    sub = [("blk.0.attn_sub_norm.weight", gg.T_F32, [96], bytes(384))]
+    for tag, src, kw, needles in (
+            ("linear2", onebit, dict(arch="bitnet", extra=(gg.kv(
+                "bitnet.rope.scaling.factor", gg.V_F32, 2.0),), drop=(
+                "rope.scaling.factor",)), ("bitnet.rope.scaling.factor is 2",
+                                           "a factor of 1 alone")),
+            ("yarn", llama, dict(arch="llama", extra=(gg.kv(
+                "llama.rope.scaling.type", gg.V_STRING, "yarn"),)),
+             ("llama.rope.scaling.type is 'yarn'", "not implemented")),
+            ("freqs", llama, dict(arch="llama", edit=lambda ts: ts + [(
+                "rope_freqs.weight", gg.T_F32, [12], bytes(48))]),
+             ("'rope_freqs.weight'", "frequency factors are not "
+              "implemented")),
+            ("subnorm", llama, dict(arch="llama", edit=lambda ts: ts + sub),
+             ("'blk.0.attn_sub_norm.weight' is not one of a llama model",)),
+            ("q8proj", llama, dict(arch="llama", edit=retype(q, 8, q8)),
+             ("'%s' is Q8_0" % q, "I2_S, or the F32, F16 or BF16 weights "
+              "of a ternary matrix")),
+            ("notternary", llama, dict(arch="llama", proj="f32",
+                                       edit=retype(q, gg.T_F32,
+                                                   bad.tobytes())),
+             ("'%s' (F32) is not ternary: value 77 is 0.25" % q,))):
+        if tag == "notternary":   # found as the tensor is written
+            g = os.path.join(TMP, tag + ".gguf")
+            gg.write_gguf(src, g, **kw)
+            rc, out, err = run([tool("gguf-read"), g])
+            assert rc == 1, (tag, err)
+            one_line(err, g, *needles)
+            continue
+        gguf_refused(src, tag, needles, **kw)
 
 
 def emit(folder, out, dequant="", flags=""):

@@ -59,7 +59,7 @@ def examples(page):
 
 def workspace():
     """A folder where the pages' names exist: model/ (8 layers),
-    bitnet-b1.58-2B-4T/, a sharded index, weights.safetensors with
+    bitnet-b1.58-2B-4T/, Llama3-8B-1.58/ (a llama GGUF), a sharded index, weights.safetensors with
     conf/config.json, model.tar.zst, packed.tstream, model.tstream,
     model.onnx."""
     ws = os.path.join(TMP, "ws")
@@ -75,6 +75,11 @@ def workspace():
                 os.path.join(ws, "conf", "config.json"))
     gguf_fixture.write_gguf(os.path.join(ws, "model"),
                             os.path.join(ws, "ggml-model-i2_s.gguf"))
+    gf.write_model(os.path.join(TMP, "llama"), gf.PRESETS["tiny-llama-tok"],
+                   5, truth=False)
+    os.makedirs(os.path.join(ws, "Llama3-8B-1.58"))
+    gguf_fixture.write_gguf(os.path.join(TMP, "llama"), os.path.join(
+        ws, "Llama3-8B-1.58", "ggml-model-i2_s.gguf"), arch="llama")
     for cmd in ("st-read model/ > packed.tstream",
                 "tar -C model -cf - config.json model.safetensors "
                 "tokenizer_config.json | zstd -q > model.tar.zst",

@@ -645,51 +645,89 @@ def last_logits_are_the_last_position():
         assert p.returncode == 0, p.stderr
 
 
-@SUITE.test
-def gguf_as_bitnet_cpp_writes_it():
-    """tests/models/bitnetcpp-tiny: the tiny-tok fixture (seed 31) quantized
-    by bitnet.cpp's own llama-quantize (tools/bitnetcpp_gguf.sh):
-    architecture bitnet-25, I2_S projections, a Q8_0 embedding.  Its
-    projections read back as the fixture's weights exactly, its embedding
-    within Q8_0's rounding, and its model's logits equal the reference's on
-    that embedding."""
-    src = gf.model_once(os.path.join(TMP, "bitnetcpp-src"), "tiny-tok", 31)
-    gguf = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        "models", "bitnetcpp-tiny", "ggml-model-i2_s.gguf")
-    out = os.path.join(TMP, "bitnetcpp.tstream")
+def q8_close(got, want):
+    """got within Q8_0's rounding of want: half a step of each 32-value
+    block (also covers an f16 table)."""
+    blocks = want.reshape(-1, 32)
+    d = np.abs(blocks).max(1, keepdims=True) / 127
+    return (np.abs(got.reshape(-1, 32) - blocks) <= 0.57 * d + 1e-12).all()
+
+
+def gguf_reads_back(src, gguf, tag):
+    """gguf-read | tern-dequant of a GGUF holding src's weights: every
+    projection is the fixture's ternary weights times the file's scale in
+    Hugging Face row order (gguf_fixture.ternary_of, written apart from the
+    C code), the embedding and head within Q8_0's rounding, everything
+    else exact; and the model's logits equal the reference's on those
+    weights.  The error is returned."""
+    out = os.path.join(TMP, tag + ".tstream")
     p = sh("%s %s | %s > %s" % (tool("gguf-read"), gguf,
                                 tool("tern-dequant"), out))
     assert p.returncode == 0, p.stderr
-    xdir = os.path.join(TMP, "bitnetcpp-x")
+    xdir = os.path.join(TMP, tag + "-x")
     p = sh("%s -x %s %s" % (tool("tstream-info"), xdir, out))
     assert p.returncode == 0, p.stderr
     ref = reference.Reference(src)
-    for name, a in ref.t.items():
-        if name.endswith("_scale"):
+    cfg, t = ref.cfg, dict(ref.t)
+    for name, a in t.items():
+        if name.endswith(("_scale", "rotary_emb.inv_freq")):
+            del ref.t[name]   # the GGUF has none: RoPE from the theta
             continue
         got = np.load(os.path.join(xdir, name + ".npy"))
-        if name == "model.embed_tokens.weight":
-            blocks = a.reshape(-1, 32)
-            d = np.abs(blocks).max(1, keepdims=True) / 127
-            err = np.abs(got.reshape(-1, 32) - blocks)
-            assert (err <= 0.57 * d + 1e-12).all(), err.max()
-            ref.t[name] = got
-        elif name + "_scale" in ref.t:   # autobitlinear: t * scale
-            w = reference.unpack(a).astype(np.float32) * np.float32(
-                ref.t[name + "_scale"].reshape(()))
-            assert np.array_equal(got, w), name
+        if a.dtype == np.uint8 or name.endswith(gguf_fixture.PROJECTIONS):
+            want = gguf_fixture.ternary_of(name, a, t, cfg)[1]
+            assert np.array_equal(got, want), (tag, name)
+        elif name in ("model.embed_tokens.weight", "lm_head.weight"):
+            assert q8_close(got, a.astype(np.float32)), (tag, name)
         else:
-            assert np.array_equal(got, a), name
+            assert np.array_equal(got, a), (tag, name)
+        ref.t[name] = got
+    ref.online = False   # the weights are the quantized ones
     ids, mask, pos = pick_ids(ref, (1, 7))
     want, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
-    path = os.path.join(TMP, "bitnetcpp.onnx")
+    path = os.path.join(TMP, tag + ".onnx")
     p = sh("%s -q -o %s %s" % (tool("onnx-emit"), path, out))
     assert p.returncode == 0, p.stderr
-    got = logits_of(path, ref, ids, mask, pos)["logits"]
-    err = rel_err(got, want)
-    REPORT.append("bitnet.cpp-written GGUF (bitnet-25, Q8_0 embedding): "
-                  "max |diff| / max |ref| = %.2e" % err)
-    assert err <= TOL, err
+    err = rel_err(logits_of(path, ref, ids, mask, pos)["logits"], want)
+    assert err <= TOL, (tag, err)
+    return err
+
+
+BITNETCPP = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "models", "bitnetcpp-tiny")
+# (fixture preset, GGUF architecture, the file bitnet.cpp wrote for it)
+GGUF_FAMILIES = (("tiny-tok", "bitnet-25", "ggml-model-i2_s.gguf"),
+                 ("tiny-llama-tok", "llama", "llama-i2_s.gguf"),
+                 ("tiny-1bitllm-tok", "bitnet", "bitnet-i2_s.gguf"))
+
+
+@SUITE.test
+def gguf_as_bitnet_cpp_writes_it():
+    """tests/models/bitnetcpp-tiny: a fixture (seed 31) of each family as
+    bitnet.cpp's converter lays it out, quantized by bitnet.cpp's own
+    llama-quantize (tools/bitnetcpp_gguf.sh): architectures bitnet-25,
+    llama (q and k rows interleaved, an untied Q8_0 head) and bitnet
+    (1bitLLM), I2_S projections, Q8_0 or F16 embeddings."""
+    for preset, arch, name in GGUF_FAMILIES:
+        src = gf.model_once(os.path.join(TMP, "gguf-" + preset), preset, 31)
+        err = gguf_reads_back(src, os.path.join(BITNETCPP, name),
+                              "bitnetcpp-" + arch)
+        REPORT.append("bitnet.cpp-written GGUF (%s): max |diff| / max |ref| "
+                      "= %.2e" % (arch, err))
+
+
+@SUITE.test
+def gguf_of_every_family_and_projection_type():
+    """The same fixtures written by gguf_fixture.py, with I2_S projections
+    and with the float32 ones bitnet.cpp's converter writes before
+    llama-quantize (re-packed by gguf-read), under each architecture."""
+    for preset, arch, _ in GGUF_FAMILIES:
+        src = gf.model_once(os.path.join(TMP, "gguf-" + preset), preset, 31)
+        for proj in ("i2s", "f32"):
+            tag = "gguf-%s-%s" % (arch, proj)
+            g = os.path.join(TMP, tag + ".gguf")
+            gguf_fixture.write_gguf(src, g, arch=arch, proj=proj)
+            gguf_reads_back(src, g, tag)
 
 
 @SUITE.test

@@ -15,12 +15,15 @@ usage(int status)
 	    "usage: gguf-read [--tensors GLOB]... [--layers LIST] "
 	    "[--list [--json]]\n"
 	    "                 [--progress | -q] MODEL.gguf\n"
-	    "Reads a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58 "
-	    "or bitnet-25;\n"
-	    "F32, F16, BF16 and I2_S tensors passed on, Q8_0, Q4_0, Q4_K "
-	    "and Q6_K\n"
-	    "dequantized to float32) and writes it as a tensor stream.\n"
-	    "Names are the Hugging Face ones.\n"
+	    "Reads a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58, "
+	    "bitnet-25,\n"
+	    "bitnet or llama; F32, F16, BF16 and I2_S tensors passed on, "
+	    "Q8_0, Q4_0,\n"
+	    "Q4_K and Q6_K dequantized to float32, projections re-packed as "
+	    "I2_S\n"
+	    "where needed) and writes it as a tensor stream.  Names and row "
+	    "order\n"
+	    "are the Hugging Face ones.\n"
 	    READER_OPTIONS_HELP);
 	exit(status);
 }

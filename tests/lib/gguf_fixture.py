@@ -1,12 +1,22 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: ISC
-"""Write a bitnet.cpp GGUF v3 model (architecture bitnet-b1.58, I2_S
-projections) holding the same weights as a packed Hugging Face fixture.
+"""Write a bitnet.cpp GGUF v3 model (I2_S projections, or the float32 ones
+bitnet.cpp's llama-quantize takes) holding the same weights as a Hugging
+Face fixture, laid out as bitnet.cpp's converter lays out each family:
+
+    bitnet-b1.58, bitnet-25   microsoft's BitNet (packed fixtures)
+    llama                     Llama with BitLinear projections: the rows of
+                              attn_q and attn_k interleaved per head for
+                              llama.cpp's adjacent-pair RoPE, W = t / scale
+    bitnet                    1bitLLM's bitnet_b1_58: the float masters
+                              quantized per tensor, its sub-norms under
+                              BitNet's GGUF names, no RoPE buffers
 
 Written from the format's description (gguf-read(1)): the I2_S packing
 here is independent of the C code.
 
-    gguf_fixture.py MODEL_DIR OUT.gguf [--embed TYPE] [--output-head]
+    gguf_fixture.py MODEL_DIR OUT.gguf [--embed TYPE] [--arch A]
+                    [--proj i2s|f32]
 
 TYPE is f32, f16, or one of ggml_blocks.TYPES (bf16, q8_0, q4_0, q4_k,
 q6_k) for token_embd.
@@ -33,7 +43,10 @@ PARTS = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q",
          "self_attn.o_proj": "attn_output",
          "post_attention_layernorm": "ffn_norm",
          "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-         "mlp.ffn_sub_norm": "ffn_sub_norm", "mlp.down_proj": "ffn_down"}
+         "mlp.ffn_sub_norm": "ffn_sub_norm", "mlp.down_proj": "ffn_down",
+         # 1bitLLM's names of the sub-norms
+         "self_attn.inner_attn_ln": "attn_sub_norm",
+         "mlp.ffn_layernorm": "ffn_sub_norm"}
 
 
 def gstr(s):
@@ -75,27 +88,57 @@ def gguf_name(hf):
     return "blk.%s.%s.weight" % (layer, PARTS[part[:-len(".weight")]])
 
 
-def tensors_of(model_dir, embed, proj="i2s"):
-    """[(gguf name, ggml type, ggml dims, bytes)] of the packed fixture;
-    its projections as I2_S, or (proj "f32") as the float32 weights
+PROJECTIONS = tuple(k + ".weight" for k in PARTS if k.endswith("_proj"))
+
+
+def permute(w, heads):
+    """The rows of each head's q or k reordered as llama.cpp's converter
+    does for its adjacent-pair RoPE: row 2i+j of a head is the Hugging Face
+    row j*head_dim/2 + i."""
+    rows = w.shape[0]
+    return w.reshape(heads, 2, rows // heads // 2, *w.shape[1:]) \
+        .swapaxes(1, 2).reshape(w.shape)
+
+
+def ternary_of(name, a, t, cfg):
+    """A projection as its -1/0/+1 values and the float32 weights the
+    converter writes (W = t * m)."""
+    if a.dtype == np.uint8:   # packed, beside its weight_scale
+        w = reference.unpack(a)
+        ws = np.float32(t[name + "_scale"].reshape(()))
+        q = cfg.get("quantization_config", {})
+        f = w.astype(np.float32)
+        if q.get("linear_class", "bitlinear") == "bitlinear":
+            return w, (f / ws).astype(np.float32)
+        return w, f * ws
+    # float masters (1bitLLM): quantized per tensor in their own type
+    q = reference.Reference.online_weight(a.astype(np.float32))
+    return np.sign(q).astype(np.int8), q.astype(a.dtype).astype(np.float32)
+
+
+def projection(name, a, t, cfg, arch, proj):
+    w, f = ternary_of(name, a, t, cfg)
+    if arch == "llama" and name.endswith(("q_proj.weight", "k_proj.weight")):
+        heads = cfg["num_attention_heads" if "q_proj" in name
+                    else "num_key_value_heads"]
+        w, f = permute(w, heads), permute(f, heads)
+    if proj == "f32":
+        return f.tobytes(), T_F32, w.shape
+    return pack_i2s(w, np.max(np.abs(f))), T_I2S, w.shape
+
+
+def tensors_of(model_dir, embed, proj="i2s", arch=ARCH):
+    """[(gguf name, ggml type, ggml dims, bytes)] of the fixture; its
+    projections as I2_S, or (proj "f32") as the float32 weights
     bitnet.cpp's llama-quantize takes."""
     cfg, t = reference.read_model(model_dir)
-    divide = cfg.get("quantization_config", {}).get(
-        "linear_class") == "bitlinear"
     out = []
     for name, a in sorted(t.items()):
-        if name.endswith("_scale"):
+        if name.endswith(("_scale", "rotary_emb.inv_freq")):
             continue
-        if a.dtype == np.uint8:
-            w = reference.unpack(a)
-            scale = np.float32(t[name + "_scale"].reshape(()))
-            if proj == "f32":
-                f = w.astype(np.float32)
-                f = f / scale if divide else f * scale
-                data, typ = f.astype(np.float32).tobytes(), T_F32
-            else:
-                data, typ = pack_i2s(w, scale), T_I2S
-            shape = w.shape
+        if a.dtype == np.uint8 or (
+                a.ndim == 2 and name.endswith(PROJECTIONS)):
+            data, typ, shape = projection(name, a, t, cfg, arch, proj)
         elif name == "model.embed_tokens.weight" and embed == "f16":
             data, typ, shape = a.astype(np.float16).tobytes(), T_F16, a.shape
         elif name == "model.embed_tokens.weight" and embed in ggml_blocks.TYPES:
@@ -125,13 +168,19 @@ def tokenizer_meta(model_dir, cfg):
 
 
 def write_gguf(model_dir, path, embed="f32", drop=(), extra=(),
-               arch=ARCH, proj="i2s"):
+               arch=ARCH, proj="i2s", edit=None):
     """The model folder as a GGUF of bitnet.cpp's layout, under
     architecture arch (bitnet-b1.58, or bitnet-25 as bitnet.cpp's converter
-    writes it today); the metadata keys in drop (without the architecture
-    prefix) are left out, the kv() records in extra added."""
-    cfg, tensors = tensors_of(model_dir, embed, proj)
+    writes it today, bitnet for 1bitLLM, llama for the Llama family); the
+    metadata keys in drop (without the architecture prefix) are left out,
+    the kv() records in extra added; edit, if given, takes the tensor list
+    of tensors_of and returns the one written."""
+    cfg, tensors = tensors_of(model_dir, embed, proj, arch)
+    if edit is not None:
+        tensors = edit(tensors)
     p = arch + "."
+    hd = cfg.get("head_dim") or cfg["hidden_size"] // cfg[
+        "num_attention_heads"]
     meta = [kv("general.architecture", V_STRING, arch),
             kv("general.alignment", V_U32, ALIGN),
             kv(p + "embedding_length", V_U32, cfg["hidden_size"]),
@@ -146,6 +195,16 @@ def write_gguf(model_dir, path, embed="f32", drop=(), extra=(),
                cfg["rms_norm_eps"]),
             kv(p + "context_length", V_U32, cfg["max_position_embeddings"]),
             kv(p + "vocab_size", V_U32, cfg["vocab_size"]),
+            ] + ([  # what bitnet.cpp's converter adds for Llama
+                kv(p + "rope.dimension_count", V_U32, hd)] if arch == "llama"
+            else []) + ([
+                kv(p + "attention.key_length", V_U32, hd),
+                kv(p + "attention.value_length", V_U32, hd)]
+            if hd * cfg["num_attention_heads"] != cfg["hidden_size"]
+            else []) + ([  # what bitnet.cpp's converter writes for 1bitLLM
+                kv(p + "rope.scaling.type", V_STRING, "linear"),
+                kv(p + "rope.scaling.factor", V_F32, 1.0)]
+            if arch == "bitnet" else []) + [
             kv("tokenizer.ggml.model", V_STRING, "gpt2")] + \
         tokenizer_meta(model_dir, cfg) + [
             kv("tokenizer.ggml.bos_token_id", V_U32, cfg["bos_token_id"]),

@@ -53,6 +53,30 @@ START_TEST(pack_unpack_round_trip)
 }
 END_TEST
 
+/* I2_S: byte p of a 128-value block holds values p, 32+p, 64+p, 96+p from
+ * its high bits down; packing and unpacking are inverses at any offset. */
+START_TEST(i2s_pack_layout_and_round_trip)
+{
+	enum { N = 256 };
+	int8_t t[N], back[N];
+	uint8_t packed[N / 4];
+	uint64_t bad;
+	unsigned seed = 777;
+
+	for (int i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		t[i] = (int8_t)((seed >> 16) % 3) - 1;
+	}
+	ternary_i2s_pack(t, N, packed);
+	ck_assert_int_eq(packed[32 + 5], (t[128 + 5] + 1) << 6 |
+	    (t[160 + 5] + 1) << 4 | (t[192 + 5] + 1) << 2 | (t[224 + 5] + 1));
+	ck_assert_int_eq(ternary_i2s_unpack(packed, 0, N, back, &bad), 0);
+	ck_assert_mem_eq(back, t, N);
+	ck_assert_int_eq(ternary_i2s_unpack(packed, 100, 60, back, &bad), 0);
+	ck_assert_mem_eq(back, t + 100, 60);
+}
+END_TEST
+
 START_TEST(code_three_is_rejected)
 {
 	uint8_t packed[2] = { 0x00, 0x30 };	/* col 1: bits 5:4 = 3 */
@@ -97,6 +121,7 @@ suite_ternary(void)
 	tcase_add_test(tc, transformers_docstring_example);
 	tcase_add_test(tc, pack_unpack_round_trip);
 	tcase_add_test(tc, code_three_is_rejected);
+	tcase_add_test(tc, i2s_pack_layout_and_round_trip);
 	tcase_add_test(tc, scale_directions);
 	suite_add_tcase(s, tc);
 	return s;
