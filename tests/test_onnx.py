@@ -37,6 +37,11 @@ CONFIGS = [  # (name, preset, seed, linear_class, bf16 master weights)
     # sub-norms, head_dim 24 with 4 heads over hidden 64, an untied head
     ("llama", "tiny-llama", 41, "bitlinear", False),
     ("llama3", "tiny-llama3", 42, "bitlinear", False),
+    # the same with AutoBitLinear, as onebitllms writes Falcon-E: packed
+    # weights whose weight_scale multiplies, and bf16 masters quantized
+    # online (its prequantized revision)
+    ("falcon-e", "tiny-falcon-e", 44, "autobitlinear", False),
+    ("falcon-e-master", "tiny-falcon-e", 45, "autobitlinear", True),
     # 1bitLLM's bitnet_b1_58: f16 masters quantized per tensor, its own
     # sub-norm names, RoPE buffers saved per layer
     ("1bitllm", "tiny-1bitllm", 43, "autobitlinear", False),

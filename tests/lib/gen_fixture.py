@@ -103,6 +103,12 @@ PRESETS["tiny-llama"] = dict(model_type="llama", hidden_size=64,
 PRESETS["tiny-llama3"] = dict(PRESETS["tiny-llama"],
                               rope_scaling=llama3_bands(64))
 PRESETS["tiny-llama-tok"] = dict(PRESETS["tiny-llama"], vocab_size=300)
+# the same with AutoBitLinear, as onebitllms writes Falcon-E (the
+# weight_scale multiplies; online for the bf16 masters of its prequantized
+# revision)
+PRESETS["tiny-falcon-e"] = dict(PRESETS["tiny-llama"], quantization_config={
+    "quant_method": "bitnet", "linear_class": "autobitlinear",
+    "quantization_mode": "offline", "modules_to_not_convert": ["lm_head"]})
 PRESETS["tiny-1bitllm-tok"] = dict(PRESETS["tiny-1bitllm"], vocab_size=300)
 PRESETS["8b"]["rope_scaling"] = llama3_bands(8192)
 
@@ -142,7 +148,7 @@ def make_config(sizes, linear_class="autobitlinear", mode="offline"):
     if sizes.get("architectures") == ["BitnetForCausalLM"]:
         return onebit_config(sizes)
     if sizes.get("model_type") == "llama":
-        return llama_config(sizes)
+        return llama_config(sizes, mode)
     cfg = {
         "architectures": ["BitNetForCausalLM"],
         "model_type": "bitnet",
@@ -165,10 +171,12 @@ def make_config(sizes, linear_class="autobitlinear", mode="offline"):
     return cfg
 
 
-def llama_config(sizes):
+def llama_config(sizes, mode="offline"):
     """The Llama architecture with BitLinear projections, as
     Llama3-8B-1.58 and Falcon3-1.58bit write it: no linear_class (the
-    weight_scale divides), an untied bf16 lm_head."""
+    weight_scale divides), an untied bf16 lm_head.  A preset may give its
+    own quantization_config (tiny-falcon-e); with a linear_class its mode
+    is mode."""
     cfg = {
         "architectures": ["LlamaForCausalLM"],
         "hidden_act": "silu",
@@ -185,7 +193,9 @@ def llama_config(sizes):
         "quantization_config": {"quant_method": "bitnet",
                                 "modules_to_not_convert": ["lm_head"]},
     }
-    cfg.update(sizes)
+    cfg.update(json.loads(json.dumps(sizes)))   # a copy
+    if "linear_class" in cfg["quantization_config"]:
+        cfg["quantization_config"]["quantization_mode"] = mode
     return cfg
 
 
