@@ -89,12 +89,19 @@ manifest_tensor_json(const Tstream__TensorInfo *t)
 static json_t *
 config_json(const Tstream__ModelConfig *c)
 {
-	json_t *eos = json_array();
+	json_t *eos = json_array(), *rope = json_null();
+	const Tstream__RopeLlama3 *r = c->rope_llama3;
 
 	for (size_t i = 0; i < c->n_eos_token_id; i++)
 		json_array_append_new(eos, json_integer(c->eos_token_id[i]));
+	if (r != NULL)	/* transformers' spelling */
+		rope = json_pack("{s:s, s:f, s:f, s:f, s:i}", "rope_type",
+		    "llama3", "factor", r->factor, "low_freq_factor",
+		    r->low_freq_factor, "high_freq_factor", r->high_freq_factor,
+		    "original_max_position_embeddings",
+		    r->original_max_position_embeddings);
 	return json_pack("{s:s?, s:s?, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
-	    "s:s?, s:f, s:f, s:i, s:b, s:I, s:o, s:s?, s:s?, s:s?}",
+	    "s:s?, s:f, s:o, s:f, s:i, s:b, s:I, s:o, s:s?, s:s?, s:s?}",
 	    "model_type", c->model_type, "architecture", c->architecture,
 	    "hidden_size", c->hidden_size, "num_hidden_layers",
 	    c->num_hidden_layers, "num_attention_heads",
@@ -102,7 +109,7 @@ config_json(const Tstream__ModelConfig *c)
 	    c->num_key_value_heads, "head_dim", c->head_dim,
 	    "intermediate_size", c->intermediate_size, "vocab_size",
 	    c->vocab_size, "hidden_act", c->hidden_act, "rope_theta",
-	    c->rope_theta, "rms_norm_eps", c->rms_norm_eps,
+	    c->rope_theta, "rope_scaling", rope, "rms_norm_eps", c->rms_norm_eps,
 	    "max_position_embeddings", c->max_position_embeddings,
 	    "tie_word_embeddings", c->tie_word_embeddings, "bos_token_id",
 	    (json_int_t)c->bos_token_id, "eos_token_id", eos, "quant_method",

@@ -150,6 +150,22 @@ def fields_that_change_the_computation_are_refused_by_name():
 
 
 @SUITE.test
+def listings_show_llama3_rope_scaling():
+    """st-read --list shows the RoPE bands the graph computes, in text and
+    (as transformers spells rope_scaling) in JSON; null when plain."""
+    bands = gf.llama3_bands(64)
+    for preset, want in (("tiny-llama3", bands), ("tiny-llama", None)):
+        m = base(preset)
+        rc, out, err = run([tool("st-read"), "--list", "--json", m])
+        assert rc == 0, err
+        assert json.loads(out)["config"]["rope_scaling"] == want, preset
+        rc, out, err = run([tool("st-read"), "--list", m])
+        assert rc == 0, err
+        assert (b"rope       llama3: factor 8, low_freq_factor 1, "
+                b"high_freq_factor 4, original 64" in out) == bool(want)
+
+
+@SUITE.test
 def a_divisor_scale_must_be_a_normal_float():
     """bitlinear divides by weight_scale: a subnormal one would turn the
     weights into infinities."""
