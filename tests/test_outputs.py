@@ -283,6 +283,34 @@ def signals_remove_every_temporary():
 
 
 @SUITE.test
+def extraction_is_whole_files_or_none():
+    """tstream-info -x writes each .npy under a temporary name: a signal
+    in the middle of a tensor leaves the files already whole (mode from
+    the umask) and no temporary; a stream that ends early leaves none
+    either."""
+    data = stream()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        d = fresh("extract-%d" % sig)
+        p = subprocess.Popen([tool("tstream-info"), "-x", d],
+                             stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, preexec_fn=umask(0o027))
+        p.stdin.write(data[:len(data) // 2])
+        p.stdin.flush()
+        wait_for(lambda: temporaries(d), "a .npy temporary")
+        p.send_signal(sig)
+        p.stdin.close()
+        assert p.wait(20) == -sig
+        p.stderr.close()
+        left = os.listdir(d)
+        assert left and all(f.endswith(".npy") for f in left), left
+        assert all(mode(os.path.join(d, f)) == 0o640 for f in left)
+    d = fresh("extract-short")
+    rc, _, err = run([tool("tstream-info"), "-x", d], data[:len(data) // 2])
+    assert rc == 1 and temporaries(d) == [], err
+
+
+@SUITE.test
 def data_reaches_the_disk_before_its_name():
     """strace: each file is fsync'd before it is renamed to its name, and
     its folder after."""

@@ -12,17 +12,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "diag.h"
 #include "dtype.h"
 #include "io.h"
 #include "manifest_print.h"
 #include "npy.h"
+#include "outfile.h"
 #include "tstream.h"
 
 struct options {
 	const char *path;
 	const char *extract;
+	struct cleanup *cleanup;	/* the .npy being written */
 	int header_only;
 	int config;
 	int json;
@@ -97,54 +100,54 @@ npy_descr(Tstream__DType t)
 	}
 }
 
-static FILE *
-open_npy(const char *dir, const Tstream__TensorInfo *t, char *path,
-    size_t len, struct diag *d)
+/* Start DIR/NAME.npy for t (outfile.h: a temporary renamed when whole). */
+static int
+open_npy(const char *dir, const Tstream__TensorInfo *t, struct outfile *f,
+    struct cleanup *c, struct diag *d)
 {
 	struct tstream_layout l;	/* the payload's array as stored */
-	FILE *fp;
+	char path[4096];
 
 	if (strchr(t->name, '/') != NULL || t->name[0] == '.')
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': name not "
-		    "usable as a file name", t->name), NULL;
-	if (snprintf(path, len, "%s/%s.npy", dir, t->name) >= (int)len)
+		    "usable as a file name", t->name);
+	if (snprintf(path, sizeof path, "%s/%s.npy", dir, t->name) >=
+	    (int)sizeof path)
 		return diag_fail(d, BN_EXIT_INPUT, "%s/%s.npy: path too long",
-		    dir, t->name), NULL;
+		    dir, t->name);
 	if (tstream_layout(t, &l) == -1)
 		return diag_fail(d, BN_EXIT_INPUT, "tensor '%s': no layout "
-		    "for its encoding", t->name), NULL;
-	if ((fp = fopen(path, "wb")) == NULL)
-		return diag_errno(d, "%s", path), NULL;
-	if (npy_write_header(fp, path, npy_descr(l.dtype), l.dims, l.rank,
-	    d) == -1) {
-		fclose(fp);
-		return NULL;
-	}
-	return fp;
+		    "for its encoding", t->name);
+	if (outfile_target(f, path, 0, c, d) == -1 ||
+	    outfile_create(f, d) == -1 ||
+	    outfile_stdio(f, TSTREAM_CHUNK, d) == NULL)
+		return -1;
+	return npy_write_header(f->fp, f->tmp, npy_descr(l.dtype), l.dims,
+	    l.rank, d);
 }
 
 /* Read the payload of t, copying it to DIR/NAME.npy if dir is set. */
 static int
 read_tensor(struct tstream_reader *r, const Tstream__TensorInfo *t,
-    const char *dir, void *buf, struct diag *d)
+    const struct options *o, void *buf, struct diag *d)
 {
-	char path[4096];
-	FILE *out = NULL;
-	int rc = 0;
+	struct outfile f = { .fd = -1 };
+	int out = o->extract != NULL, rc = 0;
 
-	if (dir != NULL && (out = open_npy(dir, t, path, sizeof path,
-	    d)) == NULL)
-		return -1;
+	if (out && open_npy(o->extract, t, &f, o->cleanup, d) == -1)
+		rc = -1;
 	for (uint64_t left = t->payload_length; rc == 0 && left > 0;) {
 		size_t n = left < TSTREAM_CHUNK ? (size_t)left : TSTREAM_CHUNK;
 
 		rc = tstream_read_payload(r, buf, n, d);
-		if (rc == 0 && out != NULL)
-			rc = io_write_full(out, buf, n, path, d);
+		if (rc == 0 && out)
+			rc = io_write_full(f.fp, buf, n, f.tmp, d);
 		left -= n;
 	}
-	if (out != NULL && fclose(out) == EOF && rc == 0)
-		rc = diag_errno(d, "%s", path);
+	if (out && rc == 0)
+		rc = outfile_commit(&f, d);
+	if (out)
+		outfile_discard(&f);
 	return rc;
 }
 
@@ -157,7 +160,7 @@ print_tensors(struct tstream_reader *r, const struct options *o,
 	int rc = buf ? 0 : -1;
 
 	while (rc == 0 && (rc = tstream_next_tensor(r, &t, d)) == 1) {
-		rc = read_tensor(r, t, o->extract, buf, d);
+		rc = read_tensor(r, t, o, buf, d);
 		if (rc == 0 && jt != NULL) {
 			json_t *j = manifest_tensor_json(t);
 			char crc[9];
@@ -227,10 +230,21 @@ show(struct tstream_reader *r, const struct options *o, struct diag *d)
 	return print_tensors(r, o, NULL, d);
 }
 
+/* The .npy being written: a signal removes it, then ends the process as
+ * it would have without it. */
+static struct cleanup temporaries;
+
+static void
+on_signal(int sig)
+{
+	cleanup_run(&temporaries);
+	cleanup_die(sig);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct options o = { .cleanup = &temporaries };
 	struct tstream_reader r;
 	struct diag d = { 0 };
 	const char *name;
@@ -238,6 +252,7 @@ main(int argc, char **argv)
 	int rc;
 
 	cli_init();
+	cleanup_on_signals(on_signal);
 	parse_args(argc, argv, &o);
 	if ((in = cli_open_input(o.path, &name, &d)) == NULL)
 		diag_exit(&d);
