@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -520,11 +521,50 @@ early_entry(struct hf_archive *x, struct archive_entry *e, struct diag *d)
 }
 
 int
-hf_archive_open(struct hf_archive *x, const char *path, struct diag *d)
+hf_archive_sniff(const unsigned char *b, size_t n)
+{
+	static const struct {
+		size_t at, len;
+		const char *magic;
+	} magics[] = {
+		{ 0, 2, "\x1f\x8b" },			/* gzip */
+		{ 0, 3, "BZh" },			/* bzip2 */
+		{ 0, 6, "\xfd" "7zXZ\0" },		/* xz */
+		{ 0, 4, "\x28\xb5\x2f\xfd" },	/* zstd */
+		{ 0, 4, "\x04\x22\x4d\x18" },	/* lz4 */
+		{ 0, 4, "PK\x03\x04" },		/* zip */
+		{ 257, 5, "ustar" },			/* tar */
+	};
+
+	for (size_t i = 0; i < sizeof magics / sizeof *magics; i++)
+		if (n >= magics[i].at + magics[i].len && memcmp(b +
+		    magics[i].at, magics[i].magic, magics[i].len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Read the entries up to the safetensors one (one pass). */
+static int
+read_early(struct hf_archive *x, struct diag *d)
 {
 	struct archive_entry *e;
 	int r;
 
+	while ((r = archive_read_next_header(x->a, &e)) == ARCHIVE_OK) {
+		int k = early_entry(x, e, d);
+		if (k != 0)
+			return k == 1 ? 0 : -1;
+	}
+	if (r != ARCHIVE_EOF)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s", x->path,
+		    archive_error_string(x->a));
+	return diag_fail(d, BN_EXIT_INPUT, "%s: no .safetensors file in the "
+	    "archive", x->path);
+}
+
+static int
+new_reader(struct hf_archive *x, const char *path, struct diag *d)
+{
 	memset(x, 0, sizeof *x);
 	x->path = path;
 	x->src.ctx = x;
@@ -534,19 +574,49 @@ hf_archive_open(struct hf_archive *x, const char *path, struct diag *d)
 	archive_read_support_filter_all(x->a);
 	archive_read_support_format_tar(x->a);
 	archive_read_support_format_zip(x->a);
+	return 0;
+}
+
+int
+hf_archive_open(struct hf_archive *x, const char *path, struct diag *d)
+{
+	if (new_reader(x, path, d) == -1)
+		return -1;
 	if (archive_read_open_filename(x->a, path, 1 << 20) != ARCHIVE_OK)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: %s", path,
 		    archive_error_string(x->a));
-	while ((r = archive_read_next_header(x->a, &e)) == ARCHIVE_OK) {
-		int k = early_entry(x, e, d);
-		if (k != 0)
-			return k == 1 ? 0 : -1;
-	}
-	if (r != ARCHIVE_EOF)
-		return diag_fail(d, BN_EXIT_INPUT, "%s: %s", path,
+	return read_early(x, d);
+}
+
+#define SOURCE_CHUNK	(1u << 20)
+
+/* libarchive's read callback on x->in. */
+static la_ssize_t
+source_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct hf_archive *x = ctx;
+	ssize_t n = x->in->read(x->in->ctx, x->inbuf, SOURCE_CHUNK,
+	    &x->in_diag);
+
+	*buf = x->inbuf;
+	if (n == -1)
+		archive_set_error(a, EIO, "%s", x->in_diag.msg);
+	return n;
+}
+
+int
+hf_archive_open_source(struct hf_archive *x, const char *name,
+    struct byte_source *in, struct diag *d)
+{
+	if (new_reader(x, name, d) == -1)
+		return -1;
+	x->in = in;
+	if ((x->inbuf = malloc(SOURCE_CHUNK)) == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (archive_read_open(x->a, x, NULL, source_read, NULL) != ARCHIVE_OK)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s", name,
 		    archive_error_string(x->a));
-	return diag_fail(d, BN_EXIT_INPUT, "%s: no .safetensors file in the "
-	    "archive", path);
+	return read_early(x, d);
 }
 
 int
@@ -648,6 +718,7 @@ hf_archive_close(struct hf_archive *x)
 	archive_cursor_close(&x->c);
 	if (x->a != NULL)
 		archive_read_free(x->a);
+	free(x->inbuf);
 	for (size_t i = 0; i < x->n_early; i++) {
 		free(x->early_path[i]);
 		free(x->early_buf[i]);

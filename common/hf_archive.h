@@ -79,10 +79,19 @@ struct hf_archive {
 	char *early_buf[HF_ARCHIVE_MAX_EARLY];
 	size_t early_len[HF_ARCHIVE_MAX_EARLY];
 	size_t n_early;
+	/* an archive read from a byte source (standard input) */
+	struct byte_source *in;
+	unsigned char *inbuf;
+	struct diag in_diag;	/* why the source failed */
 };
 
 /* True when path names an archive (by its ending). */
 int hf_archive_is_archive(const char *path);
+
+/* True when the first n bytes of a stream are those of an archive or a
+ * compressed file (tar, zip, gzip, bzip2, xz, zstd, lz4), not of a
+ * safetensors file. */
+int hf_archive_sniff(const unsigned char *b, size_t n);
 
 /* An archive file: open model m from it (config_path may be NULL). */
 int hf_archive_open_model(struct hf_archive *x, struct hf_model *m,
@@ -90,6 +99,9 @@ int hf_archive_open_model(struct hf_archive *x, struct hf_model *m,
 
 /* An archive read once: open and read up to the safetensors entry. */
 int hf_archive_open(struct hf_archive *x, const char *path, struct diag *d);
+/* The same from a byte source (standard input), named name. */
+int hf_archive_open_source(struct hf_archive *x, const char *name,
+    struct byte_source *in, struct diag *d);
 
 /* Give the side files read so far to m (one pass). */
 int hf_archive_give_side_files(struct hf_archive *x, struct hf_model *m,

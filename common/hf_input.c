@@ -54,6 +54,38 @@ one_pass_config(struct hf_input *in, const char *model, const char *config,
 	return 0;
 }
 
+/* A pipe not named as an archive: its first bytes say whether it is one
+ * (read with libarchive) or a safetensors file (which needs --config). */
+static int
+open_pipe(struct hf_input *in, const char *model, const char *config,
+    const char **what, uint64_t *size, struct byte_source **src,
+    struct diag *d)
+{
+	FILE *fp = stdin;
+
+	if (strcmp(model, "-") != 0 &&
+	    (fp = in->pipe = fopen(model, "rb")) == NULL)
+		return diag_errno(d, "%s", model);
+	*what = in->pipe ? model : "<stdin>";
+	if (st_peek(&in->peek, fp, *what, d) == -1)
+		return -1;
+	in->stdin_src.ctx = &in->peek;
+	in->stdin_src.read = st_stream_read_peeked;
+	if (hf_archive_sniff(in->peek.head, in->peek.len)) {
+		if (hf_archive_open_source(&in->x, *what, &in->stdin_src,
+		    d) == -1)
+			return -1;
+		*size = in->x.weights_size;
+		return 0;
+	}
+	if (config == NULL)
+		return diag_fail(d, BN_EXIT_USAGE, "%s: reading a safetensors "
+		    "file from a pipe needs --config", strcmp(model, "-") ?
+		    model : "standard input");
+	*src = &in->stdin_src;
+	return 0;
+}
+
 static int
 open_one_pass(struct hf_input *in, struct hf_model *m, const char *model,
     const char *config, struct diag *d)
@@ -68,13 +100,8 @@ open_one_pass(struct hf_input *in, struct hf_model *m, const char *model,
 
 	in->one_pass = 1;
 	if (!hf_archive_is_archive(model)) {
-		in->stdin_src.ctx = stdin;
-		if (strcmp(model, "-") != 0 &&
-		    (in->stdin_src.ctx = in->pipe = fopen(model, "rb")) == NULL)
-			return diag_errno(d, "%s", model);
-		in->stdin_src.read = st_stream_read_stdio;
-		src = &in->stdin_src;
-		what = in->pipe ? model : "<stdin>";
+		if (open_pipe(in, model, config, &what, &size, &src, d) == -1)
+			return -1;
 	} else if (hf_archive_open(&in->x, model, d) == -1) {
 		return -1;
 	} else {
@@ -117,13 +144,8 @@ hf_input_open(struct hf_input *in, struct hf_model *m, const char *model,
 
 	memset(in, 0, sizeof *in);
 	memset(m, 0, sizeof *m);
-	if (is_pipe(model)) {
-		if (!archive && config == NULL)
-			return diag_fail(d, BN_EXIT_USAGE, "%s: reading a "
-			    "safetensors file from a pipe needs --config",
-			    strcmp(model, "-") ? model : "standard input");
+	if (is_pipe(model))
 		return open_one_pass(in, m, model, config, d);
-	}
 	if (archive) {
 		if (hf_archive_open_model(&in->x, m, model, config, d) == -1)
 			return -1;

@@ -21,12 +21,14 @@ struct hf_input {
 	struct hf_archive x;
 	struct st_stream s;
 	struct byte_source stdin_src;
+	struct st_peeked peek;	/* its first bytes: an archive or not */
 	FILE *pipe;		/* a pipe named as the model */
 	int one_pass;
 };
 
 /* Open model (a path, or "-" for standard input; a pipe, unless it is an
- * archive, needs config as standard input does). */
+ * archive, needs config as standard input does).  An archive is known by
+ * its name, or on standard input or a pipe by its first bytes. */
 int hf_input_open(struct hf_input *in, struct hf_model *m, const char *model,
     const char *config, struct diag *d);
 

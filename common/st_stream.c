@@ -104,3 +104,29 @@ st_stream_read_stdio(void *ctx, void *buf, size_t n, struct diag *d)
 		return diag_errno(d, "read");
 	return (ssize_t)got;
 }
+
+int
+st_peek(struct st_peeked *p, FILE *fp, const char *name, struct diag *d)
+{
+	p->fp = fp;
+	p->pos = 0;
+	p->len = fread(p->head, 1, sizeof p->head, fp);
+	if (p->len < sizeof p->head && ferror(fp))
+		return diag_errno(d, "%s: read", name);
+	return 0;
+}
+
+ssize_t
+st_stream_read_peeked(void *ctx, void *buf, size_t n, struct diag *d)
+{
+	struct st_peeked *p = ctx;
+
+	if (p->pos < p->len) {
+		size_t k = p->len - p->pos < n ? p->len - p->pos : n;
+
+		memcpy(buf, p->head + p->pos, k);
+		p->pos += k;
+		return (ssize_t)k;
+	}
+	return st_stream_read_stdio(p->fp, buf, n, d);
+}

@@ -9,6 +9,7 @@
 #define BN_ST_STREAM_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "diag.h"
@@ -19,6 +20,22 @@ struct byte_source {
 	/* Up to n bytes into buf: the count, 0 at the end, -1 on error. */
 	ssize_t (*read)(void *ctx, void *buf, size_t n, struct diag *d);
 };
+
+/* A stdio stream whose first bytes were read ahead to see what it holds
+ * (standard input or a pipe cannot be rewound): they are served first. */
+#define ST_PEEK_BYTES	512u
+
+struct st_peeked {
+	FILE *fp;
+	unsigned char head[ST_PEEK_BYTES];
+	size_t len, pos;
+};
+
+/* Read up to ST_PEEK_BYTES of fp into p->head. */
+int st_peek(struct st_peeked *p, FILE *fp, const char *name, struct diag *d);
+/* The byte_source read of a struct st_peeked. */
+ssize_t st_stream_read_peeked(void *ctx, void *buf, size_t n,
+    struct diag *d);
 
 struct st_stream {
 	struct byte_source *src;

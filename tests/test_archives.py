@@ -13,6 +13,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
@@ -264,6 +265,34 @@ def a_pipe_named_as_the_model_reads_as_standard_input():
     rc, _, err = run([tool("st-read"), through_fifo(st, TMP)])
     assert rc == 2, err
     one_line(err, "from a pipe needs --config")
+
+
+@SUITE.test
+def an_archive_on_standard_input_is_known_by_its_bytes():
+    """`st-read -` and an unnamed pipe: a tar, tar.gz, tar.zst or zip is
+    recognised by its first bytes and read in one pass (config.json from
+    inside it), giving the folder's tensors; a safetensors file still
+    needs --config, and bytes that are neither say so."""
+    m = model()
+    want = tensors(m)
+    names = ["config.json", "model.safetensors"]
+    plain = tar_of(os.path.join(TMP, "stdin.tar"),
+                   [(n, os.path.join(m, n)) for n in names])
+    gz = tar_of(os.path.join(TMP, "stdin.tar.gz"),
+                [(n, os.path.join(m, n)) for n in names])
+    zst = os.path.join(TMP, "stdin.tzst")
+    subprocess.run("zstd -q -c %s > %s" % (plain, zst), shell=True,
+                   check=True)
+    zipped = os.path.join(TMP, "stdin.zip")
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
+        for n in names:
+            z.write(os.path.join(m, n), n)
+    for a in (plain, gz, zst, zipped):
+        assert tensors("- < " + a) == want, a
+        assert tensors(through_fifo(a, TMP)) == want, a
+    rc, _, err = run([tool("st-read"), "-"], input_bytes=b"not a model\n")
+    assert rc == 2, err
+    one_line(err, "standard input", "needs --config")
 
 
 if __name__ == "__main__":
