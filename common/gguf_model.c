@@ -367,7 +367,11 @@ describe(struct gguf_model *m, const struct gguf_tensor *t,
 		    it->type->block * 4;
 	it->info.encoding = it->type->encoding;
 	it->info.dtype = it->type->dtype;
-	return describe_projection(m, it, d);
+	if (describe_projection(m, it, d) == 0)
+		return 0;
+	free(it->hf_name);	/* not counted in m->n_items yet */
+	it->hf_name = NULL;
+	return -1;
 }
 
 static int

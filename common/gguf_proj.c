@@ -51,6 +51,12 @@ gguf_proj_check(const struct gguf_proj *p, struct diag *d)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is %s; a "
 		    "BitNet projection is I2_S, or the F32, F16 or BF16 "
 		    "weights of a ternary matrix", path, name, p->type->name);
+	if (gguf_proj_repacks(p) && (p->rows == 0 || p->cols == 0 ||
+	    p->cols > GGUF_PROJ_MAX_COLS))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is [%llu, "
+		    "%llu]; a projection to re-pack has rows of 1 to %u values",
+		    path, name, (unsigned long long)p->rows,
+		    (unsigned long long)p->cols, GGUF_PROJ_MAX_COLS);
 	if (gguf_proj_repacks(p) && p->rows * p->cols % GGUF_PROJ_BLOCK)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' has "
 		    "%llu values; it is re-packed as I2_S, which takes whole "

@@ -24,6 +24,8 @@
 
 /* Values of a projection that can be re-packed: whole I2_S blocks. */
 #define GGUF_PROJ_BLOCK	128u
+/* The longest row re-packed (a row is held in memory). */
+#define GGUF_PROJ_MAX_COLS	(1u << 24)
 
 struct gguf_proj {
 	const struct gguf_file *g;

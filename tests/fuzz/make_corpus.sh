@@ -44,4 +44,14 @@ vocab_size=8), 3, truth=False)"
 "$py" "$root/tests/lib/gguf_fixture.py" "$tmp/w" "$c/gguf/small.gguf"
 "$py" "$root/tests/lib/gguf_fixture.py" "$tmp/w" "$c/gguf/small-f16.gguf" \
     --embed f16
+# the llama architecture (q and k rows interleaved), I2_S and float32
+# projections: gguf-read re-packs them
+"$py" -c "import sys; sys.path.insert(0, '$root/tests/lib'); import gen_fixture \
+as g; g.write_model('$tmp/l', dict(model_type='llama', hidden_size=16, \
+num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, \
+intermediate_size=16, vocab_size=8), 3, truth=False)"
+"$py" "$root/tests/lib/gguf_fixture.py" "$tmp/l" "$c/gguf/small-llama.gguf" \
+    --arch llama
+"$py" "$root/tests/lib/gguf_fixture.py" "$tmp/l" \
+    "$c/gguf/small-llama-f32.gguf" --arch llama --proj f32
 ls -l "$c"/*
