@@ -3,7 +3,7 @@
  * format libarchive reads).  As a file, read at random, the model in it is
  * planned and written as a stream to /dev/null; then the same archive is
  * read as one pass through a pipe would read it, up to the weights and
- * past them. */
+ * past them, by name and as bytes arriving on standard input. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +11,26 @@
 #include "hf_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct memory {
+	const uint8_t *p;
+	size_t n, pos;
+};
+
+/* A byte_source over memory, a few bytes a call as a pipe gives them. */
+static ssize_t
+memory_read(void *ctx, void *buf, size_t n, struct diag *d)
+{
+	struct memory *m = ctx;
+	size_t k = m->n - m->pos < n ? m->n - m->pos : n;
+
+	(void)d;
+	if (k > 4093)
+		k = 4093;
+	memcpy(buf, m->p + m->pos, k);
+	m->pos += k;
+	return (ssize_t)k;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,5 +72,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hf_archive_finish(&in.x, &d);
 	hf_archive_close(&in.x);
 	unlink(path);
+	{
+		struct memory mem = { data, size, 0 };
+		struct byte_source src = { &mem, memory_read };
+
+		if (hf_archive_open_source(&in.x, "<stdin>", &src, &d) == 0)
+			hf_archive_finish(&in.x, &d);
+		hf_archive_close(&in.x);
+	}
 	return 0;
 }
