@@ -9,6 +9,7 @@
 
 #include "bitnet_config.h"
 #include "bitnet_names.h"
+#include "blockq8.h"
 #include "dtype.h"
 #include "onnx_types.h"
 #include "version.h"
@@ -691,28 +692,28 @@ as_float(struct ctx *x, const char *hint, const char *name)
 	    (const char *const[]){ name }, 1, "to", OG_FLOAT) : name;
 }
 
-/* A block-q8 embedding: com.microsoft.GatherBlockQuantized of its rows
- * [vocab, blocks, block] (scales [vocab, blocks, 1], folded from the
- * stored [vocab, blocks] at load), reshaped to [batch, seq, hidden]. */
+/* A block-q8 embedding, gathered with standard operators so that every
+ * onnxruntime build runs it (onnxruntime-web has no GatherBlockQuantized):
+ * the rows' codes [batch, seq, blocks, block] as float, less the zero
+ * point 128, times their blocks' scales [batch, seq, blocks, 1]
+ * (exact: an 8-bit code times a float32 scale is one rounding, as the
+ * contrib operator computes), reshaped to [batch, seq, hidden]. */
 static const char *
 embed_q8(struct ctx *x, const Tstream__TensorInfo *t, const char *out)
 {
 	struct onnx_graph *g = x->g;
-	Onnx__AttributeProto *attrs[4] = {
-		og_attr_int(g, "bits", 8),
-		og_attr_int(g, "block_size", (int64_t)t->block_size),
-		og_attr_int(g, "gather_axis", 0),
-		og_attr_int(g, "quantize_axis", 2),
-	};
-	const char *s = og_op2(g, "Unsqueeze", "embed_scales",
-	    scales_of(x, t->name), og_vec_i64(g, "axis_2",
-	    (const int64_t[]){ 2 }, 1));
-	const char *e = og_node(g, "GatherBlockQuantized", "embedded_blocks",
-	    (const char *const[]){ t->name, "input_ids", s }, 3, attrs, 4);
-	const char *in[2] = { e, og_vec_i64(g, "embed_shape",
+	const char *codes = int_attr_node(x, "Cast", "embedded_codes",
+	    (const char *const[]){ og_op2(g, "Gather", "embedded_q8", t->name,
+	    "input_ids") }, 1, "to", OG_FLOAT);
+	const char *scales = og_op2(g, "Unsqueeze", "embedded_scales",
+	    og_op2(g, "Gather", "embedded_d", scales_of(x, t->name),
+	    "input_ids"), og_vec_i64(g, "axis_3", (const int64_t[]){ 3 }, 1));
+	const char *centred = og_op2(g, "Sub", "embedded_centred", codes,
+	    og_scalar_f32(g, "q8_zero", (float)BLOCKQ8_ZERO));
+	const char *in[2] = { og_op2(g, "Mul", "embedded_blocks", centred,
+	    scales), og_vec_i64(g, "embed_shape",
 	    (const int64_t[]){ 0, 0, (int64_t)x->c->hidden_size }, 3) };
 
-	og_set_domain(g, ONNX_MS_DOMAIN);
 	if (out == NULL)
 		return og_node(g, "Reshape", "embedded", in, 2, NULL, 0);
 	og_node_named(g, "Reshape", in, 2, &out, 1, NULL, 0);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * blockq8.h - a float matrix in 8-bit blocks, as GGUF's Q8_0 quantizes
- * (and onnxruntime's GatherBlockQuantized and MatMulNBits bits=8 read):
+ * (and onnxruntime's MatMulNBits bits=8 reads):
  * per block of `block` values along a row, d = max|x| / 127 and
  * q = round(x / d) in -127..127 (half away from zero), stored as q + 128
  * (the operators' default zero point for uint8); x is read back as

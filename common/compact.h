@@ -34,8 +34,8 @@ enum compact_form {
  * float16 (the default: every onnxruntime build casts it, bf16 values
  * below 2^-14 rounded by at most 2^-25), float32 (exact, twice the
  * bytes, no Cast), as the source has it, or (any float one) as block-q8:
- * 8 bits a value and a scale per 32 (blockq8.h), read by onnxruntime's
- * GatherBlockQuantized and MatMulNBits. */
+ * 8 bits a value and a scale per 32 (blockq8.h), gathered by standard
+ * operators and read by onnxruntime's MatMulNBits. */
 enum compact_embed { EMBED_F16, EMBED_F32, EMBED_KEEP, EMBED_Q8 };
 
 /* The block of a block-q8 embedding (GGUF's Q8_0 has the same). */
