@@ -8,6 +8,7 @@
 #include "bitnet_config.h"
 #include "bitnet_names.h"
 #include "gguf_proj.h"
+#include "gguf_tokenizer.h"
 #include "io.h"
 
 /* llama.cpp's names of the layer tensors, by part. */
@@ -269,12 +270,28 @@ load_config(struct gguf_model *m, struct diag *d)
 	return check_rope(m, d);
 }
 
+/* Side file name holding text (adopted). */
+static void
+add_side(struct gguf_model *m, const char *name, char *text)
+{
+	Tstream__SideFile *f = &m->side[m->n_side];
+
+	tstream__side_file__init(f);
+	f->name = (char *)name;
+	f->has_content = 1;
+	f->content.data = (uint8_t *)text;
+	f->content.len = strlen(text);
+	m->side_ptrs[m->n_side++] = f;
+}
+
+/* The tokenizer metadata as tokenizer.gguf.json, and as Hugging Face's
+ * tokenizer.json and tokenizer_config.json where it converts. */
 static int
 load_tokenizer(struct gguf_model *m, struct diag *d)
 {
 	json_t *tok = json_object(), *v;
 	const char *key;
-	char *text;
+	char *text, *hf, *cfg;
 
 	if (tok == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
@@ -285,12 +302,11 @@ load_tokenizer(struct gguf_model *m, struct diag *d)
 	json_decref(tok);
 	if (text == NULL)
 		return 0;
-	tstream__side_file__init(&m->side);
-	m->side.name = "tokenizer.gguf.json";
-	m->side.has_content = 1;
-	m->side.content.data = (uint8_t *)text;
-	m->side.content.len = strlen(text);
-	m->side_ptr = &m->side;
+	add_side(m, "tokenizer.gguf.json", text);
+	if (gguf_tokenizer_convert(m->g.kv, &hf, &cfg, &m->tokenizer_why)) {
+		add_side(m, "tokenizer.json", hf);
+		add_side(m, "tokenizer_config.json", cfg);
+	}
 	return 0;
 }
 
@@ -435,8 +451,8 @@ gguf_model_header(struct gguf_model *m, Tstream__StreamHeader *h,
 		manifest[i] = &m->items[i].info;
 	tstream_header_init(h, m->config_json, m->config, manifest,
 	    m->n_items, m->g.path);
-	h->side_files = m->side_ptr ? &m->side_ptr : NULL;
-	h->n_side_files = m->side_ptr ? 1 : 0;
+	h->side_files = m->n_side ? m->side_ptrs : NULL;
+	h->n_side_files = m->n_side;
 }
 
 /* A block-quantized tensor, dequantized a chunk of whole blocks at a
@@ -502,7 +518,8 @@ gguf_model_close(struct gguf_model *m)
 	for (size_t i = 0; i < m->n_items; i++)
 		free(m->items[i].hf_name);
 	free(m->items);
-	free(m->side.content.data);
+	for (size_t i = 0; i < m->n_side; i++)
+		free(m->side[i].content.data);
 	bitnet_config_free(m->config);
 	free(m->config_json);
 	gguf_close(&m->g);

@@ -42,8 +42,12 @@ struct gguf_model {
 	const struct gguf_arch *arch;	/* general.architecture */
 	char *config_json;
 	Tstream__ModelConfig *config;
-	Tstream__SideFile side;
-	Tstream__SideFile *side_ptr;
+	/* tokenizer.gguf.json, and tokenizer.json and tokenizer_config.json
+	 * when the tokenizer converts (gguf_tokenizer.h) */
+	Tstream__SideFile side[3];
+	Tstream__SideFile *side_ptrs[3];
+	size_t n_side;
+	const char *tokenizer_why;	/* why it did not convert, or NULL */
 	struct gguf_item *items;	/* model order */
 	size_t n_items;
 };

@@ -8,12 +8,15 @@ Prints 'N passed, N failed' last."""
 import filecmp
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 import gen_fixture as gf  # noqa: E402
+import gguf_fixture  # noqa: E402
 from greedy import PROMPTS, clear_prompt, generate  # noqa: E402
 from harness import Suite, sh, tool  # noqa: E402
 import reference  # noqa: E402
@@ -170,6 +173,124 @@ def bundle_usage_errors():
     p = sh("%s %s | %s | %s --bundle /nonexistent/dir/x" % (
         tool("st-read"), src, tool("tern-dequant"), tool("onnx-emit")))
     assert p.returncode == 3 and b"/nonexistent/dir/x" in p.stderr, p.stderr
+
+
+TOKENIZE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tjs",
+                        "tokenize.mjs")
+# texts that exercise each part of a split pattern: contractions, digit
+# runs, punctuation runs, newlines, spaces, letters outside ASCII
+TEXTS = ["Once upon a time", "It's 2026: 1234567 tokens, isn't it?!",
+         "  two  spaces\n\nand lines\r\n", "caf\u00e9 na\u00efve \u00fcber",
+         "x<|end_of_text|>y", "((a+b)*c) -> d;;"]
+
+
+def tokenize(folder, texts=TEXTS):
+    p = subprocess.run(["node", TOKENIZE, folder, json.dumps(texts)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.returncode == 0, p.stderr.decode()
+    return json.loads(p.stdout)
+
+
+def bundle_of(reader, path, name, form="q2"):
+    """A bundle named name of the model reader (st-read or gguf-read)
+    reads from path."""
+    out = os.path.join(TMP, name)
+    p = sh("%s %s | %s %s | %s -q --bundle %s" % (
+        tool(reader), path, tool("tern-dequant"), FORMS[form],
+        tool("onnx-emit"), out))
+    assert p.returncode == 0, p.stderr.decode()
+    return out
+
+
+def gguf_bundle(src, name):
+    """A bundle of src's model read back from a GGUF of it."""
+    g = os.path.join(TMP, name + ".gguf")
+    gguf_fixture.write_gguf(src, g)
+    return bundle_of("gguf-read", g, name)
+
+
+def llama3_style(src, dst):
+    """A copy of src whose tokenizer.json is laid out as Llama 3's (its
+    split pattern before byte-level symbols, whole vocabulary words before
+    merges, a BOS before each sequence), with src's vocabulary."""
+    shutil.copytree(src, dst)
+    path = os.path.join(dst, "tokenizer.json")
+    with open(path) as f:
+        tok = json.load(f)
+    bos = tok["added_tokens"][-2]["content"]
+    bos_id = tok["added_tokens"][-2]["id"]
+    level = {"type": "ByteLevel", "add_prefix_space": False,
+             "trim_offsets": True, "use_regex": False}
+    tok["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": (
+            r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|"
+            r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|"
+            r"\s+(?!\S)|\s+")}, "behavior": "Isolated", "invert": False},
+        level]}
+
+    def ref(type_id):
+        return {"SpecialToken": {"id": bos, "type_id": type_id}}
+
+    def seq(x, type_id):
+        return {"Sequence": {"id": x, "type_id": type_id}}
+    tok["post_processor"] = {"type": "Sequence", "processors": [
+        {"type": "ByteLevel", "add_prefix_space": True,
+         "trim_offsets": False, "use_regex": True},
+        {"type": "TemplateProcessing", "single": [ref(0), seq("A", 0)],
+         "pair": [ref(0), seq("A", 0), ref(1), seq("B", 1)],
+         "special_tokens": {bos: {"id": bos, "ids": [bos_id],
+                                  "tokens": [bos]}}}]}
+    tok["model"]["ignore_merges"] = True
+    with open(path, "w") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    path = os.path.join(dst, "tokenizer_config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    cfg["add_bos_token"] = True
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    return dst
+
+
+@SUITE.test
+def a_gguf_tokenizer_becomes_tokenizer_json():
+    """gguf-read turns llama.cpp's byte-level BPE metadata back into
+    tokenizer.json and tokenizer_config.json, so a bundle made from GGUF
+    alone runs in transformers.js: GPT-2's pre-tokenizer gives the
+    original tokenizer.json exactly and the same greedy generation;
+    Llama 3's (llama-bpe: its split pattern, whole words first, a BOS)
+    tokenizes every text as the original does; a pre-tokenizer not
+    converted leaves the bundle without one."""
+    src = model_dir("tiny-tok", 21)
+    hf = bundle("tiny-tok", 21, forms=("q2",), name="hf-tok")
+    out = gguf_bundle(src, "gguf-tok")
+    with open(os.path.join(out, "tokenizer.json")) as a, \
+            open(os.path.join(src, "tokenizer.json")) as b:
+        assert json.load(a) == json.load(b)
+    prompt = PROMPTS[1]
+    got, want = generate(out, prompt, "q2"), generate(hf, prompt, "q2")
+    assert (got["prompt_ids"], got["new_ids"]) == (want["prompt_ids"],
+                                                   want["new_ids"])
+    l3 = llama3_style(src, os.path.join(TMP, "src-llama3-tok"))
+    want = tokenize(bundle_of("st-read", l3, "hf-l3"))
+    got = tokenize(gguf_bundle(l3, "gguf-l3"))
+    assert got == want, (got, want)
+    with open(os.path.join(l3, "tokenizer.json")) as f:
+        bos = json.load(f)["added_tokens"][-2]["id"]
+    assert all(t["ids"][0] == bos for t in got), got
+    with open(os.path.join(TMP, "gguf-l3", "tokenizer_config.json")) as f:
+        assert json.load(f)["add_bos_token"] is True
+    # a pre-tokenizer whose pattern is not known here: no tokenizer.json
+    with open(os.path.join(TMP, "gguf-tok.gguf"), "rb") as f:
+        blob = f.read()
+    g = os.path.join(TMP, "other-pre.gguf")
+    with open(g, "wb") as f:
+        f.write(blob.replace(b"\x05\0\0\0\0\0\0\0gpt-2",
+                             b"\x05\0\0\0\0\0\0\0gpt-9", 1))
+    p = sh("%s --list %s" % (tool("gguf-read"), g))
+    assert p.returncode == 0, p.stderr
+    assert b"tokenizer.gguf.json" in p.stdout
+    assert b"tokenizer.json" not in p.stdout, p.stdout
 
 
 if __name__ == "__main__":

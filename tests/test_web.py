@@ -134,16 +134,22 @@ def every_form_generates_in_chromium_as_in_node():
     SUITE.report.append("web: screenshot of the page in %s" % SHOT)
 
 
+def q2_bundle(name, embed):
+    """A q2 bundle of the source, its embedding stored as --embed says."""
+    out = os.path.join(TMP, name)
+    p = subprocess.run("%s %s | %s --to q2 --embed %s | %s -q --bundle %s"
+                       % (tool("st-read"), source(), tool("tern-dequant"),
+                          embed, tool("onnx-emit"), out), shell=True,
+                       stderr=subprocess.PIPE)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
 @SUITE.test
 def a_bfloat16_embedding_is_what_the_browser_build_cannot_cast():
     """The reason compact bundles store their embedding as float16: kept
     as bf16 it fails to load in transformers.js's browser build."""
-    out = os.path.join(TMP, "tok-keep")
-    p = subprocess.run("%s %s | %s --to q2 --embed keep | %s -q --bundle %s"
-                       % (tool("st-read"), source(), tool("tern-dequant"),
-                          tool("onnx-emit"), out), shell=True,
-                       stderr=subprocess.PIPE)
-    assert p.returncode == 0, p.stderr
+    out = q2_bundle("tok-keep", "keep")
     with Server([out]) as s:
         (r,) = browse(s.url, [{"model": "tok-keep", "dtype": "q2",
                                "device": "wasm", "max": 4}])
@@ -158,12 +164,7 @@ def an_8bit_table_runs_in_chromium():
     head rounds its activations to int8 per block in both runtimes, so
     near-ties may go either way after a while: the first ten greedy tokens
     must be Node's (a wrong gather or head differs from the first)."""
-    out = os.path.join(TMP, "tok-q8")
-    p = subprocess.run("%s %s | %s --to q2 --embed q8 | %s -q --bundle %s"
-                       % (tool("st-read"), source(), tool("tern-dequant"),
-                          tool("onnx-emit"), out), shell=True,
-                       stderr=subprocess.PIPE)
-    assert p.returncode == 0, p.stderr
+    out = q2_bundle("tok-q8", "q8")
     prompt = chosen_prompt()[0]
     want = generate(out, prompt, "q2")["new_ids"]
     with Server([out]) as s:

@@ -23,7 +23,9 @@ usage(int status)
 	    "I2_S\n"
 	    "where needed) and writes it as a tensor stream.  Names and row "
 	    "order\n"
-	    "are the Hugging Face ones.\n"
+	    "are the Hugging Face ones; a Llama 3 or GPT-2 byte-level BPE "
+	    "tokenizer\n"
+	    "also travels as tokenizer.json.\n"
 	    READER_OPTIONS_HELP);
 	exit(status);
 }

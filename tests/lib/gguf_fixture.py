@@ -36,7 +36,8 @@ import reference  # noqa: E402
 ARCH = "bitnet-b1.58"
 ALIGN = 32
 T_F32, T_F16, T_I2S = 0, 1, 36
-V_U32, V_F32, V_STRING, V_ARRAY = 4, 6, 8, 9
+V_U32, V_I32, V_F32, V_BOOL, V_STRING, V_ARRAY = 4, 5, 6, 7, 8, 9
+TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_USER_DEFINED = 1, 3, 4
 PARTS = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q",
          "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
          "self_attn.attn_sub_norm": "attn_sub_norm",
@@ -58,6 +59,8 @@ def kv(key, vtype, value):
     out = gstr(key) + struct.pack("<I", vtype)
     if vtype == V_U32:
         return out + struct.pack("<I", value)
+    if vtype == V_BOOL:
+        return out + struct.pack("<B", bool(value))
     if vtype == V_F32:
         return out + struct.pack("<f", value)
     if vtype == V_STRING:
@@ -65,7 +68,8 @@ def kv(key, vtype, value):
     etype, items = value
     out += struct.pack("<IQ", etype, len(items))
     return out + b"".join(gstr(i) if etype == V_STRING else
-                          struct.pack("<I", i) for i in items)
+                          struct.pack("<i" if etype == V_I32 else "<I", i)
+                          for i in items)
 
 
 def pack_i2s(t, scale):
@@ -150,9 +154,34 @@ def tensors_of(model_dir, embed, proj="i2s", arch=ARCH):
     return cfg, out
 
 
+def pre_of(tok):
+    """The tokenizer.ggml.pre llama.cpp's converter would name for a
+    tokenizer.json: Llama 3's split pattern is llama-bpe, GPT-2's
+    byte-level one gpt-2."""
+    pre = tok["pre_tokenizer"]
+    if pre["type"] == "Sequence" and pre["pretokenizers"][0]["type"] == \
+            "Split":
+        return "llama-bpe"
+    assert pre["type"] == "ByteLevel" and pre["use_regex"], pre
+    return "gpt-2"
+
+
+def adds_bos(tok):
+    """Does the post-processor (alone, or in a Sequence) put a special
+    token first, as llama.cpp's converter reads it?"""
+    post = tok["post_processor"] or {}
+    for p in post.get("processors", [post]):
+        if p["type"] == "TemplateProcessing":
+            return "SpecialToken" in p["single"][0]
+    return False
+
+
 def tokenizer_meta(model_dir, cfg):
-    """tokenizer.ggml.tokens (and merges) from the folder's tokenizer.json,
-    as llama.cpp's gpt2 tokenizer reads them; placeholders without one."""
+    """tokenizer.ggml.* from the folder's tokenizer.json, as llama.cpp's
+    converter writes a byte-level BPE: tokens, their types (special added
+    tokens are control, other added ones user-defined), merges, the
+    pre-tokenizer's name and whether a BOS is added; placeholders without
+    one."""
     path = os.path.join(model_dir, "tokenizer.json")
     if not os.path.exists(path):
         return [kv("tokenizer.ggml.tokens", V_ARRAY, (V_STRING, [
@@ -162,9 +191,16 @@ def tokenizer_meta(model_dir, cfg):
     by_id = {i: t for t, i in tok["model"]["vocab"].items()}
     by_id.update({a["id"]: a["content"] for a in tok["added_tokens"]})
     tokens = [by_id.get(i, "[PAD%d]" % i) for i in range(cfg["vocab_size"])]
-    return [kv("tokenizer.ggml.tokens", V_ARRAY, (V_STRING, tokens)),
+    types = [TOKEN_NORMAL] * len(tokens)
+    for a in tok["added_tokens"]:
+        types[a["id"]] = TOKEN_CONTROL if a["special"] else \
+            TOKEN_USER_DEFINED
+    return [kv("tokenizer.ggml.pre", V_STRING, pre_of(tok)),
+            kv("tokenizer.ggml.tokens", V_ARRAY, (V_STRING, tokens)),
+            kv("tokenizer.ggml.token_type", V_ARRAY, (V_I32, types)),
             kv("tokenizer.ggml.merges", V_ARRAY,
-               (V_STRING, tok["model"]["merges"]))]
+               (V_STRING, tok["model"]["merges"])),
+            kv("tokenizer.ggml.add_bos_token", V_BOOL, adds_bos(tok))]
 
 
 def write_gguf(model_dir, path, embed="f32", drop=(), extra=(),
