@@ -292,6 +292,7 @@ load_tokenizer(struct gguf_model *m, struct diag *d)
 	json_t *tok = json_object(), *v;
 	const char *key;
 	char *text, *hf, *cfg;
+	const char *why;	/* not converted: gguf-read(1) says when */
 
 	if (tok == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
@@ -303,7 +304,7 @@ load_tokenizer(struct gguf_model *m, struct diag *d)
 	if (text == NULL)
 		return 0;
 	add_side(m, "tokenizer.gguf.json", text);
-	if (gguf_tokenizer_convert(m->g.kv, &hf, &cfg, &m->tokenizer_why)) {
+	if (gguf_tokenizer_convert(m->g.kv, &hf, &cfg, &why)) {
 		add_side(m, "tokenizer.json", hf);
 		add_side(m, "tokenizer_config.json", cfg);
 	}

@@ -47,7 +47,6 @@ struct gguf_model {
 	Tstream__SideFile side[3];
 	Tstream__SideFile *side_ptrs[3];
 	size_t n_side;
-	const char *tokenizer_why;	/* why it did not convert, or NULL */
 	struct gguf_item *items;	/* model order */
 	size_t n_items;
 };
