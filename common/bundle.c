@@ -84,6 +84,17 @@ bundle_rel_name(const struct bundle *b, size_t i, char *path, size_t len)
 	return path_in(b, rel, path, len, &quiet) == -1 ? NULL : path;
 }
 
+int
+bundle_has_tokenizer(const struct bundle *b)
+{
+	char path[PATH_MAX];
+	struct diag quiet = { 0 };
+	struct stat st;
+
+	return path_in(b, "tokenizer.json", path, sizeof path, &quiet) == 0 &&
+	    stat(path, &st) == 0;
+}
+
 static int
 refuse_existing(const struct bundle *b, struct diag *d)
 {

@@ -51,6 +51,9 @@ int bundle_open(struct bundle *b, const char *dir, int force,
 int bundle_finish(struct bundle *b, const Tstream__StreamHeader *h,
     const Tstream__Trailer *t, int external, struct diag *d);
 
+/* Does the folder hold a tokenizer.json (written now, or before)? */
+int bundle_has_tokenizer(const struct bundle *b);
+
 /* Send the folder's files as a tar stream to fd. */
 int bundle_write_tar(struct bundle *b, int fd, struct diag *d);
 

@@ -291,6 +291,16 @@ def a_gguf_tokenizer_becomes_tokenizer_json():
     assert p.returncode == 0, p.stderr
     assert b"tokenizer.gguf.json" in p.stdout
     assert b"tokenizer.json" not in p.stdout, p.stdout
+    # and onnx-emit says when a bundle is left without a tokenizer.json
+    for path, note in ((g, True), (os.path.join(TMP, "gguf-tok.gguf"),
+                                   False)):
+        d = os.path.join(TMP, "note-%s" % note)
+        p = sh("%s %s | %s | %s --bundle %s" % (
+            tool("gguf-read"), path, tool("tern-dequant"),
+            tool("onnx-emit"), d))
+        assert p.returncode == 0, p.stderr
+        assert (b"note: the bundle has no tokenizer.json" in p.stderr) \
+            == note, p.stderr
 
 
 if __name__ == "__main__":

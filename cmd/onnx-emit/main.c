@@ -182,6 +182,10 @@ emit_model(struct tstream_reader *r, const struct options *o,
 	if (rc == 0 && !o->quiet)
 		fprintf(stderr, "onnx-emit: wrote the %s\n",
 		    bitnet_part_describe(&part, what, sizeof what));
+	if (rc == 0 && !o->quiet && b != NULL && !bundle_has_tokenizer(b))
+		fprintf(stderr, "onnx-emit: note: the bundle has no "
+		    "tokenizer.json (the stream carries none); transformers.js "
+		    "needs the model's own beside config.json\n");
 	og_free(&g);
 	return rc;
 }
