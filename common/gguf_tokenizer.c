@@ -89,7 +89,14 @@ post_processor(const struct tok *t)
 	    "special_tokens", bos, "id", bos, "ids", t->bos, "tokens", bos);
 }
 
-static int is_added(const struct tok *t, size_t i);
+/* Is token i an added one (control or user-defined)? */
+static int
+is_added(const struct tok *t, size_t i)
+{
+	json_int_t ty = json_integer_value(json_array_get(t->types, i));
+
+	return ty == TOKEN_CONTROL || ty == TOKEN_USER_DEFINED;
+}
 
 /* Control and user-defined tokens, as tokenizers' added tokens. */
 static json_t *
@@ -112,15 +119,6 @@ added_tokens(const struct tok *t)
 		}
 	}
 	return out;
-}
-
-/* Is token i an added one (control or user-defined)? */
-static int
-is_added(const struct tok *t, size_t i)
-{
-	json_int_t ty = json_integer_value(json_array_get(t->types, i));
-
-	return ty == TOKEN_CONTROL || ty == TOKEN_USER_DEFINED;
 }
 
 /* The BPE model: its vocabulary is the tokens that are not added ones. */
