@@ -320,7 +320,7 @@ item_proj(const struct gguf_model *m, const struct gguf_item *it,
 	p->t = it->t;
 	p->type = it->type;
 	p->rows = it->shape[0];
-	p->cols = it->t->n_dims == 2 ? it->shape[1] : 1;
+	p->cols = it->shape[1];	/* a matrix: describe_projection checked */
 	p->heads = it->heads;
 }
 
@@ -339,11 +339,13 @@ describe_projection(struct gguf_model *m, struct gguf_item *it,
 		it->heads = m->config->num_attention_heads;
 	if (m->arch->interleaved_qk && bn.part == BITNET_K_PROJ)
 		it->heads = m->config->num_key_value_heads;
+	if (it->t->n_dims != 2)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' has %u "
+		    "dimensions; a projection is a matrix", m->g.path,
+		    it->t->name, it->t->n_dims);
 	item_proj(m, it, &p);
-	if (it->t->n_dims != 2 || gguf_proj_check(&p, d) == -1)
-		return it->t->n_dims != 2 ? diag_fail(d, BN_EXIT_INPUT,
-		    "%s: tensor '%s' has %u dimensions; a projection is a "
-		    "matrix", m->g.path, it->t->name, it->t->n_dims) : -1;
+	if (gguf_proj_check(&p, d) == -1)
+		return -1;
 	if ((it->repack = gguf_proj_repacks(&p))) {
 		it->info.encoding = TSTREAM__ENCODING__TERNARY_I2S;
 		it->info.dtype = TSTREAM__DTYPE__U8;
