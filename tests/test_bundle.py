@@ -33,16 +33,22 @@ def model_dir(preset, seed):
     return gf.model_once(os.path.join(TMP, "src-%s" % preset), preset, seed)
 
 
-def bundle(preset, seed, forms=("fp32",), name=None, flags=""):
-    """A bundle folder of the preset with each form in it."""
-    out = os.path.join(TMP, name or "bundle-%s" % preset)
+def bundle_of(reader, path, name, forms=("q2",), flags=""):
+    """The bundle folder TMP/name of the model reader (st-read or
+    gguf-read) reads from path, with each form in it."""
+    out = os.path.join(TMP, name)
     for i, form in enumerate(forms):
         p = sh("%s %s | %s %s | %s -q --bundle %s %s %s" % (
-            tool("st-read"), model_dir(preset, seed), tool("tern-dequant"),
-            FORMS[form], tool("onnx-emit"), out, "--force" if i else "",
-            flags))
+            tool(reader), path, tool("tern-dequant"), FORMS[form],
+            tool("onnx-emit"), out, "--force" if i else "", flags))
         assert p.returncode == 0, p.stderr.decode()
     return out
+
+
+def bundle(preset, seed, forms=("fp32",), name=None, flags=""):
+    """A bundle folder of the preset with each form in it."""
+    return bundle_of("st-read", model_dir(preset, seed),
+                     name or "bundle-%s" % preset, forms, flags)
 
 
 @SUITE.test
@@ -189,17 +195,6 @@ def tokenize(folder, texts=TEXTS):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.returncode == 0, p.stderr.decode()
     return json.loads(p.stdout)
-
-
-def bundle_of(reader, path, name, form="q2"):
-    """A bundle named name of the model reader (st-read or gguf-read)
-    reads from path."""
-    out = os.path.join(TMP, name)
-    p = sh("%s %s | %s %s | %s -q --bundle %s" % (
-        tool(reader), path, tool("tern-dequant"), FORMS[form],
-        tool("onnx-emit"), out))
-    assert p.returncode == 0, p.stderr.decode()
-    return out
 
 
 def gguf_bundle(src, name):
