@@ -67,24 +67,21 @@ def log_softmax(x):
     return x - np.log(np.exp(x).sum(-1, keepdims=True))
 
 
-def onnx_logprobs(model, cfg, toks):
-    """Our log-probs of the scored positions of each window."""
-    layers = cfg["num_hidden_layers"]
-    kv = cfg.get("num_key_value_heads") or cfg["num_attention_heads"]
-    hd = cfg.get("head_dim") or cfg["hidden_size"] // cfg[
-        "num_attention_heads"]
+def onnx_logprobs(model, ref, toks):
+    """Our log-probs of the scored positions of each window (the cache's
+    sizes from the reference's reading of the config)."""
     out = []
     for ids in toks:
         lg, _ = ort_run.run(model, ort_run.feeds(
-            ids[None].astype(np.int64), ort_run.empty_past(layers, kv, hd)),
-            ["logits"])
+            ids[None].astype(np.int64), ort_run.empty_past(
+                ref.cfg["num_hidden_layers"], ref.kv, ref.hd)), ["logits"])
         out.append(log_softmax(lg["logits"][0]))
     return np.stack(out)[:, CTX // 2:CTX - 1]
 
 
-def reference_logprobs(src, toks):
-    """The numpy reference's, without activation quantization."""
-    ref = reference.Reference(src, act_quant=False)
+def reference_logprobs(ref, toks):
+    """The numpy reference's (ref built without activation
+    quantization)."""
     out = []
     for ids in toks:
         ids = ids[None].astype(np.int64)
@@ -113,14 +110,15 @@ def compare(run, gguf, text, src, work):
     subprocess.run("%s/gguf-read %s | %s/tern-dequant | %s/onnx-emit -q -o "
                    "%s" % (bin_, gguf, bin_, bin_, model), shell=True,
                    check=True)
-    ours = onnx_logprobs(model, reference.read_model(src)[0], toks)
+    ref = reference.Reference(src, act_quant=False)
+    ours = onnx_logprobs(model, ref, toks)
     nxt = toks[:, CTX // 2 + 1:, None]
     ppl = [np.exp(-np.take_along_axis(x, nxt, -1).mean())
            for x in (ours, theirs)]
     line = "ours: %s; ppl ours %.2f, bitnet.cpp %.2f" % (
         agreement(ours, theirs), ppl[0], ppl[1])
     if "-f32" in gguf:
-        line += "; ref-noq: %s" % agreement(reference_logprobs(src, toks),
+        line += "; ref-noq: %s" % agreement(reference_logprobs(ref, toks),
                                            theirs)
     return line
 
