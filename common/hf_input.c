@@ -58,8 +58,7 @@ one_pass_config(struct hf_input *in, const char *model, const char *config,
  * (read with libarchive) or a safetensors file (which needs --config). */
 static int
 open_pipe(struct hf_input *in, const char *model, const char *config,
-    const char **what, uint64_t *size, struct byte_source **src,
-    struct diag *d)
+    const char **what, struct byte_source **src, struct diag *d)
 {
 	FILE *fp = stdin;
 
@@ -71,13 +70,9 @@ open_pipe(struct hf_input *in, const char *model, const char *config,
 		return -1;
 	in->stdin_src.ctx = &in->peek;
 	in->stdin_src.read = st_stream_read_peeked;
-	if (hf_archive_sniff(in->peek.head, in->peek.len)) {
-		if (hf_archive_open_source(&in->x, *what, &in->stdin_src,
-		    d) == -1)
-			return -1;
-		*size = in->x.weights_size;
-		return 0;
-	}
+	if (hf_archive_sniff(in->peek.head, in->peek.len))
+		return hf_archive_open_source(&in->x, *what, &in->stdin_src,
+		    d);
 	if (config == NULL)
 		return diag_fail(d, BN_EXIT_USAGE, "%s: reading a safetensors "
 		    "file from a pipe needs --config", strcmp(model, "-") ?
@@ -99,14 +94,14 @@ open_one_pass(struct hf_input *in, struct hf_model *m, const char *model,
 	int rc;
 
 	in->one_pass = 1;
-	if (!hf_archive_is_archive(model)) {
-		if (open_pipe(in, model, config, &what, &size, &src, d) == -1)
-			return -1;
-	} else if (hf_archive_open(&in->x, model, d) == -1) {
+	if (hf_archive_is_archive(model))
+		rc = hf_archive_open(&in->x, model, d);
+	else
+		rc = open_pipe(in, model, config, &what, &src, d);
+	if (rc == -1)
 		return -1;
-	} else {
+	if (in->x.a != NULL)	/* an archive: its weights entry's size */
 		size = in->x.weights_size;
-	}
 	if (one_pass_config(in, model, config, &text, &len, &cname, d) == -1)
 		return -1;
 	rc = st_stream_open(&in->s, src, what, size, &f, d);
