@@ -66,22 +66,27 @@ path_in(const struct bundle *b, const char *rel, char *buf, size_t len,
 	return io_join(b->dir, rel, buf, len, d);
 }
 
-/* The path of the i-th file a bundle may hold (i < N_SIDE + 3): the side
- * files, config.json, the model and its data; NULL if too long. */
+/* The files a bundle may hold, by index: the side files, config.json,
+ * the model, then its data files (ONNX_MAX_DATA_FILES of them). */
+#define N_NAMES (N_SIDE + 2 + ONNX_MAX_DATA_FILES)
+
+/* The path of file i (i < N_NAMES) relative to the folder, in rel. */
 static const char *
-bundle_rel_name(const struct bundle *b, size_t i, char *path, size_t len)
+bundle_rel_name(const struct bundle *b, size_t i, char *rel, size_t len)
 {
-	char rel[64];
-	struct diag quiet = { 0 };
+	char model[64];
 
 	if (i < N_SIDE)
-		snprintf(rel, sizeof rel, "%s", side_names[i]);
+		snprintf(rel, len, "%s", side_names[i]);
 	else if (i == N_SIDE)
-		snprintf(rel, sizeof rel, "%s", CONFIG_NAME);
-	else
-		snprintf(rel, sizeof rel, "onnx/model%s.onnx%s", b->suffix,
-		    i == N_SIDE + 1 ? "" : ONNX_DATA_SUFFIX);
-	return path_in(b, rel, path, len, &quiet) == -1 ? NULL : path;
+		snprintf(rel, len, "%s", CONFIG_NAME);
+	else if (i == N_SIDE + 1)
+		snprintf(rel, len, "onnx/model%s.onnx", b->suffix);
+	else if (snprintf(model, sizeof model, "onnx/model%s.onnx",
+	    b->suffix) < 0 || onnx_data_name(model, (unsigned)(i - N_SIDE -
+	    2), rel, len) == NULL)
+		return NULL;
+	return rel;
 }
 
 int
@@ -98,11 +103,12 @@ bundle_has_tokenizer(const struct bundle *b)
 static int
 refuse_existing(const struct bundle *b, struct diag *d)
 {
-	char path[PATH_MAX];
+	char rel[128], path[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < N_SIDE + 3; i++) {
-		if (bundle_rel_name(b, i, path, sizeof path) == NULL)
+	for (size_t i = 0; i < N_NAMES; i++) {
+		if (bundle_rel_name(b, i, rel, sizeof rel) == NULL ||
+		    path_in(b, rel, path, sizeof path, d) == -1)
 			return diag_fail(d, BN_EXIT_INPUT, "%s: path too "
 			    "long", b->dir);
 		if (lstat(path, &st) == 0)
@@ -149,13 +155,14 @@ add_file(struct bundle *b, const char *rel, struct diag *d)
 	return 0;
 }
 
-/* A folder of ours in $TMPDIR; it and every file the bundle may hold are
- * in the cleanup table from the start. */
+/* A folder of ours in $TMPDIR; it, config.json and the side files are in
+ * the cleanup table from the start (the model and its data files go in
+ * as they are written: onnx_write.h's finals_in_cleanup). */
 static int
 temp_dir(struct bundle *b, struct diag *d)
 {
 	const char *tmp = getenv("TMPDIR");
-	char path[PATH_MAX];
+	char rel[128], path[PATH_MAX];
 	sigset_t old;
 	int rc = 0;
 
@@ -173,8 +180,9 @@ temp_dir(struct bundle *b, struct diag *d)
 	if (rc == -1)
 		return -1;
 	b->temporary = 1;
-	for (size_t i = 0; i < N_SIDE + 3; i++) {
-		if (bundle_rel_name(b, i, path, sizeof path) == NULL ||
+	for (size_t i = 0; i <= N_SIDE; i++) {
+		if (bundle_rel_name(b, i, rel, sizeof rel) == NULL ||
+		    path_in(b, rel, path, sizeof path, d) == -1 ||
 		    cleanup_add(b->cleanup, path, 0) == -1)
 			return diag_fail(d, BN_EXIT_IO, "%s: too many files "
 			    "to clean up", b->dir);
@@ -236,10 +244,10 @@ existing_external(const struct bundle *b)
 }
 
 /* config.json: the source's, as a decoder transformers.js knows, with the
- * external data of each model file it must load. */
+ * number of external data files of each model file it must load. */
 static json_t *
 bundle_config(const struct bundle *b, const Tstream__StreamHeader *h,
-    int external, struct diag *d)
+    unsigned n_data, struct diag *d)
 {
 	const char *text = h->config_json ? h->config_json : "{}";
 	json_t *cfg = jsonio_parse(text, strlen(text), "the stream header",
@@ -259,7 +267,7 @@ bundle_config(const struct bundle *b, const Tstream__StreamHeader *h,
 	snprintf(model, sizeof model, "model%s.onnx", b->suffix);
 	if (rec == NULL)
 		rec = json_object();
-	bad |= json_object_set_new(rec, model, json_boolean(external));
+	bad |= json_object_set_new(rec, model, json_integer(n_data));
 	if (!json_is_object(tjs = json_object_get(cfg, TJS_CONFIG))) {
 		tjs = json_object();
 		bad |= json_object_set_new(cfg, TJS_CONFIG, tjs);
@@ -291,10 +299,10 @@ write_rel(struct bundle *b, const char *rel, const void *buf, size_t len,
 }
 
 static int
-write_config(struct bundle *b, const Tstream__StreamHeader *h, int external,
-    struct diag *d)
+write_config(struct bundle *b, const Tstream__StreamHeader *h,
+    unsigned n_data, struct diag *d)
 {
-	json_t *cfg = bundle_config(b, h, external, d);
+	json_t *cfg = bundle_config(b, h, n_data, d);
 	char *text;
 	int rc;
 
@@ -324,19 +332,16 @@ write_side_files(struct bundle *b, Tstream__SideFile *const *s, size_t n,
 
 int
 bundle_finish(struct bundle *b, const Tstream__StreamHeader *h,
-    const Tstream__Trailer *t, int external, struct diag *d)
+    const Tstream__Trailer *t, unsigned n_data, struct diag *d)
 {
-	char rel[64];
+	char rel[128];
 
-	snprintf(rel, sizeof rel, "onnx/model%s.onnx", b->suffix);
-	if (add_file(b, rel, d) == -1)
-		return -1;
-	if (external) {
-		snprintf(rel, sizeof rel, "onnx/model%s.onnx_data", b->suffix);
-		if (add_file(b, rel, d) == -1)
-			return -1;
-	}
-	if (write_config(b, h, external, d) == -1 ||
+	for (size_t i = N_SIDE + 1; i < N_SIDE + 2 + n_data; i++)
+		if (bundle_rel_name(b, i, rel, sizeof rel) == NULL ||
+		    add_file(b, rel, d) == -1)
+			return d->msg[0] ? -1 : diag_fail(d, BN_EXIT_INPUT,
+			    "%s: path too long", b->dir);
+	if (write_config(b, h, n_data, d) == -1 ||
 	    write_side_files(b, h->side_files, h->n_side_files, d) == -1)
 		return -1;
 	if (t != NULL && write_side_files(b, t->side_files, t->n_side_files,
@@ -452,7 +457,7 @@ bundle_write_tar(struct bundle *b, int fd, struct diag *d)
 void
 bundle_close(struct bundle *b)
 {
-	char path[PATH_MAX];
+	char rel[128], path[PATH_MAX];
 	struct diag quiet = { 0 };
 
 	if (b->temporary && b->dir != NULL) {
@@ -460,12 +465,11 @@ bundle_close(struct bundle *b)
 			if (io_join(b->dir, b->files[i], path, sizeof path,
 			    &quiet) == 0)
 				unlink(path);
-		if (b->model_path != NULL) {
-			unlink(b->model_path);
-			snprintf(path, sizeof path, "%s%s", b->model_path,
-			    ONNX_DATA_SUFFIX);
-			unlink(path);
-		}
+		for (size_t i = N_SIDE + 1; i < N_NAMES; i++)
+			if (bundle_rel_name(b, i, rel, sizeof rel) != NULL &&
+			    io_join(b->dir, rel, path, sizeof path,
+			    &quiet) == 0)
+				unlink(path);
 		if (io_join(b->dir, "onnx", path, sizeof path, &quiet) == 0)
 			rmdir(path);
 		rmdir(b->dir);

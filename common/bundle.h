@@ -9,7 +9,8 @@
  *   tokenizer.json,           where present
  *   tokenizer_config.json,
  *   special_tokens_map.json
- *   onnx/model{,_int8,_q2}.onnx  (and .onnx_data when external)
+ *   onnx/model{,_int8,_q2}.onnx  and its external data files,
+ *                             .onnx_data, .onnx_data_1, ... (onnx_write.h)
  *
  * written into a folder, or into a temporary one sent as a tar stream
  * (libarchive) and removed.  Files of a folder are never overwritten
@@ -24,7 +25,7 @@
 #include "diag.h"
 #include "tstream.h"
 
-#define BUNDLE_MAX_FILES 8
+#define BUNDLE_MAX_FILES 80
 
 struct bundle {
 	char *dir;
@@ -47,9 +48,9 @@ int bundle_open(struct bundle *b, const char *dir, int force,
 /* Once the model's weights are written (before it is renamed to
  * b->model_path, so that a failure here leaves no model): write
  * config.json and the side files of the header and the trailer t (may be
- * NULL); external says whether the model has a data file. */
+ * NULL); n_data is the model's count of external data files. */
 int bundle_finish(struct bundle *b, const Tstream__StreamHeader *h,
-    const Tstream__Trailer *t, int external, struct diag *d);
+    const Tstream__Trailer *t, unsigned n_data, struct diag *d);
 
 /* Does the folder hold a tokenizer.json (written now, or before)? */
 int bundle_has_tokenizer(const struct bundle *b);

@@ -15,7 +15,7 @@
 #include <limits.h>
 #include <signal.h>
 
-#define CLEANUP_MAX	16
+#define CLEANUP_MAX	80
 
 struct cleanup {
 	char path[CLEANUP_MAX][PATH_MAX];

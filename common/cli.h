@@ -6,6 +6,7 @@
 #ifndef BN_CLI_H
 #define BN_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "diag.h"
@@ -23,6 +24,11 @@ void cli_print_version(const char *prog);
 /* Signals: a write past the file size limit (SIGXFSZ) fails with EFBIG
  * and is reported like any write error instead of killing the tool. */
 void cli_init(void);
+
+/* A byte count: digits, optionally followed by k, M or G (2^10, 2^20,
+ * 2^30); -1 unless it is one in [min, max]. */
+int cli_parse_bytes(const char *s, uint64_t min, uint64_t max,
+    uint64_t *out);
 
 /* Give stdout a large buffer for streaming payloads. */
 void cli_stream_stdout(void);

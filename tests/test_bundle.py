@@ -82,7 +82,8 @@ def bundle_holds_the_layout_transformers_js_loads():
     files = sorted(os.path.relpath(os.path.join(r, f), folder)
                    for r, _, fs in os.walk(folder) for f in fs)
     assert files == ["config.json", "generation_config.json",
-                     "onnx/model.onnx", "onnx/model_q2.onnx",
+                     "onnx/model.onnx", "onnx/model.onnx_data",
+                     "onnx/model_q2.onnx", "onnx/model_q2.onnx_data",
                      "special_tokens_map.json", "tokenizer.json",
                      "tokenizer_config.json"], files
     src = model_dir("tiny-tok", 21)
@@ -95,24 +96,45 @@ def bundle_holds_the_layout_transformers_js_loads():
     assert cfg["model_type"] == "llama"
     assert cfg["bitnet_onnx_model_type"] == "bitnet"
     assert cfg["transformers.js_config"]["use_external_data_format"] == {
-        "model.onnx": False, "model_q2.onnx": False}
+        "model.onnx": 1, "model_q2.onnx": 1}
     for k, v in orig.items():
         if k != "model_type":
             assert cfg[k] == v, k
 
 
 @SUITE.test
-def external_data_bundle_generates():
-    folder = bundle("tiny-tok", 21, name="external",
-                    flags="--external-data")
-    assert os.path.exists(os.path.join(folder, "onnx", "model.onnx_data"))
+def split_data_bundle_generates():
+    """--split-data cuts the external data into files of at most that
+    size, named as transformers.js fetches them (model.onnx_data,
+    model.onnx_data_1, ...), their count in config.json; the bundle
+    generates what the one-file bundle does.  Rewritten with fewer files,
+    the old files past the new count are gone."""
+    folder = bundle("tiny-tok", 21, name="split", flags="--split-data 64k")
+    data = sorted(f for f in os.listdir(os.path.join(folder, "onnx"))
+                  if "_data" in f)
+    n = len(data)
+    assert n >= 4, data
+    assert data == sorted(["model.onnx_data"] + ["model.onnx_data_%d" % i
+                                                 for i in range(1, n)])
+    for f in data:
+        size = os.path.getsize(os.path.join(folder, "onnx", f))
+        assert 0 < size <= 64 * 1024 or f == data[0], (f, size)
     cfg = json.load(open(os.path.join(folder, "config.json")))
     assert cfg["transformers.js_config"]["use_external_data_format"] == {
-        "model.onnx": True}
-    inline = bundle("tiny-tok", 21, name="inline")
+        "model.onnx": n}
+    whole = bundle("tiny-tok", 21, name="whole")
     a = generate(folder, PROMPTS[0], "fp32", 8)
-    b = generate(inline, PROMPTS[0], "fp32", 8)
+    b = generate(whole, PROMPTS[0], "fp32", 8)
     assert a["new_ids"] == b["new_ids"] and a["text"] == b["text"], (a, b)
+    bundle_of("st-read", model_dir("tiny-tok", 21), "split", ("fp32",),
+              "--force")
+    assert sorted(f for f in os.listdir(os.path.join(folder, "onnx"))
+                  if "_data" in f) == ["model.onnx_data"]
+    p = sh("%s %s | %s | %s --bundle %s --external-data" % (
+        tool("st-read"), model_dir("tiny-tok", 21), tool("tern-dequant"),
+        tool("onnx-emit"), os.path.join(TMP, "never")))
+    assert p.returncode == 2 and b"always external data" in p.stderr, p
+    assert not os.path.exists(os.path.join(TMP, "never"))
 
 
 @SUITE.test

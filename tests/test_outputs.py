@@ -197,7 +197,7 @@ def bundles_take_the_umask():
 
 
 @SUITE.test
-def an_inline_model_removes_the_data_file_the_old_one_used():
+def a_model_removes_the_data_files_the_old_one_used():
     d = fresh("stale")
     m = os.path.join(d, "model.onnx")
     assert emit(["-e", "-o", m])[0] == 0
@@ -211,17 +211,25 @@ def an_inline_model_removes_the_data_file_the_old_one_used():
         f.write("someone's")
     assert emit(["-o", other])[0] == 0
     assert os.path.exists(other + "_data")
+    # an external model of fewer data files removes the old one's others
+    assert emit(["--split-data", "4k", "-o", m])[0] == 0
+    many = sorted(os.listdir(d))
+    assert "model.onnx_data_3" in many and verifies(m), many
+    assert emit(["-e", "-o", m])[0] == 0
+    assert sorted(os.listdir(d)) == ["model.onnx", "model.onnx_data",
+                                     "new.onnx", "new.onnx_data"]
+    assert verifies(m)
     # the same in a bundle rewritten with --force
     b = os.path.join(TMP, "stale-bundle")
-    assert emit(["--bundle", b, "-e"], form="q2")[0] == 0
-    data = os.path.join(b, "onnx", "model_q2.onnx_data")
-    assert os.path.exists(data)
+    assert emit(["--bundle", b, "--split-data", "4k"], form="q2")[0] == 0
+    assert "model_q2.onnx_data_2" in os.listdir(os.path.join(b, "onnx"))
     rc, _, err = emit(["--bundle", b, "--force"], form="q2")
     assert rc == 0, err
-    assert os.listdir(os.path.join(b, "onnx")) == ["model_q2.onnx"]
+    assert sorted(os.listdir(os.path.join(b, "onnx"))) == [
+        "model_q2.onnx", "model_q2.onnx_data"]
     with open(os.path.join(b, "config.json")) as f:
         cfg = f.read()
-    assert '"model_q2.onnx": false' in cfg, cfg
+    assert '"model_q2.onnx": 1' in cfg, cfg
 
 
 def start_stalled(argv, env=None, mask=0o077):

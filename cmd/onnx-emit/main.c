@@ -26,6 +26,7 @@ struct options {
 	const char *input;
 	const char *output;
 	int external;
+	uint64_t split_data;
 	int act_quant;
 	int accuracy_level;
 	int gqa;
@@ -40,7 +41,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: onnx-emit [-o PATH | --bundle DIR [--force]] "
-	    "[--external-data]\n"
+	    "[--external-data | --split-data SIZE]\n"
 	    "                 [--no-act-quant] [--accuracy-level N] [--gqa]\n"
 	    "                 [--last-logits]\n"
 	    "                 [--progress | -q] [FILE]\n"
@@ -59,7 +60,10 @@ usage(int status)
 	    "  -f, --force          overwrite the files of an existing "
 	    "bundle\n"
 	    "  -e, --external-data  weights in PATH_data even when under "
-	    "2 GiB\n"
+	    "2 GiB (PATH_data_1,\n"
+	    "                       ... past 1G each; always for a bundle)\n"
+	    "      --split-data SIZE  external data in files of at most SIZE "
+	    "(k, M, G)\n"
 	    "      --no-act-quant   leave out the int8 activation "
 	    "quantization\n"
 	    "                       (a different, unquantized model; not "
@@ -87,6 +91,7 @@ parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "external-data", no_argument, NULL, 'e' },
+		{ "split-data", required_argument, NULL, 'S' },
 		{ "no-act-quant", no_argument, NULL, 'Q' },
 		{ "accuracy-level", required_argument, NULL, 'A' },
 		{ "gqa", no_argument, NULL, 'G' },
@@ -107,6 +112,13 @@ parse_args(int argc, char **argv, struct options *o)
 		switch (ch) {
 		case 'o': o->output = optarg; break;
 		case 'e': o->external = 1; break;
+		case 'S':
+			if (cli_parse_bytes(optarg, ONNX_DATA_ALIGN,
+			    UINT64_C(1) << 40, &o->split_data) == -1)
+				errx(BN_EXIT_USAGE, "--split-data takes a size "
+				    "of 4k to 1024G (digits and k, M or G), "
+				    "not '%s'", optarg);
+			break;
 		case 'b': o->bundle = optarg; break;
 		case 'f': o->force = 1; break;
 		case 'Q': o->act_quant = 0; break;
@@ -132,6 +144,12 @@ parse_args(int argc, char **argv, struct options *o)
 		    "give one");
 	if (o->force && o->bundle == NULL)
 		errx(BN_EXIT_USAGE, "--force goes with --bundle");
+	if (o->split_data && o->external)
+		errx(BN_EXIT_USAGE, "--split-data writes external data "
+		    "already; give it without --external-data");
+	if (o->external && o->bundle != NULL)
+		errx(BN_EXIT_USAGE, "--external-data goes with -o or standard "
+		    "output: a bundle's weights are always external data");
 	o->input = optind < argc ? argv[optind] : NULL;
 }
 
@@ -159,6 +177,7 @@ emit_model(struct tstream_reader *r, const struct options *o,
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
 	    "onnx-emit " BN_VERSION " (no activation quantization)";
 	struct bitnet_part part;
+	struct onnx_weight *weights = NULL;
 	struct onnx_graph g;
 	Onnx__ModelProto m;
 	char what[128];
@@ -171,12 +190,19 @@ emit_model(struct tstream_reader *r, const struct options *o,
 	rc = bitnet_graph_build(&g, r->header, &part, &go, d);
 	if (rc == 0)
 		rc = bitnet_graph_model(&g, &m, r->header, who, d);
-	if (rc == 0)
+	if (rc == 0 && (out->weights = weights = calloc(r->header->n_manifest +
+	    1, sizeof *weights)) == NULL)
+		rc = diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (rc == 0) {
+		onnx_weights_whole(r->header, weights);
+		out->n_weights = r->header->n_manifest;
 		rc = onnx_out_begin(out, &m, &g, r->header, d);
+	}
 	if (rc == 0)
 		rc = copy_weights(r, out, d);
 	if (rc == 0 && b != NULL)
-		rc = bundle_finish(b, r->header, r->trailer, out->external, d);
+		rc = bundle_finish(b, r->header, r->trailer,
+		    (unsigned)out->n_data, d);
 	if (rc == 0)
 		rc = onnx_out_finish(out, &m, &g, d);
 	if (rc == 0 && !o->quiet)
@@ -187,6 +213,7 @@ emit_model(struct tstream_reader *r, const struct options *o,
 		    "tokenizer.json (the stream carries none); transformers.js "
 		    "needs the model's own beside config.json\n");
 	og_free(&g);
+	free(weights);
 	return rc;
 }
 
@@ -213,13 +240,16 @@ emit(struct tstream_reader *r, const struct options *o, struct cleanup *c,
     struct diag *d)
 {
 	struct onnx_out out = { .path = o->output, .cleanup = c,
-	    .force_external = o->external };
+	    .force_external = o->external || o->split_data,
+	    .data_file_limit = o->split_data };
 	struct bundle b = { 0 };
 	int rc = 0;
 
 	if (o->bundle != NULL) {
 		rc = bundle_open(&b, o->bundle, o->force, r->header, c, d);
 		out.path = b.model_path;
+		out.force_external = 1;
+		out.finals_in_cleanup = b.temporary;
 	}
 	if (rc == 0)
 		rc = emit_model(r, o, &out, o->bundle ? &b : NULL, d);
