@@ -16,6 +16,7 @@
 
 #define NAME_MAX_LEN 128
 #define FLOAT32_LOWEST (-3.4028234663852886e38f)
+#define ROUND_MAGIC 12582912.0f		/* 1.5 * 2^23 */
 
 /* --- the graph -------------------------------------------------------- */
 
@@ -39,6 +40,7 @@ struct ctx {
 	const char *flat_q;			/* [-1, heads * head_dim] */
 	const char *cos, *sin, *mask;
 	const char *eps, *two, *q127, *absmax_min, *qmin, *qmax, *attn_scale;
+	const char *round_magic;	/* made for the first rounding */
 	const char *half_split, *gqa_expand, *gqa_shape;
 	const char *hidden;	/* after the last block */
 };
@@ -138,6 +140,18 @@ add_interface(struct ctx *x)
 		add_kv_values(x, 1);
 }
 
+/* The constants of the activation quantization, made once. */
+static void
+add_act_constants(struct ctx *x)
+{
+	if (x->q127 != NULL)
+		return;
+	x->q127 = og_scalar_f32(x->g, "q127", 127.0f);
+	x->absmax_min = og_scalar_f32(x->g, "absmax_min", 1e-5f);
+	x->qmin = og_scalar_f32(x->g, "qmin", -128.0f);
+	x->qmax = og_scalar_f32(x->g, "qmax", 127.0f);
+}
+
 static void
 add_constants(struct ctx *x)
 {
@@ -146,11 +160,8 @@ add_constants(struct ctx *x)
 	int64_t group = heads / c->num_key_value_heads;
 
 	x->eps = og_scalar_f32(x->g, "rms_norm_eps", (float)c->rms_norm_eps);
-	x->q127 = og_scalar_f32(x->g, "q127", 127.0f);
 	x->two = og_scalar_f32(x->g, "two", 2.0f);
-	x->absmax_min = og_scalar_f32(x->g, "absmax_min", 1e-5f);
-	x->qmin = og_scalar_f32(x->g, "qmin", -128.0f);
-	x->qmax = og_scalar_f32(x->g, "qmax", 127.0f);
+	add_act_constants(x);
 	x->attn_scale = og_scalar_f32(x->g, "attn_scale",
 	    (float)(1.0 / sqrt((double)hd)));
 	x->half_split = og_vec_i64(x->g, "half", (const int64_t[]){ hd / 2,
@@ -325,8 +336,26 @@ rms_norm(struct ctx *x, const char *in, const char *weight)
 	    weight);
 }
 
+/* round(v), half to even, for |v| <= 2^22: v + 1.5 * 2^23 lands where
+ * float32 has no fraction bits, so the addition itself rounds (to
+ * nearest, ties to even, as IEEE 754 adds), and the subtraction is
+ * exact.  Two Adds where one Round would do, because every onnxruntime
+ * provider has Add and Sub, and onnxruntime-web's WebGPU one has no
+ * Round (each would be a round trip through the CPU). */
+static const char *
+round_half_even(struct ctx *x, const char *v)
+{
+	struct onnx_graph *g = x->g;
+
+	if (x->round_magic == NULL)
+		x->round_magic = og_scalar_f32(g, "round_magic", ROUND_MAGIC);
+	return og_op2(g, "Sub", "act_round", og_op2(g, "Add", "act_shift", v,
+	    x->round_magic), x->round_magic);
+}
+
 /* Per-token int8 quantization: s = 127 / max(max|x|, 1e-5),
- * xq = clip(round(x * s), -128, 127). */
+ * xq = clip(round(x * s), -128, 127); |x * s| <= 127, well inside
+ * round_half_even's range. */
 static void
 act_quant(struct ctx *x, const char *in, struct act *a)
 {
@@ -341,7 +370,7 @@ act_quant(struct ctx *x, const char *in, struct act *a)
 	    "abs", in), "axes", (const int64_t[]){ -1 }, 1);
 	a->s = og_op2(g, "Div", "act_scale", x->q127, og_op2(g, "Max",
 	    "absmax_clamped", amax, x->absmax_min));
-	a->xq = og_op3(g, "Clip", "act_q", og_op1(g, "Round", "act_round",
+	a->xq = og_op3(g, "Clip", "act_q", round_half_even(x,
 	    og_op2(g, "Mul", "act_scaled", in, a->s)), x->qmin, x->qmax);
 }
 
@@ -354,13 +383,12 @@ scales_of(struct ctx *x, const char *weight)
 	return og_name_copy(x->g, name);
 }
 
-/* int8: MatMulInteger(xq + 128 as uint8, W^T int8, zero point 128) is
- * BitNet's integer dot product; one rescale by weight scale / s. */
+/* The quantized activations as MatMulInteger's uint8 input: xq + 128,
+ * zero point x->u8_zero (128); made once per act. */
 static const char *
-linear_int8(struct ctx *x, struct act *a, const char *weight)
+act_u8(struct ctx *x, struct act *a)
 {
 	struct onnx_graph *g = x->g;
-	const char *acc, *rescale;
 
 	if (x->u8_zero == NULL) {
 		x->u8_shift = og_scalar_f32(g, "u8_shift", 128.0f);
@@ -371,7 +399,18 @@ linear_int8(struct ctx *x, struct act *a, const char *weight)
 		a->xu8 = int_attr_node(x, "Cast", "act_u8", (const char *const[]){
 		    og_op2(g, "Add", "act_shifted", a->xq, x->u8_shift) }, 1,
 		    "to", OG_UINT8);
-	acc = og_op3(g, "MatMulInteger", "acc", a->xu8, weight, x->u8_zero);
+	return a->xu8;
+}
+
+/* int8: MatMulInteger(xq + 128 as uint8, W^T int8, zero point 128) is
+ * BitNet's integer dot product; one rescale by weight scale / s. */
+static const char *
+linear_int8(struct ctx *x, struct act *a, const char *weight)
+{
+	struct onnx_graph *g = x->g;
+	const char *acc, *rescale, *xu8 = act_u8(x, a);	/* and u8_zero */
+
+	acc = og_op3(g, "MatMulInteger", "acc", xu8, weight, x->u8_zero);
 	rescale = og_op2(g, "Div", "rescale", scales_of(x, weight), a->s);
 	return og_op2(g, "Mul", "proj_deq", int_attr_node(x, "Cast",
 	    "acc_f", (const char *const[]){ acc }, 1, "to", OG_FLOAT),
@@ -720,6 +759,23 @@ embed_q8(struct ctx *x, const Tstream__TensorInfo *t, const char *out)
 	return out;
 }
 
+/* A row-i8 embedding: the rows' int8 codes as float, times their rows'
+ * scales [batch, seq, 1] (exact: one rounding), named out if given. */
+static const char *
+embed_i8(struct ctx *x, const Tstream__TensorInfo *t, const char *out)
+{
+	struct onnx_graph *g = x->g;
+	const char *in[2] = { int_attr_node(x, "Cast", "embedded_codes",
+	    (const char *const[]){ og_op2(g, "Gather", "embedded_i8",
+	    t->name, "input_ids") }, 1, "to", OG_FLOAT), og_op2(g, "Gather",
+	    "embedded_d", scales_of(x, t->name), "input_ids") };
+
+	if (out == NULL)
+		return og_node(g, "Mul", "embedded", in, 2, NULL, 0);
+	og_node_named(g, "Mul", in, 2, &out, 1, NULL, 0);
+	return out;
+}
+
 /* The embedding of input_ids, as float32; named out when out is given. */
 static const char *
 embed(struct ctx *x, const char *out)
@@ -733,6 +789,8 @@ embed(struct ctx *x, const char *out)
 
 	if (t != NULL && t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
 		return embed_q8(x, t, out);
+	if (t != NULL && t->encoding == TSTREAM__ENCODING__ROW_I8)
+		return embed_i8(x, t, out);
 	if (!is_half(x, BITNET_EMBED_NAME)) {
 		if (out == NULL)
 			return og_node(g, "Gather", "embedded", in, 2, NULL, 0);
@@ -765,9 +823,44 @@ last_position(struct ctx *x, const char *h)
 	    "flat_last", (const int64_t[]){ -1, x->c->hidden_size }, 2));
 }
 
+/* The head of a row-i8 table W [vocab, hidden]: h quantized per token
+ * to 7 bits (xq = round(h * s), s = 63 / max(max|h|, 1e-5)), as uint8
+ * xq + 64 for MatMulInteger on W^T (a Transpose of the initializer,
+ * which onnxruntime folds once at load); the int32 sums times each row's
+ * scale over s.  Seven bits, not eight: onnxruntime's x86 kernels for
+ * uint8 times int8 without VNNI add pairs of products in int16, which
+ * 255 * 127 * 2 overflows and 127 * 127 * 2 does not (the ternary
+ * projections, |w| <= 1, never come near it). */
+static const char *
+head_i8(struct ctx *x, const char *h, const Tstream__TensorInfo *t)
+{
+	struct onnx_graph *g = x->g;
+	const char *amax, *s, *xq, *acc, *scales;
+
+	add_act_constants(x);
+	amax = ints_attr_node(x, "ReduceMax", "head_absmax", og_op1(g, "Abs",
+	    "head_abs", h), "axes", (const int64_t[]){ -1 }, 1);
+	s = og_op2(g, "Div", "head_scale", og_scalar_f32(g, "q63", 63.0f),
+	    og_op2(g, "Max", "head_absmax_clamped", amax, x->absmax_min));
+	xq = round_half_even(x, og_op2(g, "Mul", "head_scaled", h, s));
+	xq = int_attr_node(x, "Cast", "head_u8", (const char *const[]){
+	    og_op2(g, "Add", "head_shifted", xq, og_scalar_f32(g, "u7_shift",
+	    64.0f)) }, 1, "to", OG_UINT8);
+	acc = int_attr_node(x, "Cast", "head_acc_f", (const char *const[]){
+	    og_op3(g, "MatMulInteger", "head_acc", xq, ints_attr_node(x,
+	    "Transpose", "head_t", t->name, "perm", (const int64_t[]){ 1, 0 },
+	    2), og_const_u8(g, "u7_zero", (const uint8_t[]){ 64 }, NULL, 0)) },
+	    1, "to", OG_FLOAT);
+	scales = og_op2(g, "Reshape", "head_d", scales_of(x, t->name),
+	    og_vec_i64(g, "head_d_shape", (const int64_t[]){ -1 }, 1));
+	return og_op2(g, "Div", "head_deq", og_op2(g, "Mul", "head_scaled_acc",
+	    acc, scales), s);
+}
+
 /* logits = h @ W^T, W the head (the embedding when tied): a block-q8
  * one through MatMulNBits bits=8, which onnxruntime's CPU computes fast
- * only at accuracy level 4 (the activations in int8 per block). */
+ * only at accuracy level 4 (the activations in int8 per block); a row-i8
+ * one as head_i8 says. */
 static void
 add_head(struct ctx *x, const char *h)
 {
@@ -786,6 +879,8 @@ add_head(struct ctx *x, const char *h)
 	h = rms_norm(x, h, BITNET_NORM_NAME);
 	if (t != NULL && t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
 		logits = matmul_nbits(x, "head", h, t, 8, 4);
+	else if (t != NULL && t->encoding == TSTREAM__ENCODING__ROW_I8)
+		logits = head_i8(x, h, t);
 	else
 		logits = int_attr_node(x, "Gemm", "head", (const char *const[]){
 		    h, as_float(x, "head_f32", w) }, 2, "transB", 1);

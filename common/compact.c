@@ -10,7 +10,8 @@
 #define Q2_ZERO_CODE	2u
 
 /* The names of the embedding choices, by enum value. */
-static const char *const embed_names[] = { "f16", "f32", "keep", "q8" };
+static const char *const embed_names[] = { "f16", "f32", "keep", "q8",
+    "int8" };
 
 static int
 name_index(const char *s, const char *const *names, size_t n)

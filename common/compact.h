@@ -35,8 +35,12 @@ enum compact_form {
  * below 2^-14 rounded by at most 2^-25), float32 (exact, twice the
  * bytes, no Cast), as the source has it, or (any float one) as block-q8:
  * 8 bits a value and a scale per 32 (blockq8.h), gathered by standard
- * operators and read by onnxruntime's MatMulNBits. */
-enum compact_embed { EMBED_F16, EMBED_F32, EMBED_KEEP, EMBED_Q8 };
+ * operators and read by onnxruntime's MatMulNBits; or as row-i8: int8
+ * values and a scale per row, gathered likewise and read by the standard
+ * MatMulInteger on int8 activations (the head fast where MatMulNBits is
+ * not, in onnxruntime-web's WebAssembly). */
+enum compact_embed { EMBED_F16, EMBED_F32, EMBED_KEEP, EMBED_Q8,
+	EMBED_INT8 };
 
 /* The block of a block-q8 embedding (GGUF's Q8_0 has the same). */
 #define COMPACT_Q8_BLOCK	32u

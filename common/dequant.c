@@ -117,35 +117,57 @@ is_table(const Tstream__TensorInfo *t, const struct compact_opts *o)
 	    (bn.group == BITNET_GROUP_EMBED || bn.group == BITNET_GROUP_HEAD);
 }
 
-/* A float table that leaves as block-q8 (compact.h). */
-static int
-embeds_q8(const Tstream__TensorInfo *t, const struct compact_opts *o)
+/* The table forms quantized a row at a time (compact.h): the encoding,
+ * the block along the row (0: the whole row) and whether codes are
+ * signed (int8) rather than offset by 128 (uint8). */
+struct table_quant {
+	enum compact_embed embed;
+	Tstream__Encoding encoding;
+	uint32_t block;
+	int is_signed;
+};
+
+static const struct table_quant table_quants[] = {
+	{ EMBED_Q8, TSTREAM__ENCODING__BLOCK_Q8, COMPACT_Q8_BLOCK, 0 },
+	{ EMBED_INT8, TSTREAM__ENCODING__ROW_I8, 0, 1 },
+};
+
+/* How a float table leaves quantized by rows; NULL when it does not. */
+static const struct table_quant *
+table_quant(const Tstream__TensorInfo *t, const struct compact_opts *o)
 {
-	return o->embed == EMBED_Q8 && dtype_is_float(t->dtype) &&
-	    is_table(t, o);
+	if (!dtype_is_float(t->dtype) || !is_table(t, o))
+		return NULL;
+	for (size_t i = 0; i < sizeof table_quants / sizeof *table_quants;
+	    i++)
+		if (table_quants[i].embed == o->embed)
+			return &table_quants[i];
+	return NULL;
 }
 
 /* The type a bf16 or f16 table is stored in (compact.h); 0 for any other
- * tensor, and under q8. */
+ * tensor, and under a quantized table form. */
 static Tstream__DType
 embed_dtype(const Tstream__TensorInfo *t, const struct compact_opts *o)
 {
-	if (o->embed == EMBED_Q8 || (t->dtype != TSTREAM__DTYPE__BF16 &&
+	if (o->embed == EMBED_Q8 || o->embed == EMBED_INT8 ||
+	    (t->dtype != TSTREAM__DTYPE__BF16 &&
 	    t->dtype != TSTREAM__DTYPE__F16) || !is_table(t, o))
 		return 0;
 	return o->embed == EMBED_KEEP ? t->dtype : o->embed == EMBED_F32 ?
 	    TSTREAM__DTYPE__F32 : TSTREAM__DTYPE__F16;
 }
 
-/* Quantize the rows of a float matrix as they come into its block-q8
- * codes; their scales, held, follow as NAME.scales. */
+/* Quantize the rows of a float matrix as they come into their codes
+ * (tq says how); their scales, held, follow as NAME.scales. */
 static int
-q8_rows(struct tstream_reader *r, const Tstream__TensorInfo *in,
-    const Tstream__TensorInfo *out, struct tstream_writer *w,
-    float *scales, struct diag *d)
+quant_rows(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    const struct table_quant *tq, const Tstream__TensorInfo *out,
+    struct tstream_writer *w, float *scales, struct diag *d)
 {
 	uint64_t cols = in->shape[1], per = out->payload_length / in->shape[0];
-	uint64_t blocks = per / COMPACT_Q8_BLOCK, bad;
+	uint32_t block = tq->block ? tq->block : (uint32_t)cols;
+	uint64_t blocks = per / block, bad;
 	size_t es = dtype_size(in->dtype);
 	/* one row as it arrives, then its codes */
 	uint8_t *raw = io_alloc(cols * es > per ? cols * es : per, in->name,
@@ -158,15 +180,18 @@ q8_rows(struct tstream_reader *r, const Tstream__TensorInfo *in,
 		if (rc == -1)
 			break;
 		dtype_to_f32(in->dtype, raw, f, cols);
-		if (blockq8_quantize_row(f, cols, COMPACT_Q8_BLOCK, raw,
-		    scales + row * blocks, &bad) == -1)
+		if (blockq8_quantize_row(f, cols, block, raw,
+		    scales + row * blocks, &bad) == -1) {
 			rc = diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': "
-			    "element [%llu, %llu] is %g; block-q8 holds "
-			    "finite values", r->name, in->name,
+			    "element [%llu, %llu] is %g; %s holds finite "
+			    "values", r->name, in->name,
 			    (unsigned long long)row, (unsigned long long)bad,
-			    (double)f[bad]);
-		else
-			rc = tstream_write_payload(w, raw, per, d);
+			    (double)f[bad], tstream_encoding_name(tq->encoding));
+			break;
+		}
+		for (uint64_t k = 0; tq->is_signed && k < per; k++)
+			raw[k] ^= BLOCKQ8_ZERO;	/* q + 128 -> q as int8 */
+		rc = tstream_write_payload(w, raw, per, d);
 	}
 	free(raw);
 	free(f);
@@ -174,8 +199,8 @@ q8_rows(struct tstream_reader *r, const Tstream__TensorInfo *in,
 }
 
 static int
-convert_q8(struct tstream_reader *r, const Tstream__TensorInfo *in,
-    struct tstream_writer *w, struct diag *d)
+convert_quant(struct tstream_reader *r, const Tstream__TensorInfo *in,
+    const struct table_quant *tq, struct tstream_writer *w, struct diag *d)
 {
 	Tstream__TensorInfo out[2];
 	uint64_t shapes[2][2];
@@ -183,11 +208,11 @@ convert_q8(struct tstream_reader *r, const Tstream__TensorInfo *in,
 	float *scales = NULL;
 	int rc = -1;
 
-	if (compact_info_as(in, TSTREAM__ENCODING__BLOCK_Q8,
-	    COMPACT_Q8_BLOCK, out, shapes, sname, sizeof sname, d) == -1 ||
+	if (compact_info_as(in, tq->encoding, tq->block, out, shapes, sname,
+	    sizeof sname, d) == -1 ||
 	    (scales = io_alloc(out[1].payload_length, in->name, d)) == NULL)
 		return -1;
-	if (q8_rows(r, in, &out[0], w, scales, d) == 0 &&
+	if (quant_rows(r, in, tq, &out[0], w, scales, d) == 0 &&
 	    tstream_begin_tensor(w, &out[1], d) == 0 &&
 	    tstream_write_payload(w, scales, out[1].payload_length, d) == 0)
 		rc = tstream_end_tensor(w, d);
@@ -303,8 +328,8 @@ dequant_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
 		return -1;
 	if (dec != NULL)
 		return convert_ternary(r, dec, in, o, w, d);
-	if (embeds_q8(in, o))
-		return convert_q8(r, in, w, d);
+	if (table_quant(in, o) != NULL)
+		return convert_quant(r, in, table_quant(in, o), w, d);
 	if (embed_dtype(in, o) == in->dtype)
 		return copy_tensor(r, in, w, d);
 	if (dequant_info(in, &out, shape, d) == -1)
@@ -354,10 +379,10 @@ convert_entry(const Tstream__StreamHeader *h, Tstream__TensorInfo *t,
 	int n = 1;
 
 	*extra = NULL;
-	if (embeds_q8(t, o))
-		n = compact_info_as(t, TSTREAM__ENCODING__BLOCK_Q8,
-		    COMPACT_Q8_BLOCK, out, (uint64_t (*)[2])shapes, sname,
-		    sizeof sname, d);
+	if (table_quant(t, o) != NULL)
+		n = compact_info_as(t, table_quant(t, o)->encoding,
+		    table_quant(t, o)->block, out, (uint64_t (*)[2])shapes,
+		    sname, sizeof sname, d);
 	else if (o->form != COMPACT_F32 && tern_decoder_for(h->config, t))
 		n = compact_info(t, o, out, (uint64_t (*)[2])shapes, sname,
 		    sizeof sname, d);

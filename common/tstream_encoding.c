@@ -103,6 +103,17 @@ layout_q8(const Tstream__TensorInfo *t, uint64_t n,
 	return layout_blocks(t, 1, l);
 }
 
+/* ROW_I8: i8 [rows, cols], one byte a value, the shape itself. */
+static int
+layout_row_i8(const Tstream__TensorInfo *t, uint64_t n,
+    struct tstream_layout *l)
+{
+	if (t->n_shape != 2)
+		return -1;
+	l->bytes = n;
+	return 0;
+}
+
 /* int8: one f32, the weight scale as a multiplier. */
 static size_t
 scales_int8(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
@@ -121,6 +132,16 @@ scales_q2(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 	return 2;
 }
 
+/* row-i8: f32 [rows, 1], every row's scale. */
+static size_t
+scales_rows(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
+{
+	(void)cols, (void)block;
+	dims[0] = rows;
+	dims[1] = 1;
+	return 2;
+}
+
 static const struct tstream_encoding encodings[] = {
 	{ TSTREAM__ENCODING__PLAIN, "plain", 0, 0, 0, 0, "f32", "",
 	    layout_plain, NULL },
@@ -134,6 +155,8 @@ static const struct tstream_encoding encodings[] = {
 	    1, 1, 1, "q2", "_q2", layout_q2, scales_q2 },
 	{ TSTREAM__ENCODING__BLOCK_Q8, "block-q8", TSTREAM__DTYPE__U8, 0, 0,
 	    1, NULL, NULL, layout_q8, scales_q2 },
+	{ TSTREAM__ENCODING__ROW_I8, "row-i8", TSTREAM__DTYPE__I8, 0, 0, 0,
+	    NULL, NULL, layout_row_i8, scales_rows },
 };
 #define N_ENCODINGS	(sizeof encodings / sizeof *encodings)
 

@@ -193,10 +193,47 @@ def activation_quantization_is_in_the_graph():
     assert rel_err(p["logits"], plain_ref) <= TOL
     assert rel_err(q["logits"], plain_ref) > 1e-3
     nodes = [n.op_type for n in onnx.load(emit(name)).graph.node]
-    assert nodes.count("Round") == 4 * ref.cfg["num_hidden_layers"]
+    # round half to even as (v + 1.5 * 2^23) - 1.5 * 2^23: one Clip of it
+    # per quantization, four a layer
+    assert nodes.count("Clip") == 4 * ref.cfg["num_hidden_layers"]
+    assert "Round" not in nodes
     nodes = [n.op_type for n in onnx.load(emit(name, "--no-act-quant"))
              .graph.node]
-    assert "Round" not in nodes
+    assert "Clip" not in nodes
+
+
+@SUITE.test
+def the_graphs_rounding_is_half_to_even():
+    """The activation rounding, (v + 1.5 * 2^23) - 1.5 * 2^23 then the
+    clip, taken out of an emitted graph with its own constants and run in
+    onnxruntime: every tie in [-128.5, 127.5] goes to the even integer, as
+    numpy's round (and torch's) does, and so do a million other values."""
+    from onnx import helper, TensorProto
+    m = onnx.load(emit("tiny"))
+    by_out = {n.output[0]: n for n in m.graph.node}
+    clip = next(n for n in m.graph.node if n.op_type == "Clip")
+    sub = by_out[clip.input[0]]
+    add = by_out[sub.input[0]]
+    assert (add.op_type, sub.op_type) == ("Add", "Sub"), (add, sub)
+    assert add.input[1] == sub.input[1]
+    consts = [i for i in m.graph.initializer
+              if i.name in (add.input[1], clip.input[1], clip.input[2])]
+    assert len(consts) == 3
+    add = helper.make_node("Add", ["v", add.input[1]], [add.output[0]])
+    g = helper.make_graph([add, sub, clip], "round", [
+        helper.make_tensor_value_info("v", TensorProto.FLOAT, ["n"])], [
+        helper.make_tensor_value_info(clip.output[0], TensorProto.FLOAT,
+                                      ["n"])], consts)
+    path = os.path.join(TMP, "round.onnx")
+    onnx.save(helper.make_model(g, opset_imports=m.opset_import,
+                                ir_version=m.ir_version), path)
+    v = np.concatenate([np.arange(-129, 128, dtype=np.float32) + 0.5,
+                        np.random.default_rng(5).uniform(
+                            -130, 130, 10 ** 6).astype(np.float32)])
+    out, _ = ort_run.run(path, {"v": v})
+    got = out[clip.output[0]]
+    assert np.array_equal(got, np.clip(np.round(v), -128, 127)), v[
+        got != np.clip(np.round(v), -128, 127)][:8]
 
 
 @SUITE.test
@@ -793,7 +830,7 @@ def compact_forms_store_the_embedding_as_asked():
         assert err[~small].max() == 0 and err.max() <= 2.0 ** -25, embed
     p = sh("%s %s | %s --embed f64" % (tool("st-read"), d,
                                        tool("tern-dequant")))
-    assert p.returncode == 2 and b"--embed takes f16, f32, keep or q8" in \
+    assert p.returncode == 2 and b"--embed takes f16, f32, keep, q8 or int8" in \
         p.stderr, p.stderr
     # a value beyond float16 is refused by name, and f32 takes it
     big = os.path.join(TMP, "big-embed")
@@ -875,6 +912,65 @@ def q8_embedding_and_head():
                                 "--to q2 --embed q8")
             h = ort_run.run(part, {"input_ids": ids})[0]["hidden_states"]
             assert np.array_equal(h, table[ids]), "the q8 gather is inexact"
+
+
+def row_i8(x):
+    """numpy's row-i8 of a float32 matrix [R, C]: codes i8 [R, C] and
+    scales [R, 1], as tstream(5) says (one block-q8 block a row, its
+    codes less 128)."""
+    b = x.astype(np.float32).reshape(x.shape[0], 1, -1)
+    d = (np.abs(b).max(-1) / np.float32(127)).astype(np.float32)
+    inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1),
+                   0).astype(np.float32)
+    v = (b * inv[..., None]).astype(np.float32).astype(np.float64)
+    q = np.where(v >= 0, np.floor(v + 0.5), np.ceil(v - 0.5))
+    return q.clip(-127, 127).astype(np.int8).reshape(x.shape), d
+
+
+@SUITE.test
+def int8_embedding_and_head():
+    """--embed int8: the embedding stored as numpy's row-i8 byte for byte
+    and gathered exactly (codes times the row's scale); the tied head as
+    the standard MatMulInteger of the final norm's output quantized per
+    token to 7 bits (8 would overflow onnxruntime's int16 pair sums on x86
+    without VNNI) and the table transposed:
+    logits within 1e-4 of the reference computing that head in float on
+    the same table, in both compact forms, and the untied head of the
+    Llama family likewise."""
+    for name in ("tiny", "mha", "llama"):
+        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
+                                                  if c[0] == name)))
+        tables = [k for k in ("model.embed_tokens.weight", "lm_head.weight")
+                  if k in ref.t]
+        stored = {k: row_i8(ref.t[k]) for k in tables}
+        for k, (codes, d) in stored.items():
+            ref.t[k] = codes.astype(np.float32) * d
+        ref.head_act_quant = True
+        ids, mask, pos = pick_ids(ref, (1, 7))
+        want, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
+        for to in ("--to int8 --embed int8", "--to q2 --embed int8"):
+            path = emit(name, to=to)
+            m = onnx.load(path)
+            inits = {t.name: onnx.numpy_helper.to_array(t)
+                     for t in m.graph.initializer}
+            for k, (codes, d) in stored.items():
+                assert np.array_equal(inits[k], codes), k
+                assert np.array_equal(inits[k + ".scales"], d), k
+            ops = [n.op_type for n in m.graph.node]
+            assert "Gemm" not in ops and "MatMulNBits" not in ops or \
+                "q2" in to, ops
+            onnx.checker.check_model(m, full_check=True)
+            err = rel_err(logits_of(path, ref, ids, mask, pos)["logits"],
+                          want)
+            REPORT.append("%-10s %-24s max |diff| / max |ref| = %.2e"
+                          % (name, to[5:], err))
+            assert err <= TOL, (name, to, err)
+        if name == "tiny":
+            part, _ = emit_part(name, "-t 'model.embed_tokens.*'",
+                                "--to int8 --embed int8")
+            h = ort_run.run(part, {"input_ids": ids})[0]["hidden_states"]
+            assert np.array_equal(h, ref.t["model.embed_tokens.weight"][
+                ids]), "the int8 gather is inexact"
 
 
 @SUITE.test

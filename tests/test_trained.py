@@ -194,7 +194,9 @@ def fast_settings_report_their_cost():
             ("q2 LUT kernels", "--to q2", "", LUT,
              '{"mlas.use_lut_gemm":"1"}'),
             ("q2 q8-embedding", "--to q2 --embed q8", "", None, None),
-            ("int8 q8-embedding", "--to int8 --embed q8", "", None, None)):
+            ("int8 q8-embedding", "--to int8 --embed q8", "", None, None),
+            ("int8 int8-embedding", "--to int8 --embed int8", "", None,
+             None)):
         model = convert("packed " + label, PACKED, "st-read", dq, emit)
         got = onnx_ppl(model, ref, ids, options)
         change = (got - want) / want

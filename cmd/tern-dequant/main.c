@@ -44,7 +44,9 @@ usage(int status)
 	    "                       head) stored as f16 (default), f32 or "
 	    "keep (as the source\n"
 	    "                       has it); q8: any float one in 8-bit "
-	    "blocks of 32\n"
+	    "blocks of 32;\n"
+	    "                       int8: in int8 rows, one scale a row "
+	    "(a MatMulInteger head)\n"
 	    "      --progress       report progress on stderr (default: when "
 	    "a terminal)\n"
 	    "  -q, --quiet          no progress report\n"
@@ -93,7 +95,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'e':
 			if (compact_embed_parse(optarg, &o->form.embed) == -1)
 				errx(BN_EXIT_USAGE, "--embed takes f16, "
-				    "f32, keep or q8, not '%s'", optarg);
+				    "f32, keep, q8 or int8, not '%s'", optarg);
 			break;
 		case 'P': want = 1; break;
 		case 'q': quiet = 1; break;

@@ -98,6 +98,7 @@ class Reference:
         self.online = q.get("quantization_mode",
                             "offline") == "online" or self.onebit
         self.act_quant = act_quant
+        self.head_act_quant = False
         self.min_margin = np.inf
 
     def rms_norm(self, x, w):
@@ -241,5 +242,9 @@ class Reference:
             h = self.rms_norm(x, self.t[pre + "post_attention_layernorm.weight"])
             x = x + self.mlp(l, h)
         x = self.rms_norm(x, self.t["model.norm.weight"])
+        if self.head_act_quant:  # a head of int8 rows (--embed int8)
+            s = F32(63) / np.maximum(np.max(np.abs(x), axis=-1,
+                                            keepdims=True), F32(1e-5))
+            x = np.round(x * s) / s
         head = self.t.get("lm_head.weight", self.t["model.embed_tokens.weight"])
         return x @ head.T, present
