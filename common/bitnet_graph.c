@@ -29,6 +29,7 @@ struct ctx {
 	int accuracy_level;		/* of MatMulNBits */
 	int gqa;			/* com.microsoft.GroupQueryAttention */
 	int last_logits;		/* of the last position only */
+	uint64_t table_piece;		/* bitnet_graph_opts */
 	enum bitnet_family family;	/* bitnet_config_family */
 	const char *cos_bs, *sin_bs;	/* [batch, seq, 1, head_dim] */
 	const char *pos_col;		/* position_ids [batch, seq, 1] */
@@ -417,22 +418,25 @@ linear_int8(struct ctx *x, struct act *a, const char *weight)
 	    rescale);
 }
 
-/* com.microsoft.MatMulNBits: in [M, K] times weight t ([N, K] stored in
- * blocks of bits-wide codes, its scales beside it), transposed. */
+/* com.microsoft.MatMulNBits: in [M, K] times `rows` rows of weight t
+ * ([N, K] stored in blocks of bits-wide codes, its scales beside it),
+ * transposed; w and ws name the codes and scales (t's own, or a piece's).
+ */
 static const char *
 matmul_nbits(struct ctx *x, const char *hint, const char *in,
-    const Tstream__TensorInfo *t, int bits, int64_t accuracy_level)
+    const Tstream__TensorInfo *t, const char *w, const char *ws,
+    uint64_t rows, int bits, int64_t accuracy_level)
 {
 	struct onnx_graph *g = x->g;
 	Onnx__AttributeProto *attrs[5] = {
 		og_attr_int(g, "K", (int64_t)t->shape[1]),
-		og_attr_int(g, "N", (int64_t)t->shape[0]),
+		og_attr_int(g, "N", (int64_t)rows),
 		og_attr_int(g, "bits", bits),
 		og_attr_int(g, "block_size", (int64_t)t->block_size),
 		og_attr_int(g, "accuracy_level", accuracy_level),
 	};
 	const char *y = og_node(g, "MatMulNBits", hint, (const char *const[]){
-	    in, t->name, scales_of(x, t->name) }, 3, attrs, 5);
+	    in, w, ws }, 3, attrs, 5);
 
 	og_set_domain(g, ONNX_MS_DOMAIN);
 	return y;
@@ -444,7 +448,8 @@ static const char *
 linear_q2(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
 {
 	const char *y = matmul_nbits(x, "proj", x->act_quant ? a->xq : a->in,
-	    t, 2, x->accuracy_level);
+	    t, t->name, scales_of(x, t->name), t->shape[0], 2,
+	    x->accuracy_level);
 
 	return x->act_quant ? og_op2(x->g, "Div", "proj_deq", y, a->s) : y;
 }
@@ -713,97 +718,155 @@ add_blocks(struct ctx *x, const char *h)
 		x->hidden = h;
 }
 
-static int
-is_half(const struct ctx *x, const char *name)
-{
-	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h, name);
+/* One piece of a table: rows [first, first + rows) of weight t, stored
+ * as w (t's own name when whole, NAME.partK otherwise), its scales ws
+ * (NULL when t has none). */
+struct piece {
+	const Tstream__TensorInfo *t;
+	const char *w, *ws;
+	uint64_t first, rows;
+};
 
-	return t != NULL && (t->dtype == TSTREAM__DTYPE__BF16 ||
+/* Piece k of table t: whole (k 0) when the table is not split. */
+static void
+table_piece(struct ctx *x, const Tstream__TensorInfo *t, unsigned k,
+    struct piece *p)
+{
+	uint64_t rows = bitnet_table_piece_rows(x->h, t, x->table_piece);
+	const struct tstream_encoding *e = tstream_encoding_of(t->encoding);
+	int scaled = e != NULL && e->scales_shape != NULL;
+	char name[TSTREAM_MAX_NAME + 48];
+
+	p->t = t;
+	p->first = rows ? k * rows : 0;
+	p->rows = rows ? (t->shape[0] - p->first < rows ? t->shape[0] -
+	    p->first : rows) : t->shape[0];
+	p->w = rows ? og_name_copy(x->g, onnx_piece_name(t->name, k, name,
+	    sizeof name)) : t->name;
+	p->ws = scaled ? scales_of(x, t->name) : NULL;
+	if (rows && scaled)
+		p->ws = og_name_copy(x->g, onnx_piece_name(p->ws, k, name,
+		    sizeof name));
+}
+
+static unsigned
+table_pieces(const struct ctx *x, const Tstream__TensorInfo *t)
+{
+	uint64_t rows = bitnet_table_piece_rows(x->h, t, x->table_piece);
+
+	return rows ? (unsigned)((t->shape[0] + rows - 1) / rows) : 1;
+}
+
+static int
+is_half(const Tstream__TensorInfo *t)
+{
+	return t->encoding == TSTREAM__ENCODING__PLAIN &&
+	    (t->dtype == TSTREAM__DTYPE__BF16 ||
 	    t->dtype == TSTREAM__DTYPE__F16);
 }
 
-/* A float32 view of a weight the stream keeps as bf16 or f16: a Cast,
- * which onnxruntime folds into a float32 copy when it loads the model. */
+/* The last node of a value: named out when out is given. */
 static const char *
-as_float(struct ctx *x, const char *hint, const char *name)
+final_node(struct ctx *x, const char *op, const char *hint,
+    const char *const *in, size_t n_in, Onnx__AttributeProto *attr,
+    const char *out)
 {
-	return is_half(x, name) ? int_attr_node(x, "Cast", hint,
-	    (const char *const[]){ name }, 1, "to", OG_FLOAT) : name;
-}
-
-/* A block-q8 embedding, gathered with standard operators so that every
- * onnxruntime build runs it (onnxruntime-web has no GatherBlockQuantized):
- * the rows' codes [batch, seq, blocks, block] as float, less the zero
- * point 128, times their blocks' scales [batch, seq, blocks, 1]
- * (exact: an 8-bit code times a float32 scale is one rounding, as the
- * contrib operator computes), reshaped to [batch, seq, hidden]. */
-static const char *
-embed_q8(struct ctx *x, const Tstream__TensorInfo *t, const char *out)
-{
-	struct onnx_graph *g = x->g;
-	const char *codes = int_attr_node(x, "Cast", "embedded_codes",
-	    (const char *const[]){ og_op2(g, "Gather", "embedded_q8", t->name,
-	    "input_ids") }, 1, "to", OG_FLOAT);
-	const char *scales = og_op2(g, "Unsqueeze", "embedded_scales",
-	    og_op2(g, "Gather", "embedded_d", scales_of(x, t->name),
-	    "input_ids"), og_vec_i64(g, "axis_3", (const int64_t[]){ 3 }, 1));
-	const char *centred = og_op2(g, "Sub", "embedded_centred", codes,
-	    og_scalar_f32(g, "q8_zero", (float)BLOCKQ8_ZERO));
-	const char *in[2] = { og_op2(g, "Mul", "embedded_blocks", centred,
-	    scales), og_vec_i64(g, "embed_shape",
-	    (const int64_t[]){ 0, 0, (int64_t)x->c->hidden_size }, 3) };
-
 	if (out == NULL)
-		return og_node(g, "Reshape", "embedded", in, 2, NULL, 0);
-	og_node_named(g, "Reshape", in, 2, &out, 1, NULL, 0);
+		return og_node(x->g, op, hint, in, n_in, attr ? &attr : NULL,
+		    attr != NULL);
+	og_node_named(x->g, op, in, n_in, &out, 1, attr ? &attr : NULL,
+	    attr != NULL);
 	return out;
 }
 
-/* A row-i8 embedding: the rows' int8 codes as float, times their rows'
- * scales [batch, seq, 1] (exact: one rounding), named out if given. */
+/* The rows of piece p at ids, as float32 [batch, seq, hidden], named out
+ * when given: a plain table gathered (a half one cast after the Gather);
+ * a block-q8 one's codes [batch, seq, blocks, block] as float less the
+ * zero point 128 times their blocks' scales, reshaped (exact: an 8-bit
+ * code times a float32 scale is one rounding, as the contrib operator
+ * computes; standard operators, since onnxruntime-web has no
+ * GatherBlockQuantized); a row-i8 one's codes times their rows' scales. */
 static const char *
-embed_i8(struct ctx *x, const Tstream__TensorInfo *t, const char *out)
+gather_rows(struct ctx *x, const struct piece *p, const char *ids,
+    const char *out)
 {
 	struct onnx_graph *g = x->g;
-	const char *in[2] = { int_attr_node(x, "Cast", "embedded_codes",
-	    (const char *const[]){ og_op2(g, "Gather", "embedded_i8",
-	    t->name, "input_ids") }, 1, "to", OG_FLOAT), og_op2(g, "Gather",
-	    "embedded_d", scales_of(x, t->name), "input_ids") };
+	const char *in[2] = { p->w, ids }, *rows;
 
-	if (out == NULL)
-		return og_node(g, "Mul", "embedded", in, 2, NULL, 0);
-	og_node_named(g, "Mul", in, 2, &out, 1, NULL, 0);
-	return out;
+	if (p->t->encoding == TSTREAM__ENCODING__PLAIN && !is_half(p->t))
+		return final_node(x, "Gather", "embedded", in, 2, NULL, out);
+	rows = og_op2(g, "Gather", "embedded_rows", p->w, ids);
+	if (p->t->encoding == TSTREAM__ENCODING__PLAIN)
+		return final_node(x, "Cast", "embedded", &rows, 1,
+		    og_attr_int(g, "to", OG_FLOAT), out);
+	rows = int_attr_node(x, "Cast", "embedded_codes", &rows, 1, "to",
+	    OG_FLOAT);
+	in[1] = og_op2(g, "Gather", "embedded_d", p->ws, ids);
+	if (p->t->encoding == TSTREAM__ENCODING__ROW_I8) {
+		in[0] = rows;
+		return final_node(x, "Mul", "embedded", in, 2, NULL, out);
+	}
+	in[0] = og_op2(g, "Mul", "embedded_blocks", og_op2(g, "Sub",
+	    "embedded_centred", rows, og_scalar_f32(g, "q8_zero",
+	    (float)BLOCKQ8_ZERO)), og_op2(g, "Unsqueeze", "embedded_scales",
+	    in[1], og_vec_i64(g, "axis_3", (const int64_t[]){ 3 }, 1)));
+	in[1] = og_vec_i64(g, "embed_shape", (const int64_t[]){ 0, 0,
+	    (int64_t)x->c->hidden_size }, 3);
+	return final_node(x, "Reshape", "embedded", in, 2, NULL, out);
+}
+
+/* The rows of a table in pieces: each piece gathers the ids that fall in
+ * it (others read its row 0) and zeroes the rows of the others; the sum
+ * of the pieces is the table's rows (each row one piece's, the rest
+ * exact zeros). */
+static const char *
+gather_pieces(struct ctx *x, const Tstream__TensorInfo *t, const char *out)
+{
+	struct onnx_graph *g = x->g;
+	unsigned n = table_pieces(x, t);
+	const char *sum = NULL, *zero = og_const_i64(g, "zero_id",
+	    (const int64_t[]){ 0 }, NULL, 0);
+
+	for (unsigned k = 0; k < n; k++) {
+		struct piece p;
+		const char *local, *inside, *rows;
+
+		table_piece(x, t, k, &p);
+		local = og_op2(g, "Sub", "piece_ids", "input_ids",
+		    og_const_i64(g, "piece_first", (const int64_t[]){
+		    (int64_t)p.first }, NULL, 0));
+		inside = og_op2(g, "And", "piece_inside", og_op2(g,
+		    "GreaterOrEqual", "piece_from", local, zero), og_op2(g,
+		    "Less", "piece_to", local, og_const_i64(g, "piece_rows",
+		    (const int64_t[]){ (int64_t)p.rows }, NULL, 0)));
+		rows = gather_rows(x, &p, og_op3(g, "Where", "piece_index",
+		    inside, local, zero), NULL);
+		rows = og_op3(g, "Where", "piece_part", unsqueeze(x,
+		    "piece_inside3", inside, (const int64_t[]){ -1 }, 1), rows,
+		    og_scalar_f32(g, "zero_f", 0.0f));
+		if (sum == NULL)
+			sum = rows;
+		else if (k + 1 < n || out == NULL)
+			sum = og_op2(g, "Add", "embedded_sum", sum, rows);
+		else
+			sum = final_node(x, "Add", "embedded", (const char *
+			    const[]){ sum, rows }, 2, NULL, out);
+	}
+	return sum;
 }
 
 /* The embedding of input_ids, as float32; named out when out is given. */
 static const char *
 embed(struct ctx *x, const char *out)
 {
-	struct onnx_graph *g = x->g;
-	const char *in[2] = { BITNET_EMBED_NAME, "input_ids" };
 	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h,
 	    BITNET_EMBED_NAME);
-	Onnx__AttributeProto *to;
-	const char *e;
+	struct piece p;
 
-	if (t != NULL && t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
-		return embed_q8(x, t, out);
-	if (t != NULL && t->encoding == TSTREAM__ENCODING__ROW_I8)
-		return embed_i8(x, t, out);
-	if (!is_half(x, BITNET_EMBED_NAME)) {
-		if (out == NULL)
-			return og_node(g, "Gather", "embedded", in, 2, NULL, 0);
-		og_node_named(g, "Gather", in, 2, &out, 1, NULL, 0);
-		return out;
-	}
-	e = og_node(g, "Gather", "embedded_half", in, 2, NULL, 0);
-	if (out == NULL)
-		return int_attr_node(x, "Cast", "embedded", &e, 1, "to",
-		    OG_FLOAT);
-	to = og_attr_int(g, "to", OG_FLOAT);
-	og_node_named(g, "Cast", &e, 1, &out, 1, &to, 1);
-	return out;
+	if (table_pieces(x, t) > 1)
+		return gather_pieces(x, t, out);
+	table_piece(x, t, 0, &p);
+	return gather_rows(x, &p, "input_ids", out);
 }
 
 /* The rows of h [batch * seq, hidden] at the last position of each
@@ -823,50 +886,92 @@ last_position(struct ctx *x, const char *h)
 	    "flat_last", (const int64_t[]){ -1, x->c->hidden_size }, 2));
 }
 
-/* The head of a row-i8 table W [vocab, hidden]: h quantized per token
- * to 7 bits (xq = round(h * s), s = 63 / max(max|h|, 1e-5)), as uint8
- * xq + 64 for MatMulInteger on W^T (a Transpose of the initializer,
- * which onnxruntime folds once at load); the int32 sums times each row's
- * scale over s.  Seven bits, not eight: onnxruntime's x86 kernels for
- * uint8 times int8 without VNNI add pairs of products in int16, which
- * 255 * 127 * 2 overflows and 127 * 127 * 2 does not (the ternary
- * projections, |w| <= 1, never come near it). */
+/* h quantized per token to 7 bits for a row-i8 head: xq = round(h * s),
+ * s = 63 / max(max|h|, 1e-5), as uint8 xq + 64.  Seven bits, not eight:
+ * onnxruntime's x86 kernels for uint8 times int8 without VNNI add pairs
+ * of products in int16, which 255 * 127 * 2 overflows and 127 * 127 * 2
+ * does not (the ternary projections, |w| <= 1, never come near it). */
 static const char *
-head_i8(struct ctx *x, const char *h, const Tstream__TensorInfo *t)
+head_act_u7(struct ctx *x, const char *h, const char **s)
 {
 	struct onnx_graph *g = x->g;
-	const char *amax, *s, *xq, *acc, *scales;
+	const char *amax, *xq;
 
 	add_act_constants(x);
 	amax = ints_attr_node(x, "ReduceMax", "head_absmax", og_op1(g, "Abs",
 	    "head_abs", h), "axes", (const int64_t[]){ -1 }, 1);
-	s = og_op2(g, "Div", "head_scale", og_scalar_f32(g, "q63", 63.0f),
+	*s = og_op2(g, "Div", "head_scale", og_scalar_f32(g, "q63", 63.0f),
 	    og_op2(g, "Max", "head_absmax_clamped", amax, x->absmax_min));
-	xq = round_half_even(x, og_op2(g, "Mul", "head_scaled", h, s));
-	xq = int_attr_node(x, "Cast", "head_u8", (const char *const[]){
+	xq = round_half_even(x, og_op2(g, "Mul", "head_scaled", h, *s));
+	return int_attr_node(x, "Cast", "head_u8", (const char *const[]){
 	    og_op2(g, "Add", "head_shifted", xq, og_scalar_f32(g, "u7_shift",
 	    64.0f)) }, 1, "to", OG_UINT8);
-	acc = int_attr_node(x, "Cast", "head_acc_f", (const char *const[]){
-	    og_op3(g, "MatMulInteger", "head_acc", xq, ints_attr_node(x,
-	    "Transpose", "head_t", t->name, "perm", (const int64_t[]){ 1, 0 },
-	    2), og_const_u8(g, "u7_zero", (const uint8_t[]){ 64 }, NULL, 0)) },
-	    1, "to", OG_FLOAT);
-	scales = og_op2(g, "Reshape", "head_d", scales_of(x, t->name),
-	    og_vec_i64(g, "head_d_shape", (const int64_t[]){ -1 }, 1));
-	return og_op2(g, "Div", "head_deq", og_op2(g, "Mul", "head_scaled_acc",
-	    acc, scales), s);
 }
 
-/* logits = h @ W^T, W the head (the embedding when tied): a block-q8
- * one through MatMulNBits bits=8, which onnxruntime's CPU computes fast
- * only at accuracy level 4 (the activations in int8 per block); a row-i8
- * one as head_i8 says. */
-static void
-add_head(struct ctx *x, const char *h)
+/* The logits of piece p of the head: h @ W^T.  A block-q8 piece through
+ * MatMulNBits bits=8, which onnxruntime's CPU computes fast only at
+ * accuracy level 4 (the activations in int8 per block); a row-i8 one by
+ * MatMulInteger of the 7-bit h (xu7, scale s) and W^T (a Transpose of
+ * the initializer, which onnxruntime folds once at load), the sums times
+ * each row's scale over s; a float one by Gemm, a half one cast first
+ * (folded by onnxruntime when it loads the model). */
+static const char *
+head_rows(struct ctx *x, const struct piece *p, const char *h,
+    const char *xu7, const char *s)
+{
+	struct onnx_graph *g = x->g;
+	const char *acc, *w;
+
+	if (p->t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
+		return matmul_nbits(x, "head", h, p->t, p->w, p->ws, p->rows, 8,
+		    4);
+	if (p->t->encoding == TSTREAM__ENCODING__ROW_I8) {
+		acc = int_attr_node(x, "Cast", "head_acc_f", (const char *
+		    const[]){ og_op3(g, "MatMulInteger", "head_acc", xu7,
+		    ints_attr_node(x, "Transpose", "head_t", p->w, "perm",
+		    (const int64_t[]){ 1, 0 }, 2), og_const_u8(g, "u7_zero",
+		    (const uint8_t[]){ 64 }, NULL, 0)) }, 1, "to", OG_FLOAT);
+		return og_op2(g, "Div", "head_deq", og_op2(g, "Mul",
+		    "head_scaled_acc", acc, og_op2(g, "Reshape", "head_d",
+		    p->ws, og_vec_i64(g, "head_d_shape", (const int64_t[]){
+		    -1 }, 1))), s);
+	}
+	w = is_half(p->t) ? int_attr_node(x, "Cast", "head_f32", &p->w, 1,
+	    "to", OG_FLOAT) : p->w;
+	return int_attr_node(x, "Gemm", "head", (const char *const[]){ h, w },
+	    2, "transB", 1);
+}
+
+/* logits = h @ W^T, W the head (the embedding when tied), piece by
+ * piece along the vocabulary and concatenated. */
+static const char *
+head_logits(struct ctx *x, const char *h)
 {
 	const char *w = x->c->tie_word_embeddings ? BITNET_EMBED_NAME :
 	    BITNET_HEAD_NAME;
 	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h, w);
+	unsigned n = table_pieces(x, t);
+	const char **parts = arena_alloc(&x->g->arena, n * sizeof *parts);
+	const char *xu7 = NULL, *s = NULL;
+	struct piece p;
+
+	if (parts == NULL) {
+		x->g->arena.failed = 1;
+		return NULL;
+	}
+	if (t->encoding == TSTREAM__ENCODING__ROW_I8)
+		xu7 = head_act_u7(x, h, &s);
+	for (unsigned k = 0; k < n; k++) {
+		table_piece(x, t, k, &p);
+		parts[k] = head_rows(x, &p, h, xu7, s);
+	}
+	return n == 1 ? parts[0] : int_attr_node(x, "Concat", "logits_pieces",
+	    parts, n, "axis", -1);
+}
+
+static void
+add_head(struct ctx *x, const char *h)
+{
 	const char *logits;
 
 	if (x->eps == NULL) {
@@ -876,14 +981,7 @@ add_head(struct ctx *x, const char *h)
 	}
 	if (x->last_logits)
 		h = last_position(x, h);
-	h = rms_norm(x, h, BITNET_NORM_NAME);
-	if (t != NULL && t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
-		logits = matmul_nbits(x, "head", h, t, 8, 4);
-	else if (t != NULL && t->encoding == TSTREAM__ENCODING__ROW_I8)
-		logits = head_i8(x, h, t);
-	else
-		logits = int_attr_node(x, "Gemm", "head", (const char *const[]){
-		    h, as_float(x, "head_f32", w) }, 2, "transB", 1);
+	logits = head_logits(x, rms_norm(x, h, BITNET_NORM_NAME));
 	if (x->last_logits)
 		og_node_named(x->g, "Reshape", (const char *const[]){ logits,
 		    og_vec_i64(x->g, "logits_shape", (const int64_t[]){ -1, 1,
@@ -902,6 +1000,7 @@ bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
 	struct ctx x = { .g = g, .c = c, .h = hdr, .part = part,
 	    .act_quant = o->act_quant, .accuracy_level = o->accuracy_level,
 	    .gqa = o->gqa, .last_logits = o->last_logits,
+	    .table_piece = o->table_piece,
 	    .family = bitnet_config_family(c) };
 	const char *flat = og_vec_i64(g, "flat_h", (const int64_t[]){ -1,
 	    c->hidden_size }, 2);
@@ -927,6 +1026,107 @@ bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
 		return diag_fail(d, BN_EXIT_IO, "building the graph: out of "
 		    "memory");
 	return 0;
+}
+
+/* --- the tables in pieces --------------------------------------------- */
+
+/* The table weight t belongs to: itself, or the weight whose scales t
+ * holds; NULL if t is not a table tensor. */
+static const Tstream__TensorInfo *
+table_weight(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t)
+{
+	static const char *const tables[] = { BITNET_EMBED_NAME,
+	    BITNET_HEAD_NAME };
+	size_t n, sl = strlen(BITNET_FORM_SCALES_SUFFIX);
+
+	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+		n = strlen(tables[i]);
+		if (strncmp(t->name, tables[i], n) == 0 && (t->name[n] ==
+		    '\0' || (strncmp(t->name + n, BITNET_FORM_SCALES_SUFFIX,
+		    sl) == 0 && t->name[n + sl] == '\0')))
+			return tstream_manifest_entry(h, tables[i]);
+	}
+	return NULL;
+}
+
+uint64_t
+bitnet_table_piece_rows(const Tstream__StreamHeader *h,
+    const Tstream__TensorInfo *t, uint64_t table_piece)
+{
+	const Tstream__TensorInfo *w = table_weight(h, t);
+	uint64_t row, rows;
+
+	if (w == NULL || table_piece == 0 || w->n_shape != 2 ||
+	    w->shape[1] == 0)
+		return 0;
+	row = w->shape[1] * sizeof(float);
+	rows = table_piece / row ? table_piece / row : 1;
+	return w->shape[0] > rows ? rows : 0;
+}
+
+/* The pieces of entry i (rows of `rows` each, the last one shorter) into
+ * w from *k on. */
+static int
+add_pieces(struct onnx_graph *g, const Tstream__TensorInfo *t, size_t i,
+    uint64_t rows, struct onnx_weight *w, size_t *k)
+{
+	struct tstream_layout l = { .rank = 0 };
+	uint64_t row_bytes, done = 0;
+	char name[TSTREAM_MAX_NAME + 32];
+
+	tstream_layout(t, &l);
+	row_bytes = l.dims[0] ? t->payload_length / l.dims[0] : 0;
+	for (unsigned p = 0; done < l.dims[0]; p++) {
+		struct onnx_weight *x = &w[(*k)++];
+		uint64_t n = l.dims[0] - done < rows ? l.dims[0] - done : rows;
+
+		memset(x, 0, sizeof *x);
+		onnx_piece_name(t->name, p, name, sizeof name);
+		x->name = og_name_copy(g, name);
+		x->entry = i;
+		x->from = done * row_bytes;
+		x->len = n * row_bytes;
+		x->type = onnx_type_from_dtype(l.dtype);
+		x->rank = l.rank;
+		for (size_t r = 0; r < l.rank; r++)
+			x->dims[r] = (int64_t)l.dims[r];
+		x->dims[0] = (int64_t)n;
+		done += n;
+	}
+	return og_failed(g) ? -1 : 0;
+}
+
+long
+bitnet_graph_weights(struct onnx_graph *g, const Tstream__StreamHeader *h,
+    const struct bitnet_graph_opts *o, struct onnx_weight **out,
+    struct diag *d)
+{
+	size_t n = 0, k = 0;
+	struct onnx_weight *whole, *w;
+
+	for (size_t i = 0; i < h->n_manifest; i++) {
+		uint64_t rows = bitnet_table_piece_rows(h, h->manifest[i],
+		    o->table_piece);
+
+		n += rows ? (table_weight(h, h->manifest[i])->shape[0] +
+		    rows - 1) / rows : 1;
+	}
+	whole = arena_alloc(&g->arena, (h->n_manifest + 1) * sizeof *whole);
+	w = arena_alloc(&g->arena, (n + 1) * sizeof *w);
+	if (whole == NULL || w == NULL)
+		return diag_fail(d, BN_EXIT_IO, "out of memory");
+	onnx_weights_whole(h, whole);
+	for (size_t i = 0; i < h->n_manifest; i++) {
+		uint64_t rows = bitnet_table_piece_rows(h, h->manifest[i],
+		    o->table_piece);
+
+		if (rows == 0)
+			w[k++] = whole[i];
+		else if (add_pieces(g, h->manifest[i], i, rows, w, &k) == -1)
+			return diag_fail(d, BN_EXIT_IO, "out of memory");
+	}
+	*out = w;
+	return (long)k;
 }
 
 static Onnx__StringStringEntryProto *

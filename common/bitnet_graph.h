@@ -19,6 +19,7 @@
 #include "bitnet_plan.h"
 #include "diag.h"
 #include "onnx_graph.h"
+#include "onnx_write.h"
 #include "tstream.h"
 
 
@@ -27,7 +28,27 @@ struct bitnet_graph_opts {
 	int accuracy_level;	/* MatMulNBits' accuracy_level (q2 weights) */
 	int gqa;		/* attention as com.microsoft.GroupQueryAttention */
 	int last_logits;	/* logits [batch, 1, vocab] of the last position */
+	uint64_t table_piece;	/* the embedding and head in pieces of rows
+				 * of at most this many float32 bytes; 0:
+				 * whole */
 };
+
+/* The default table_piece: 128 MiB, the storage buffer binding that
+ * every WebGPU device offers, and no float32 temporary of a piece's
+ * dequantized rows above it. */
+#define BITNET_TABLE_PIECE	(UINT64_C(128) << 20)
+
+/* Rows a piece of table tensor t (the embedding, the head or their
+ * scales) holds under table_piece, or 0 when t stays whole. */
+uint64_t bitnet_table_piece_rows(const Tstream__StreamHeader *h,
+    const Tstream__TensorInfo *t, uint64_t table_piece);
+
+/* The initializers the writer streams in for header h (onnx_write.h):
+ * one per manifest entry, the tables' in pieces of rows as o says;
+ * allocated in g's arena.  Returns the count, or -1. */
+long bitnet_graph_weights(struct onnx_graph *g, const Tstream__StreamHeader *h,
+    const struct bitnet_graph_opts *o, struct onnx_weight **w,
+    struct diag *d);
 
 /* Add the graph of part (see bitnet_plan.h) to g, from the config and
  * manifest of h.  Projections stored as int8 take MatMulInteger, q2 ones

@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include "bitnet_graph.h"
+#include "bitnet_names.h"
 #include "bitnet_plan.h"
 #include "io.h"
 #include "onnx_check.h"
 #include "onnx_graph.h"
+#include "onnx_types.h"
 
 #define WHY	"the model was not built from this stream's configuration"
 
@@ -51,6 +53,31 @@ model_options(const Onnx__GraphProto *g, struct bitnet_graph_opts *o)
 			o->accuracy_level = (int)onnx_node_int(n, "accuracy_level",
 			    0);
 	}
+}
+
+/* The --table-piece the model shows: the rows of its tables' first piece
+ * (of the head's, else the embedding's) as float32 bytes; 0 when the
+ * tables are whole.  Any size that makes that many rows builds the same
+ * graph. */
+static uint64_t
+model_table_piece(const struct onnx_model *m, const Tstream__StreamHeader *h)
+{
+	static const char *const tables[] = { BITNET_HEAD_NAME,
+	    BITNET_EMBED_NAME };
+	char name[TSTREAM_MAX_NAME + 32];
+
+	for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+		const Tstream__TensorInfo *t = tstream_manifest_entry(h,
+		    tables[i]);
+		const struct onnx_init *in = onnx_model_find_init(m,
+		    onnx_piece_name(tables[i], 0, name, sizeof name));
+
+		if (t != NULL && t->n_shape == 2 && in != NULL &&
+		    in->t->n_dims > 0 && in->t->dims[0] > 0)
+			return (uint64_t)in->t->dims[0] * t->shape[1] *
+			    sizeof(float);
+	}
+	return 0;
 }
 
 /* A message packed, to compare two messages field by field at once. */
@@ -198,6 +225,7 @@ bitnet_verify_graph(const struct onnx_model *m,
 	if (!m->has_graph)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: no graph", m->path);
 	model_options(m->graph, &o);
+	o.table_piece = model_table_piece(m, h);
 	if (bitnet_plan(h, &part, &quiet) == -1)
 		return 1;	/* a selection of tensors: no graph of its own */
 	og_init(&g, "bitnet");

@@ -21,6 +21,7 @@
 #define CONFIG_NAME	"config.json"
 #define TJS_CONFIG	"transformers.js_config"
 #define TJS_EXTERNAL	"use_external_data_format"
+#define TJS_DEVICES	"device_config"
 /* What transformers.js knows as a decoder with BitNet's interface. */
 #define DECODER_TYPE	"llama"
 
@@ -220,31 +221,92 @@ bundle_open(struct bundle *b, const char *dir, int force,
 	return 0;
 }
 
-/* The use_external_data_format record of an existing config.json, so that
- * a second form written into the folder keeps the first one's entry. */
+/* The transformers.js_config object `key` of the bundle's config.json
+ * as it is (a copy), so that a second form written into the folder keeps
+ * the first one's entries; a new object if there is none. */
 static json_t *
-existing_external(const struct bundle *b)
+existing_tjs(const struct bundle *b, const char *key)
 {
 	char path[PATH_MAX], *text;
 	struct diag quiet = { 0 };
-	json_t *cfg, *rec = NULL;
+	json_t *cfg, *rec = NULL, *old;
 	size_t len;
 
-	if (io_join(b->dir, CONFIG_NAME, path, sizeof path, &quiet) == -1 ||
-	    io_slurp(path, 1 << 20, &text, &len, &quiet) == -1)
+	if (io_join(b->dir, CONFIG_NAME, path, sizeof path, &quiet) == 0 &&
+	    io_slurp(path, 1 << 20, &text, &len, &quiet) == 0) {
+		cfg = json_loadb(text, len, 0, NULL);
+		free(text);
+		old = json_object_get(json_object_get(cfg, TJS_CONFIG), key);
+		if (json_is_object(old))
+			rec = json_deep_copy(old);
+		json_decref(cfg);
+	}
+	return rec != NULL ? rec : json_object();
+}
+
+/* The form transformers.js should pick by default on a device of the
+ * browser, when the bundle has it: where its heavy operators run on that
+ * device's provider of onnxruntime-web (see onnx-emit(1)). */
+static const struct device_pick {
+	const char *device;
+	const char *suffix;		/* of the model file */
+	Tstream__Encoding table;	/* of the embedding and head */
+} device_picks[] = {
+	/* MatMulInteger on WebAssembly SIMD, the head too */
+	{ "wasm", "_int8", TSTREAM__ENCODING__ROW_I8 },
+	/* MatMulNBits, bits 2 and 8, on the GPU; no float16 needed */
+	{ "webgpu", "_q2", TSTREAM__ENCODING__BLOCK_Q8 },
+};
+
+static Tstream__Encoding
+table_encoding(const Tstream__StreamHeader *h)
+{
+	const Tstream__TensorInfo *t = tstream_manifest_entry(h,
+	    BITNET_HEAD_NAME);
+
+	if (t == NULL)
+		t = tstream_manifest_entry(h, BITNET_EMBED_NAME);
+	return t ? t->encoding : TSTREAM__ENCODING__ENCODING_UNSPECIFIED;
+}
+
+/* transformers.js_config.device_config: dtype of each device this form
+ * suits, the entries of forms written before kept (but one naming this
+ * form where it no longer suits). */
+static json_t *
+device_config(const struct bundle *b, const Tstream__StreamHeader *h)
+{
+	json_t *rec = existing_tjs(b, TJS_DEVICES), *dev;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof device_picks / sizeof *device_picks;
+	    i++) {
+		const struct device_pick *p = &device_picks[i];
+		const char *had = json_string_value(json_object_get(
+		    json_object_get(rec, p->device), "dtype"));
+
+		if (strcmp(p->suffix, b->suffix) != 0)
+			continue;
+		if (p->table != table_encoding(h)) {
+			/* this file no longer suits the device */
+			if (had != NULL && strcmp(had, p->suffix + 1) == 0)
+				json_object_del(rec, p->device);
+			continue;
+		}
+		if ((dev = json_object()) == NULL ||
+		    json_object_set_new(dev, "dtype", json_string(p->suffix +
+		    1)) == -1 || json_object_set_new(rec, p->device, dev) == -1)
+			bad = 1;
+	}
+	if (bad) {
+		json_decref(rec);
 		return NULL;
-	cfg = json_loadb(text, len, 0, NULL);
-	free(text);
-	if (json_is_object(json_object_get(json_object_get(cfg, TJS_CONFIG),
-	    TJS_EXTERNAL)))
-		rec = json_deep_copy(json_object_get(json_object_get(cfg,
-		    TJS_CONFIG), TJS_EXTERNAL));
-	json_decref(cfg);
+	}
 	return rec;
 }
 
 /* config.json: the source's, as a decoder transformers.js knows, with the
- * number of external data files of each model file it must load. */
+ * number of external data files of each model file it must load and the
+ * forms that suit the browser's devices. */
 static json_t *
 bundle_config(const struct bundle *b, const Tstream__StreamHeader *h,
     unsigned n_data, struct diag *d)
@@ -252,27 +314,32 @@ bundle_config(const struct bundle *b, const Tstream__StreamHeader *h,
 	const char *text = h->config_json ? h->config_json : "{}";
 	json_t *cfg = jsonio_parse(text, strlen(text), "the stream header",
 	    "config.json", d);
-	json_t *tjs, *rec = existing_external(b);
+	json_t *tjs, *rec = existing_tjs(b, TJS_EXTERNAL);
+	json_t *devs = device_config(b, h);
 	char model[64];
-	int bad = 0;
+	int bad = rec == NULL || devs == NULL;
 
 	if (cfg == NULL || !json_is_object(cfg)) {
 		if (cfg != NULL)
 			diag_fail(d, BN_EXIT_INPUT, "the stream's config.json "
 			    "is not a JSON object");
 		json_decref(rec);
+		json_decref(devs);
 		json_decref(cfg);
 		return NULL;
 	}
 	snprintf(model, sizeof model, "model%s.onnx", b->suffix);
-	if (rec == NULL)
-		rec = json_object();
 	bad |= json_object_set_new(rec, model, json_integer(n_data));
 	if (!json_is_object(tjs = json_object_get(cfg, TJS_CONFIG))) {
 		tjs = json_object();
 		bad |= json_object_set_new(cfg, TJS_CONFIG, tjs);
 	}
 	bad |= json_object_set_new(tjs, TJS_EXTERNAL, rec);
+	if (json_object_size(devs) > 0)
+		bad |= json_object_set(tjs, TJS_DEVICES, devs);
+	else
+		json_object_del(tjs, TJS_DEVICES);
+	json_decref(devs);
 	if (json_is_string(json_object_get(cfg, "model_type")))
 		bad |= json_object_set(cfg, "bitnet_onnx_model_type",
 		    json_object_get(cfg, "model_type"));

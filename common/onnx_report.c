@@ -118,23 +118,22 @@ onnx_print_summary(FILE *fp, const struct onnx_model *m, struct diag *d)
 /* --- comparison with a stream --------------------------------------- */
 
 
+/* Is in (whole, or a piece of `rows` rows when rows is not NULL) laid
+ * out as stream tensor t says? */
 static int
-same_layout(const struct onnx_model *m, const struct onnx_init *in,
-    const Tstream__TensorInfo *t, struct diag *d)
+fits_layout(const struct onnx_init *in, const Tstream__TensorInfo *t,
+    uint64_t *rows)
 {
 	struct tstream_layout l;
 	int same = tstream_layout(t, &l) == 0 &&
 	    onnx_type_from_dtype(l.dtype) == in->t->data_type &&
-	    in->t->n_dims == l.rank;
+	    in->t->n_dims == l.rank && l.rank > 0;
 
-	for (size_t i = 0; same && i < l.rank; i++)
+	for (size_t i = rows ? 1 : 0; same && i < l.rank; i++)
 		same = (uint64_t)in->t->dims[i] == l.dims[i];
-	if (!same)
-		return diag_fail(d, BN_EXIT_INPUT, "%s: initializer '%s' is "
-		    "not the stream's %s %s tensor of that name", m->path,
-		    t->name, tstream_encoding_name(t->encoding),
-		    dtype_name(t->dtype));
-	return 0;
+	if (same && rows)
+		*rows = in->t->dims[0] > 0 ? (uint64_t)in->t->dims[0] : 0;
+	return same;
 }
 
 static int
@@ -152,19 +151,24 @@ mismatch(const struct onnx_model *m, const Tstream__TensorInfo *t,
 	    (unsigned long long)(base + i));
 }
 
+/* The stream's next len bytes of t against initializer in's; *base
+ * counts the bytes of t compared so far. */
 static int
-compare_tensor(const struct onnx_model *m, const struct onnx_init *in,
-    struct tstream_reader *r, const Tstream__TensorInfo *t, uint8_t *a,
-    uint8_t *b, struct diag *d)
+compare_bytes(const struct onnx_model *m, const struct onnx_init *in,
+    struct tstream_reader *r, const Tstream__TensorInfo *t, uint64_t *base,
+    uint8_t *a, uint8_t *b, struct diag *d)
 {
 	char path[4096];
 	uint64_t off, len;
 	struct stat st;
 	int fd, rc = 0;
 
-	if (same_layout(m, in, t, d) == -1 ||
-	    onnx_init_locate(m, in, path, sizeof path, &off, &len, d) == -1)
+	if (onnx_init_locate(m, in, path, sizeof path, &off, &len, d) == -1)
 		return -1;
+	if (len > t->payload_length - *base)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: the initializers of "
+		    "'%s' hold more bytes than the stream's tensor", m->path,
+		    t->name);
 	if ((fd = io_open_regular(path, &st, d)) == -1)
 		return -1;
 	for (uint64_t done = 0; rc == 0 && done < len;) {
@@ -175,11 +179,59 @@ compare_tensor(const struct onnx_model *m, const struct onnx_init *in,
 		if (rc == 0)
 			rc = io_pread_full(fd, b, n, off + done, path, d);
 		if (rc == 0 && memcmp(a, b, n) != 0)
-			rc = mismatch(m, t, a, b, n, done, d);
+			rc = mismatch(m, t, a, b, n, *base + done, d);
 		done += n;
 	}
 	close(fd);
+	*base += len;
 	return rc;
+}
+
+static int
+not_the_tensor(const struct onnx_model *m, const Tstream__TensorInfo *t,
+    const char *what, struct diag *d)
+{
+	return diag_fail(d, BN_EXIT_INPUT, "%s: %s '%s' is not the stream's "
+	    "%s %s tensor of that name", m->path, what, t->name,
+	    tstream_encoding_name(t->encoding), dtype_name(t->dtype));
+}
+
+/* Stream tensor t against its initializer, or against its pieces
+ * NAME.part0, NAME.part1, ... (onnx_write.h), rows in order. */
+static int
+compare_tensor(const struct onnx_model *m, struct tstream_reader *r,
+    const Tstream__TensorInfo *t, uint8_t *a, uint8_t *b, struct diag *d)
+{
+	const struct onnx_init *in = onnx_model_find_init(m, t->name);
+	struct tstream_layout l;
+	char name[TSTREAM_MAX_NAME + 32];
+	uint64_t base = 0, rows = 0, n;
+	unsigned k = 0;
+
+	if (in != NULL)
+		return fits_layout(in, t, NULL) ? compare_bytes(m, in, r, t,
+		    &base, a, b, d) : not_the_tensor(m, t, "initializer", d);
+	for (; k < ONNX_MAX_INITIALIZERS; k++) {
+		if (onnx_piece_name(t->name, k, name, sizeof name) == NULL ||
+		    (in = onnx_model_find_init(m, name)) == NULL)
+			break;
+		if (!fits_layout(in, t, &n))
+			return not_the_tensor(m, t, "a piece of", d);
+		if (compare_bytes(m, in, r, t, &base, a, b, d) == -1)
+			return -1;
+		rows += n;
+	}
+	if (k == 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: the model has no "
+		    "initializer '%s', which the stream holds", m->path,
+		    t->name);
+	if (tstream_layout(t, &l) == -1 || rows != l.dims[0] ||
+	    base != t->payload_length)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: the pieces of '%s' "
+		    "hold %llu of its %llu rows", m->path, t->name,
+		    (unsigned long long)rows, (unsigned long long)(
+		    l.rank ? l.dims[0] : 0));
+	return 0;
 }
 
 int
@@ -193,14 +245,7 @@ onnx_compare_stream(const struct onnx_model *m, struct tstream_reader *r,
 
 	*checked = 0;
 	while (rc == 0 && (rc = tstream_next_tensor(r, &t, d)) == 1) {
-		const struct onnx_init *in = onnx_model_find_init(m, t->name);
-
-		if (in == NULL)
-			rc = diag_fail(d, BN_EXIT_INPUT, "%s: the model has no "
-			    "initializer '%s', which the stream holds", m->path,
-			    t->name);
-		else
-			rc = compare_tensor(m, in, r, t, a, b, d);
+		rc = compare_tensor(m, r, t, a, b, d);
 		if (rc == 0)
 			(*checked)++;
 	}

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 #include "onnx_types.h"
 
+#include <stdio.h>
+
 int
 onnx_type_from_dtype(Tstream__DType t)
 {
@@ -54,4 +56,12 @@ onnx_elem_name(int t)
 
 	return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ?
 	    names[t] : "?";
+}
+
+const char *
+onnx_piece_name(const char *name, unsigned k, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%s%u", name, ONNX_PIECE_SUFFIX, k);
+
+	return n < 0 || (size_t)n >= len ? NULL : buf;
 }

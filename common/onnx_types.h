@@ -26,4 +26,12 @@ size_t onnx_elem_size(int data_type);
 /* "float32", "int64", ...; "?" for an unknown type. */
 const char *onnx_elem_name(int data_type);
 
+/* A weight stored as several initializers of its rows is NAME.part0,
+ * NAME.part1, ... in order (the writer's pieces; onnx-verify compares
+ * them as one).  The name of piece k of weight name; NULL if it does not
+ * fit in len. */
+#define ONNX_PIECE_SUFFIX	".part"
+const char *onnx_piece_name(const char *name, unsigned k, char *buf,
+    size_t len);
+
 #endif

@@ -974,6 +974,65 @@ def int8_embedding_and_head():
 
 
 @SUITE.test
+def tables_in_pieces_compute_what_whole_ones_do():
+    """--table-piece: the embedding and head as initializers of at most
+    that many float32 bytes of rows (NAME.part0, ...), so that no WebGPU
+    buffer and no dequantized temporary outgrows it.  The ids gather
+    across the pieces and the head's logits concatenate: the same logits
+    as the whole table, bit for bit, in every table form (the Llama
+    family's untied head too; the 8-bit head to float rounding, its
+    MatMulNBits summing in another order), as many pieces as the size
+    makes, and
+    onnx-verify --against compares the pieces with the stream's one
+    tensor (and notices a changed one)."""
+    for name, to in (("tiny", ""), ("tiny", "--to int8 --embed int8"),
+                     ("tiny", "--to q2 --embed q8"), ("tiny", "--to q2"),
+                     ("llama", "--to q2 --embed q8"),
+                     ("llama", "--to int8 --embed int8")):
+        cfg = next(c for c in CONFIGS if c[0] == name)
+        ref = reference.Reference(model_dir(*cfg))
+        vocab, hidden = ref.t["model.embed_tokens.weight"].shape
+        rows = 37  # pieces of 37 rows, the last one shorter
+        piece = "--table-piece=%d" % (rows * hidden * 4)
+        whole, cut = emit(name, to=to), emit(name, piece, to=to)
+        m = onnx.load(cut)
+        parts = [i for i in m.graph.initializer
+                 if i.name.startswith("model.embed_tokens.weight.part")]
+        scales = [i for i in m.graph.initializer if i.name.startswith(
+            "model.embed_tokens.weight.scales.part")]
+        assert len(parts) == -(-vocab // rows), [p.name for p in parts]
+        assert len(scales) == (len(parts) if "q8" in to or "int8" in to
+                               else 0), [p.name for p in scales]
+        assert all(p.dims[0] <= rows for p in parts)
+        ids, mask, pos = pick_ids(ref, (2, 9))
+        ids[0, :3] = [0, vocab - 1, rows]  # the first and last rows
+        a = logits_of(whole, ref, ids, mask, pos)["logits"]
+        b = logits_of(cut, ref, ids, mask, pos)["logits"]
+        # MatMulNBits sums in another order for another N: the 8-bit
+        # head equals the whole one to float rounding, the others exactly
+        assert (rel_err(b, a) <= 1e-6 if "q8" in to else
+                np.array_equal(a, b)), (name, to, np.abs(a - b).max())
+        p = sh("%s %s | %s %s | %s --against - %s" % (
+            tool("st-read"), model_dir(*cfg), tool("tern-dequant"), to,
+            tool("onnx-verify"), cut))
+        assert p.returncode == 0, p.stderr
+        assert b"the graph is the one" in p.stdout, p.stdout
+    bad = os.path.join(TMP, "piece-changed.onnx")
+    m = onnx.load(cut)
+    t = next(i for i in m.graph.initializer
+             if i.name == "model.embed_tokens.weight.part2")
+    a = onnx.numpy_helper.to_array(t).copy()
+    a.flat[5] ^= 1
+    t.CopyFrom(onnx.numpy_helper.from_array(a, t.name))
+    onnx.save(m, bad)
+    p = sh("%s %s | %s %s | %s --against - %s" % (
+        tool("st-read"), model_dir(*cfg), tool("tern-dequant"), to,
+        tool("onnx-verify"), bad))
+    assert p.returncode == 1 and b"differs from the stream" in p.stderr, \
+        p.stderr
+
+
+@SUITE.test
 def compact_payloads_have_the_documented_layout():
     """Decode the int8 and q2 payloads by tstream(5) and compare with the
     float32 weights of the same tensor."""

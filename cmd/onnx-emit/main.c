@@ -27,6 +27,7 @@ struct options {
 	const char *output;
 	int external;
 	uint64_t split_data;
+	uint64_t table_piece;
 	int act_quant;
 	int accuracy_level;
 	int gqa;
@@ -43,7 +44,7 @@ usage(int status)
 	    "usage: onnx-emit [-o PATH | --bundle DIR [--force]] "
 	    "[--external-data | --split-data SIZE]\n"
 	    "                 [--no-act-quant] [--accuracy-level N] [--gqa]\n"
-	    "                 [--last-logits]\n"
+	    "                 [--last-logits] [--table-piece SIZE]\n"
 	    "                 [--progress | -q] [FILE]\n"
 	    "Reads a tensor stream (FILE, or standard input) of a BitNet "
 	    "model or part,\n"
@@ -77,6 +78,9 @@ usage(int status)
 	    "                       (rows without left padding)\n"
 	    "      --last-logits    logits of the last position only "
 	    "[batch, 1, vocab]\n"
+	    "      --table-piece SIZE  the embedding and head in pieces of "
+	    "rows of at most\n"
+	    "                       SIZE as float32 (k, M, G; default 128M)\n"
 	    "      --progress       report progress on stderr (default: "
 	    "when a terminal)\n"
 	    "  -q, --quiet          no progress report\n"
@@ -92,6 +96,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "external-data", no_argument, NULL, 'e' },
 		{ "split-data", required_argument, NULL, 'S' },
+		{ "table-piece", required_argument, NULL, 'T' },
 		{ "no-act-quant", no_argument, NULL, 'Q' },
 		{ "accuracy-level", required_argument, NULL, 'A' },
 		{ "gqa", no_argument, NULL, 'G' },
@@ -107,6 +112,7 @@ parse_args(int argc, char **argv, struct options *o)
 	int ch;
 
 	o->act_quant = 1;
+	o->table_piece = BITNET_TABLE_PIECE;
 	while ((ch = getopt_long(argc, argv, "o:b:feqhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -121,6 +127,13 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'b': o->bundle = optarg; break;
 		case 'f': o->force = 1; break;
+		case 'T':
+			if (cli_parse_bytes(optarg, 1, UINT64_C(1) << 40,
+			    &o->table_piece) == -1)
+				errx(BN_EXIT_USAGE, "--table-piece takes a size "
+				    "of 1 to 1024G (digits and k, M or G), not "
+				    "'%s'", optarg);
+			break;
 		case 'Q': o->act_quant = 0; break;
 		case 'G': o->gqa = 1; break;
 		case 'L': o->last_logits = 1; break;
@@ -173,12 +186,13 @@ emit_model(struct tstream_reader *r, const struct options *o,
 {
 	struct bitnet_graph_opts go = { .act_quant = o->act_quant,
 	    .accuracy_level = o->accuracy_level, .gqa = o->gqa,
-	    .last_logits = o->last_logits };
+	    .last_logits = o->last_logits, .table_piece = o->table_piece };
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
 	    "onnx-emit " BN_VERSION " (no activation quantization)";
 	struct bitnet_part part;
 	struct onnx_weight *weights = NULL;
 	struct onnx_graph g;
+	long n;
 	Onnx__ModelProto m;
 	char what[128];
 	int rc;
@@ -190,12 +204,12 @@ emit_model(struct tstream_reader *r, const struct options *o,
 	rc = bitnet_graph_build(&g, r->header, &part, &go, d);
 	if (rc == 0)
 		rc = bitnet_graph_model(&g, &m, r->header, who, d);
-	if (rc == 0 && (out->weights = weights = calloc(r->header->n_manifest +
-	    1, sizeof *weights)) == NULL)
-		rc = diag_fail(d, BN_EXIT_IO, "out of memory");
+	if (rc == 0 && (n = bitnet_graph_weights(&g, r->header, &go,
+	    &weights, d)) == -1)
+		rc = -1;
 	if (rc == 0) {
-		onnx_weights_whole(r->header, weights);
-		out->n_weights = r->header->n_manifest;
+		out->weights = weights;
+		out->n_weights = (size_t)n;
 		rc = onnx_out_begin(out, &m, &g, r->header, d);
 	}
 	if (rc == 0)
@@ -213,7 +227,6 @@ emit_model(struct tstream_reader *r, const struct options *o,
 		    "tokenizer.json (the stream carries none); transformers.js "
 		    "needs the model's own beside config.json\n");
 	og_free(&g);
-	free(weights);
 	return rc;
 }
 

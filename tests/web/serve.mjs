@@ -3,7 +3,8 @@
 // Serves the web page of bitnet-onnx on the loopback address, with no CDN:
 // the page (this folder), transformers.js's browser build and
 // onnxruntime-web's files from the npm packages tests/tjs installs, and
-// each bundle folder given on the command line under /models/NAME/.
+// each bundle folder given on the command line under /models/NAME/ (and
+// their list, /models/index.json).
 //
 //   node serve.mjs [--port N] BUNDLE_DIR...
 //
@@ -49,11 +50,35 @@ function resolve(urlPath) {
   return null;
 }
 
+// The bundles served, for the page's list: name, the forms it has (by
+// transformers.js dtype) and its config's device_config.
+const DTYPES = { 'model.onnx': 'fp32', 'model_int8.onnx': 'int8', 'model_q2.onnx': 'q2' };
+function index() {
+  return args.map((dir) => {
+    const name = path.basename(path.resolve(dir));
+    let files = [], devices = {};
+    try {
+      files = fs.readdirSync(path.join(dir, 'onnx'));
+      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+      devices = (cfg['transformers.js_config'] || {}).device_config || {};
+    } catch {
+      files = [];
+    }
+    return { name, forms: files.filter((f) => DTYPES[f]).map((f) => DTYPES[f]), devices };
+  });
+}
+
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
   if (url.pathname === '/') {
     res.writeHead(302, { Location: '/app/index.html' + url.search });
     return res.end();
+  }
+  if (url.pathname === '/models/index.json') {
+    const body = JSON.stringify(index());
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store',
+      'Cross-Origin-Resource-Policy': 'same-origin' });
+    return res.end(body);
   }
   const file = resolve(decodeURIComponent(url.pathname));
   let st = null;
