@@ -110,6 +110,25 @@ PRESETS["tiny-falcon-e"] = dict(PRESETS["tiny-llama"], quantization_config={
     "quant_method": "bitnet", "linear_class": "autobitlinear",
     "quantization_mode": "offline", "modules_to_not_convert": ["lm_head"]})
 PRESETS["tiny-1bitllm-tok"] = dict(PRESETS["tiny-1bitllm"], vocab_size=300)
+# the shapes of the other families bitnet.cpp runs, for the browser
+# benchmark (tests/bench/browser.sh): 1bitLLM's bitnet_b1_58-large, -xl
+# and -3B (float16 masters, tied), tiiuae's Falcon3-1B and -3B 1.58bit
+# (the Llama family, head_dim 256, an untied head)
+for _name, _h, _l, _heads, _ffn in (("1bitllm-700m", 1536, 24, 16, 4096),
+                                    ("1bitllm-1.3b", 2048, 24, 32, 5460),
+                                    ("1bitllm-3b", 3200, 26, 32, 8640)):
+    PRESETS[_name] = dict(architectures=["BitnetForCausalLM"],
+                          hidden_size=_h, num_hidden_layers=_l,
+                          num_attention_heads=_heads,
+                          num_key_value_heads=_heads,
+                          intermediate_size=_ffn, vocab_size=32002)
+for _name, _h, _l, _heads, _ffn in (("falcon3-1b", 2048, 18, 8, 8192),
+                                    ("falcon3-3b", 3072, 22, 12, 9216)):
+    PRESETS[_name] = dict(model_type="llama", hidden_size=_h,
+                          num_hidden_layers=_l, num_attention_heads=_heads,
+                          num_key_value_heads=4, head_dim=256,
+                          intermediate_size=_ffn, vocab_size=131072,
+                          rope_theta=1000042.0, rms_norm_eps=1e-06)
 PRESETS["8b"]["rope_scaling"] = llama3_bands(8192)
 
 PROJECTIONS = [  # (name, out, in) in terms of the config

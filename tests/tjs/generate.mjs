@@ -8,10 +8,12 @@
 // DTYPE is fp32 (onnx/model.onnx), int8 (model_int8.onnx) or q2
 // (model_q2.onnx); SESSION_JSON, e.g. '{"mlas.use_lut_gemm":"1"}', gives
 // onnxruntime session config entries.  Prints one JSON line:
-// {"prompt_ids": [...], "new_ids": [...], "text": "...", "tokens_per_s": N}
-// (the rate of the whole generate call, prompt included).
+// {"prompt_ids": [...], "new_ids": [...], "text": "...", "tokens_per_s": N,
+//  "decode_tok_s": N, "load_s": S, "peak_rss_mib": M}
+// (tokens_per_s: the rate of the whole generate call, prompt included;
+// decode_tok_s: of the tokens after the first).
 import path from 'node:path';
-import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
+import { AutoModelForCausalLM, AutoTokenizer, TextStreamer, env } from '@huggingface/transformers';
 
 const [dir, prompt, maxNew, dtype = 'fp32', extra] = process.argv.slice(2);
 if (!dir || prompt === undefined || !maxNew) {
@@ -23,6 +25,7 @@ env.allowLocalModels = true;
 env.localModelPath = path.dirname(path.resolve(dir)) + path.sep;
 const name = path.basename(path.resolve(dir));
 
+const tLoad = performance.now();
 const tokenizer = await AutoTokenizer.from_pretrained(name);
 const model = await AutoModelForCausalLM.from_pretrained(name, {
   dtype,
@@ -30,13 +33,21 @@ const model = await AutoModelForCausalLM.from_pretrained(name, {
   session_options: extra ? { extra: JSON.parse(extra) } : undefined,
 });
 const inputs = tokenizer(prompt);
+const times = [];
+const streamer = new TextStreamer(tokenizer, {
+  skip_prompt: true,
+  callback_function: () => {},
+  token_callback_function: () => times.push(performance.now()),
+});
 const t0 = performance.now();
 const out = await model.generate({
   ...inputs,
   max_new_tokens: Number(maxNew),
   do_sample: false,
+  streamer,
 });
 const seconds = (performance.now() - t0) / 1000;
+const n = times.length;
 const all = Array.from(out.tolist()[0], Number);
 const promptIds = Array.from(inputs.input_ids.tolist()[0], Number);
 const newIds = all.slice(promptIds.length);
@@ -45,4 +56,7 @@ process.stdout.write(JSON.stringify({
   new_ids: newIds,
   text: tokenizer.decode(newIds),
   tokens_per_s: newIds.length / seconds,
+  decode_tok_s: n > 1 ? (n - 1) / ((times[n - 1] - times[0]) / 1000) : 0,
+  load_s: (t0 - tLoad) / 1000,
+  peak_rss_mib: process.resourceUsage().maxRSS / 1024,
 }) + '\n');

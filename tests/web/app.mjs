@@ -3,7 +3,8 @@
 // browser build, onnxruntime-web inside), from a bundle of onnx-emit
 // served under /models/ (the server lists them in /models/index.json).
 // The query string sets the choices
-// (?model=NAME&dtype=q2&device=wasm&threads=2&prompt=...&max=20&run=1);
+// (?model=NAME&dtype=q2&device=wasm&threads=2&prompt=...&max=20&run=1,
+// verbose=1 for onnxruntime's log on the console);
 // with run=1 it generates at once and leaves the outcome in
 // window.bitnetResult.  Device "auto" takes WebGPU when the browser has
 // an adapter, WebAssembly otherwise; form "auto" leaves the choice to the
@@ -130,7 +131,10 @@ async function generate() {
   try {
     const tokenizer = await AutoTokenizer.from_pretrained(name);
     model = await AutoModelForCausalLM.from_pretrained(name, {
-      dtype, device, progress_callback: track.callback });
+      dtype, device, progress_callback: track.callback,
+      // ?verbose=1: onnxruntime's own log, where each node is placed
+      session_options: q.get('verbose') === '1' ?
+        { logSeverityLevel: 0, logVerbosityLevel: 0 } : undefined });
     track.stop();
     $('load').hidden = true;
     const t1 = performance.now();
