@@ -172,19 +172,21 @@ demo: deps
 	    print("%s%s\n(%.0f tokens/s)" % (sys.argv[1], r["text"], \
 	    r["tokens_per_s"]))' "$(DEMO_PROMPT)"
 
-# The trained model's bundles (f32, int8 and q2) served with the web page
-# of tests/web on the loopback address: open the address it prints in a
-# browser; Ctrl-C stops it.
+# The trained model as one bundle of the forms the browser's devices take
+# (fp32; int8 with the int8 table, WebAssembly's; q2 with the 8-bit
+# table, WebGPU's) served with the web page of tests/web on the loopback
+# address: open the address it prints in a browser; Ctrl-C stops it.
 demo-web: deps
 	$(MAKE) all
 	rm -rf $(DEMO)/web && mkdir -p $(DEMO)/web
-	for f in "fp32:" "int8:--to int8" "q2:--to q2"; do \
+	for f in "fp32:" "int8:--to int8 --embed int8" \
+	    "q2:--to q2 --embed q8"; do \
 	    $(BIN)/st-read $(KJV) | \
 	    $(BIN)/tern-dequant -q $${f#*:} | \
 	    $(BIN)/onnx-emit -q --force --bundle $(DEMO)/web/bitnet-kjv || \
 	    exit 1; \
 	done
-	@echo "open the address below with ?model=bitnet-kjv (Ctrl-C stops)"
+	@echo "open the address below (Ctrl-C stops)"
 	node tests/web/serve.mjs --port $(WEB_PORT) $(DEMO)/web/bitnet-kjv
 
 WEB_PORT ?= 8000

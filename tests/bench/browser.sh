@@ -66,8 +66,11 @@ nodejs() {	# nodejs FOLDER DTYPE
 cell() {
 	"$py" -c '
 import json, sys
-r, f = json.loads(sys.argv[1]), sys.argv[2]
-if "error" in r:
+f = sys.argv[2]
+r = json.loads(sys.argv[1]) if f != "ratio" else {}
+if "skip" in r:
+    print("-")
+elif "error" in r:
     print("no: " + r["error"][:70].replace("|", "/"))
 elif f == "rate":
     print("%.2f" % r["decode_tok_s"])
@@ -93,6 +96,22 @@ for f in "${forms[@]}"; do
 	bundle "$dir/b2-$name" "$model" "$dq" "$em"
 	served+=("$dir/b2-$name")
 done
+# The wasm form again, its MatMulInteger nodes giving zeros (no_matmul.py,
+# the same data files linked): what a token costs besides that kernel.
+nomm=$dir/b2-int8-i8-nomm
+if [ ! -f "$nomm/onnx/model_int8.onnx" ]; then
+	mkdir -p "$nomm/onnx"
+	# hard links: onnxruntime refuses data a symbolic link puts outside
+	# the model's folder
+	for f in "$dir"/b2-int8-i8/*.json; do ln -f "$f" "$nomm/"; done
+	for f in "$dir"/b2-int8-i8/onnx/model_int8.onnx_data*; do
+		ln -f "$f" "$nomm/onnx/"
+	done
+	"$py" "$root/tests/bench/no_matmul.py" \
+	    "$dir/b2-int8-i8/onnx/model_int8.onnx" \
+	    "$nomm/onnx/model_int8.onnx" >/dev/null
+fi
+served+=("$nomm")
 for s in $shapes; do
 	[ -f "$dir/$s/config.json" ] ||
 	    "$py" "$root/tests/lib/gen_fixture.py" "$dir/$s" --preset "$s" \
@@ -119,7 +138,10 @@ for f in "${forms[@]}"; do
 		w2=$w
 	fi
 	n=$(nodejs "$dir/b2-$name" "$dtype")
-	g='{"error":"not run: int8 has no WebGPU kernel"}'
+	# webgpu: the form bundles give it (int8's MatMulInteger has no
+	# WebGPU kernel; a float16 table needs shader-f16, which SwiftShader
+	# lacks)
+	g='{"skip":1}'
 	case $name in q2-q8*) g=$(browse "b2-$name" "$dtype" webgpu "$gpu_new") ;; esac
 	printf '| %s (`%s%s`) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
 	    "$name" "$dq" "${em:+ $em}" "$(mbytes "$dir/b2-$name")" \
@@ -128,6 +150,25 @@ for f in "${forms[@]}"; do
 	    "$(cell "$n" rate)" "$(cell x ratio "$w" "$n")" "$(cell "$g" load)" \
 	    "$(cell "$g" rate)" "$(cell "$g" rss)"
 done
+
+w=$(browse b2-int8-i8 int8 wasm "$new")
+wz=$(browse b2-int8-i8-nomm int8 wasm "$new")
+n=$(nodejs "$dir/b2-int8-i8" int8)
+nz=$(nodejs "$nomm" int8)
+"$py" - "$w" "$wz" "$n" "$nz" <<'PY'
+import json, sys
+w, wz, n, nz = (json.loads(a) for a in sys.argv[1:])
+print("\nWhere a token of the wasm form (int8, int8 table) goes, its "
+      "MatMulInteger nodes replaced by zeros of their shape:\n")
+print("| runtime | token ms | without MatMulInteger | MatMulInteger's share |")
+print("|---|---|---|---|")
+for name, a, b in (("chromium wasm", w, wz), ("Node", n, nz)):
+    if "error" in a or "error" in b:
+        print("| %s | %s | | |" % (name, a.get("error", b.get("error"))))
+        continue
+    t, tz = 1000 / a["decode_tok_s"], 1000 / b["decode_tok_s"]
+    print("| %s | %.0f | %.0f | %.0f%% |" % (name, t, tz, 100 * (t - tz) / t))
+PY
 
 [ -n "$shapes" ] || exit 0
 printf '\n| shape, int8 with the int8 table | parameters | MB | wasm: load s | tok/s | heap MiB | Node tok/s | wasm / Node |\n'
