@@ -442,9 +442,17 @@ check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
 	json_t *scaling = json_object_get(c->root, "rope_scaling");
 	json_t *params = json_object_get(c->root, "rope_parameters");
-	json_t *theta;
+	json_t *theta, *partial = json_object_get(c->root,
+	    "partial_rotary_factor");
 	double x;
 
+	/* transformers' RoPE rotates partial_rotary_factor * head_dim of each
+	 * head; the graph rotates all of it */
+	if (partial != NULL && !json_is_null(partial) &&
+	    !(json_is_number(partial) && json_number_value(partial) == 1.0))
+		return refuse(c, "partial_rotary_factor", partial, "RoPE over "
+		    "part of each head is not implemented (the graph rotates "
+		    "the whole head, a factor of 1)");
 	if (is_llama3_rope(scaling) &&
 	    bitnet_config_family(m) == BITNET_FAMILY_1BITLLM)
 		return refuse(c, "rope_scaling", scaling, "1bitLLM's rotary "
@@ -637,5 +645,13 @@ bitnet_config_check_projection(const Tstream__ModelConfig *c,
 		    "quantization_mode is 'offline'; master weights need "
 		    "'online'", t->source, t->name,
 		    dtype_name(t->dtype));
+	if (c->linear_class != NULL && strcmp(c->linear_class,
+	    "autobitlinear") != 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s' is %s "
+		    "under quantization_config.linear_class '%s': transformers' "
+		    "BitLinear holds packed ternary weights and quantizes none "
+		    "as it runs (quantization_mode online is AutoBitLinear's); "
+		    "master weights need linear_class 'autobitlinear'",
+		    t->source, t->name, dtype_name(t->dtype), c->linear_class);
 	return 0;
 }

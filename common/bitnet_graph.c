@@ -792,6 +792,7 @@ gather_rows(struct ctx *x, const struct piece *p, const char *ids,
 {
 	struct onnx_graph *g = x->g;
 	const char *in[2] = { p->w, ids }, *rows;
+	uint64_t width;
 
 	if (p->t->encoding == TSTREAM__ENCODING__PLAIN && !is_half(p->t))
 		return final_node(x, "Gather", "embedded", in, 2, NULL, out);
@@ -810,9 +811,19 @@ gather_rows(struct ctx *x, const struct piece *p, const char *ids,
 	    "embedded_centred", rows, og_scalar_f32(g, "q8_zero",
 	    (float)BLOCKQ8_ZERO)), og_op2(g, "Unsqueeze", "embedded_scales",
 	    in[1], og_vec_i64(g, "axis_3", (const int64_t[]){ 3 }, 1)));
+	width = tstream_blocks(x->c->hidden_size, p->t->block_size) *
+	    p->t->block_size;
 	in[1] = og_vec_i64(g, "embed_shape", (const int64_t[]){ 0, 0,
-	    (int64_t)x->c->hidden_size }, 3);
-	return final_node(x, "Reshape", "embedded", in, 2, NULL, out);
+	    (int64_t)width }, 3);
+	if (width == x->c->hidden_size)
+		return final_node(x, "Reshape", "embedded", in, 2, NULL, out);
+	/* the last block's padding goes */
+	return final_node(x, "Slice", "embedded", (const char *const[]){
+	    og_node(g, "Reshape", "embedded_padded", in, 2, NULL, 0),
+	    og_vec_i64(g, "zero_start", (const int64_t[]){ 0 }, 1),
+	    og_vec_i64(g, "hidden_end", (const int64_t[]){
+	    (int64_t)x->c->hidden_size }, 1), og_vec_i64(g, "axis_2",
+	    (const int64_t[]){ 2 }, 1) }, 4, NULL, out);
 }
 
 /* The rows of a table in pieces: each piece gathers the ids that fall in

@@ -8,6 +8,7 @@
 #include "bitnet_config.h"
 #include "bitnet_names.h"
 #include "dtype.h"
+#include "onnx_types.h"
 
 /* Is layer part p one of the model's?  The Llama family has no
  * sub-norms. */
@@ -102,6 +103,11 @@ check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 	    (t->dtype == TSTREAM__DTYPE__BF16 ||
 	    t->dtype == TSTREAM__DTYPE__F16))))
 		return 0;
+	if (e != NULL && e->blocked && t->block_size > ONNX_NBITS_MAX_BLOCK)
+		return diag_fail(d, BN_EXIT_INPUT, "%s tensor '%s' has blocks "
+		    "of %u; onnxruntime's MatMulNBits takes %d to %d",
+		    tstream_encoding_name(t->encoding), t->name, t->block_size,
+		    ONNX_NBITS_MIN_BLOCK, ONNX_NBITS_MAX_BLOCK);
 	if (e != NULL && e->scales_shape != NULL &&
 	    (bn->is_projection ? e->ternary : table && !e->ternary)) {
 		snprintf(sname, sizeof sname, "%s%s", t->name,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include "dequant.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,22 @@ dequant_check_stream(const Tstream__StreamHeader *h, struct diag *d)
 	return 0;
 }
 
+/* No model has a weight that is not a finite number, and one NaN in a
+ * norm or in RoPE's frequencies makes every logit NaN: refuse it where
+ * it is read.  f holds elements base .. base + n - 1 of in. */
+static int
+check_finite(const struct tstream_reader *r, const Tstream__TensorInfo *in,
+    const float *f, size_t n, uint64_t base, struct diag *d)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(f[i]))
+			return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': "
+			    "element %llu is %g; weights are finite numbers",
+			    r->name, in->name, (unsigned long long)(base + i),
+			    (double)f[i]);
+	return 0;
+}
+
 /* A float tensor widened to float32, or with to_f16 narrowed to float16
  * (a value beyond float16's range is refused). */
 static int
@@ -84,8 +101,10 @@ convert_plain(struct tstream_reader *r, const Tstream__TensorInfo *in,
 		size_t n = left < per ? (size_t)left : per, ok;
 
 		rc = tstream_read_payload(r, raw, n * esize, d);
-		if (rc == 0)
+		if (rc == 0) {
 			dtype_to_f32(in->dtype, raw, f, n);
+			rc = check_finite(r, in, f, n, done, d);
+		}
 		if (rc == 0 && !to_f16)
 			rc = tstream_write_payload(w, f, n * sizeof *f, d);
 		else if (rc == 0 && (ok = dtype_f32_to_f16(f, h, n)) < n)
@@ -225,20 +244,51 @@ static int
 copy_tensor(struct tstream_reader *r, const Tstream__TensorInfo *in,
     struct tstream_writer *w, struct diag *d)
 {
+	size_t es = dtype_size(in->dtype);
 	unsigned char *buf = io_alloc(TSTREAM_CHUNK, in->name, d);
-	uint64_t left = in->payload_length;
-	int rc = buf ? tstream_begin_tensor(w, in, d) : -1;
+	float *f = io_alloc(TSTREAM_CHUNK / es * sizeof *f, in->name, d);
+	uint64_t left = in->payload_length, done = 0;
+	int rc = buf && f ? tstream_begin_tensor(w, in, d) : -1;
 
 	while (rc == 0 && left > 0) {
 		size_t n = left < TSTREAM_CHUNK ? (size_t)left : TSTREAM_CHUNK;
 
 		rc = tstream_read_payload(r, buf, n, d);
+		if (rc == 0 && dtype_is_float(in->dtype)) {
+			dtype_to_f32(in->dtype, buf, f, n / es);
+			rc = check_finite(r, in, f, n / es, done, d);
+		}
 		if (rc == 0)
 			rc = tstream_write_payload(w, buf, n, d);
 		left -= n;
+		done += n / es;
 	}
 	free(buf);
+	free(f);
 	return rc == -1 ? -1 : tstream_end_tensor(w, d);
+}
+
+/* A projection's output is at most 127 * K * |mult| (int8 activations,
+ * ternary weights, K inputs): a scale that makes it overflow float32 makes
+ * every logit NaN or infinite, and is refused where it is read.  K is the
+ * widest input of the config's projections. */
+static int
+check_mult(const struct tstream_reader *r, const struct tern_src *s,
+    struct diag *d)
+{
+	const Tstream__ModelConfig *c = r->header->config;
+	double k = c->hidden_size, q = (double)c->num_attention_heads *
+	    c->head_dim;
+
+	if (c->intermediate_size > k)
+		k = c->intermediate_size;
+	if (q > k)
+		k = q;
+	if (isfinite(s->mult) && 127.0 * k * fabs((double)s->mult) <= FLT_MAX)
+		return 0;
+	return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': its weights are "
+	    "%g times their ternary values, and 127 * %.0f inputs of that "
+	    "overflow float32", r->name, s->in->name, (double)s->mult, k);
 }
 
 /* The f32 writer: W = t * mult, a chunk at a time. */
@@ -306,7 +356,8 @@ convert_ternary(struct tstream_reader *r, const struct tern_decoder *dec,
 	s.work = io_alloc(TERN_CHUNK * sizeof *s.work, in->name, d);
 	if (raw != NULL && s.work != NULL &&
 	    tstream_read_payload(r, raw, in->payload_length, d) == 0 &&
-	    dec->open(r->header->config, &s, d) == 0)
+	    dec->open(r->header->config, &s, d) == 0 &&
+	    check_mult(r, &s, d) == 0)
 		rc = (o->form == COMPACT_F32 ? write_f32 : write_compact)(dec,
 		    &s, o, w, d);
 	free(raw);

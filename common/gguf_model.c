@@ -63,12 +63,37 @@ copy_name(const char *name, char *buf, size_t len)
 	return snprintf(buf, len, "%s", name) < (int)len ? 0 : -1;
 }
 
+/* "blk.N.PART.weight" as llama.cpp names a layer tensor: N in decimal as
+ * it prints it (no sign, no leading zero, below 2^20), PART of [a-z_];
+ * -1 for any other name. */
+static int
+parse_layer(const char *name, unsigned *layer, char *part, size_t len)
+{
+	const char *p = name + 4, *dot;
+	unsigned long v = 0;
+	size_t n;
+
+	if (strncmp(name, "blk.", 4) != 0 || *p < '0' || *p > '9' ||
+	    (p[0] == '0' && p[1] != '.'))
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if ((v = v * 10 + (unsigned long)(*p - '0')) >= 1u << 20)
+			return -1;
+	if (*p++ != '.' || (dot = strchr(p, '.')) == NULL ||
+	    strcmp(dot, ".weight") != 0 || (n = (size_t)(dot - p)) == 0 ||
+	    n >= len || strspn(p, "abcdefghijklmnopqrstuvwxyz_") != n)
+		return -1;
+	memcpy(part, p, n);
+	part[n] = '\0';
+	*layer = (unsigned)v;
+	return 0;
+}
+
 int
 gguf_hf_name(enum bitnet_family f, const char *name, char *buf, size_t len)
 {
 	unsigned layer;
 	char part[64];
-	int n = 0;
 
 	if (strcmp(name, "token_embd.weight") == 0)
 		return copy_name(BITNET_EMBED_NAME, buf, len);
@@ -76,8 +101,7 @@ gguf_hf_name(enum bitnet_family f, const char *name, char *buf, size_t len)
 		return copy_name(BITNET_NORM_NAME, buf, len);
 	if (strcmp(name, "output.weight") == 0)
 		return copy_name(BITNET_HEAD_NAME, buf, len);
-	if (sscanf(name, "blk.%u.%63[a-z_].weight%n", &layer, part, &n) != 2 ||
-	    name[n] != '\0')
+	if (parse_layer(name, &layer, part, sizeof part) == -1)
 		return -1;
 	for (int i = 0; i < BITNET_LAYER_TENSORS; i++)
 		if (strcmp(part, gguf_parts[i]) == 0) {
@@ -198,28 +222,43 @@ check_head_length(const struct gguf_model *m, const char *key,
 	    "embedding_length / head_count", m->config->head_dim);
 }
 
-/* rope.scaling.type: none, or linear by a factor of 1 (what bitnet.cpp's
- * converter writes for 1bitLLM), is plain RoPE. */
+/* The RoPE scaling llama.cpp's loader reads: rope.scaling.type (linear
+ * when absent), its factor from rope.scaling.factor, or when that is
+ * absent or 0 from the older rope.scale_linear; no scaling for type none
+ * or a factor of 1 (what bitnet.cpp's converter writes for 1bitLLM),
+ * which is the plain RoPE the graph computes. */
 static int
 check_rope_scaling(const struct gguf_model *m, struct diag *d)
 {
 	json_t *type = arch_key(m, "rope.scaling.type");
 	json_t *factor = arch_key(m, "rope.scaling.factor");
-	const char *t = json_is_string(type) ? json_string_value(type) : NULL;
+	const char *t = json_is_string(type) ? json_string_value(type) :
+	    "linear", *key = "rope.scaling.factor";
+	double f = 0.0;
 
-	if (type == NULL || (t != NULL && strcmp(t, "none") == 0))
+	if (type != NULL && !json_is_string(type))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.scaling.type is "
+		    "not a string", m->g.path, m->arch->name);
+	if (strcmp(t, "none") == 0)
 		return 0;
-	if (t != NULL && strcmp(t, "linear") == 0 && (factor == NULL ||
-	    (json_is_number(factor) && json_number_value(factor) == 1.0)))
-		return 0;
-	if (t != NULL && strcmp(t, "linear") == 0)
+	if (factor != NULL && !json_is_number(factor))
 		return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.scaling.factor "
-		    "is %g; linear RoPE scaling is implemented for a factor of "
-		    "1 alone", m->g.path, m->arch->name, json_is_number(factor)
-		    ? json_number_value(factor) : -1.0);
+		    "is not a number", m->g.path, m->arch->name);
+	if (factor != NULL)
+		f = json_number_value(factor);
+	if (f == 0.0 && (factor = arch_key(m, "rope.scale_linear")) != NULL) {
+		key = "rope.scale_linear";
+		f = json_is_number(factor) ? json_number_value(factor) : -1.0;
+	}
+	if ((factor == NULL || f == 0.0 || f == 1.0) &&
+	    strcmp(t, "linear") == 0)
+		return 0;
+	if (strcmp(t, "linear") == 0)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: %s.%s is %g, which "
+		    "llama.cpp applies as linear RoPE scaling; implemented for "
+		    "a factor of 1 alone", m->g.path, m->arch->name, key, f);
 	return diag_fail(d, BN_EXIT_INPUT, "%s: %s.rope.scaling.type is '%s'; "
-	    "RoPE scaling is not implemented", m->g.path, m->arch->name,
-	    t != NULL ? t : "not a string");
+	    "RoPE scaling is not implemented", m->g.path, m->arch->name, t);
 }
 
 /* The RoPE keys llama.cpp reads beside freq_base: plain RoPE, and every
@@ -257,6 +296,12 @@ load_config(struct gguf_model *m, struct diag *d)
 		    "'%s'; gguf-read reads %s models", m->g.path,
 		    json_is_string(arch) ? json_string_value(arch) : "(none)",
 		    gguf_arch_names(names, sizeof names));
+	/* llama.cpp's loader takes no default for it */
+	if (arch_key(m, "attention.layer_norm_rms_epsilon") == NULL)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: no %s.attention."
+		    "layer_norm_rms_epsilon, which llama.cpp's loader requires "
+		    "(and gguf-read does not guess)", m->g.path,
+		    m->arch->name);
 	if ((c = make_config(m)) == NULL ||
 	    (m->config_json = json_dumps(c, JSON_INDENT(2))) == NULL) {
 		json_decref(c);
@@ -304,6 +349,12 @@ load_tokenizer(struct gguf_model *m, struct diag *d)
 	if (text == NULL)
 		return 0;
 	add_side(m, "tokenizer.gguf.json", text);
+	if (json_array_size(v = json_object_get(m->g.kv,
+	    "tokenizer.ggml.tokens")) > m->config->vocab_size)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: tokenizer.ggml.tokens "
+		    "holds %zu tokens, more than the %u rows of the embedding: "
+		    "the tokenizer would give ids the model has no row for",
+		    m->g.path, json_array_size(v), m->config->vocab_size);
 	if (gguf_tokenizer_convert(m->g.kv, &hf, &cfg, &why)) {
 		add_side(m, "tokenizer.json", hf);
 		add_side(m, "tokenizer_config.json", cfg);

@@ -136,7 +136,8 @@ first_of(const struct hf_archive *x, enum kind k)
 }
 
 /* The model's folder: config.json's, or with --config the weights'; the
- * archive of one model has no config.json (or weights) elsewhere. */
+ * archive of one model has no config.json or weights elsewhere (they
+ * would be another model's, dropped without a word). */
 static int
 choose_folder(struct hf_archive *x, int have_config, struct diag *d)
 {
@@ -156,8 +157,8 @@ choose_folder(struct hf_archive *x, int have_config, struct diag *d)
 		const struct hf_archive_file *g = &x->files[i];
 		enum kind k = kind_of(g->name);
 
-		if ((have_config ? (k == K_WEIGHTS || k == K_INDEX) :
-		    k == K_CONFIG) && !same_folder(f->path, g->path))
+		if ((k == K_WEIGHTS || k == K_INDEX || (!have_config &&
+		    k == K_CONFIG)) && !same_folder(f->path, g->path))
 			return diag_fail(d, BN_EXIT_INPUT, "%s: %s and %s: "
 			    "more than one model in the archive", x->path,
 			    f->path, g->path);

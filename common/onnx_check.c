@@ -297,8 +297,13 @@ check_matmulnbits(const struct onnx_model *m, const Onnx__NodeProto *n,
 	int64_t bs = onnx_node_int(n, "block_size", -1);
 	int64_t blocks, b[3], s[2];
 
-	if (k < 1 || nn < 1 || bits < 2 || bits > 8 || bs < 16 ||
-	    (bs & (bs - 1)) || n->n_input < 3)
+	if (bs > ONNX_NBITS_MAX_BLOCK)
+		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu "
+		    "(MatMulNBits): block_size %lld; onnxruntime's MatMulNBits "
+		    "takes %d to %d", m->path, idx, (long long)bs,
+		    ONNX_NBITS_MIN_BLOCK, ONNX_NBITS_MAX_BLOCK);
+	if (k < 1 || nn < 1 || bits < 2 || bits > 8 ||
+	    bs < ONNX_NBITS_MIN_BLOCK || (bs & (bs - 1)) || n->n_input < 3)
 		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu "
 		    "(MatMulNBits): K %lld, N %lld, bits %lld, block_size "
 		    "%lld and %zu inputs are not a valid set", m->path, idx,

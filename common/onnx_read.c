@@ -11,7 +11,9 @@
 #include "pbwire.h"
 
 #define MODEL_GRAPH		7
+#define GRAPH_NODE		1
 #define GRAPH_INITIALIZER	5
+#define NODE_ATTRIBUTE		5
 #define TENSOR_RAW_DATA		9
 
 /* A growable byte buffer collecting the fields kept in memory. */
@@ -146,6 +148,46 @@ grow_inits(struct onnx_model *m, size_t *cap, struct diag *d)
 	return 0;
 }
 
+/* What protobuf-c makes of the fields of message bytes p[0..n): each
+ * field at least a pointer and a block of its own (ONNX_FIELD_COST) with
+ * its bytes; a node's fields and an attribute's counted too (depth),
+ * since an empty node of two bytes unpacks to a hundred. */
+static uint64_t
+unpacked_cost(const uint8_t *p, size_t n, int depth, uint32_t parent)
+{
+	uint64_t cost = 0, tag, len;
+	size_t at = 0, u, v;
+
+	while (at < n) {
+		if ((u = pb_get_varint(p + at, n - at, &tag)) == 0)
+			return cost;	/* the unpacking will refuse it */
+		at += u;
+		len = 0;
+		if ((tag & 7) == PB_LEN) {
+			if ((v = pb_get_varint(p + at, n - at, &len)) == 0 ||
+			    len > n - at - v)
+				return cost;
+			at += v;
+			if (depth == 0 || (depth == 1 && parent == GRAPH_NODE &&
+			    (tag >> 3) == NODE_ATTRIBUTE))
+				cost += unpacked_cost(p + at, (size_t)len,
+				    depth + 1, (uint32_t)(tag >> 3));
+		} else if ((tag & 7) == PB_VARINT) {
+			if ((v = pb_get_varint(p + at, n - at, &len)) == 0)
+				return cost;
+			len = 0;
+			at += v;
+		} else {
+			len = (tag & 7) == PB_I64 ? 8 : 4;
+			if (len > n - at)
+				return cost;
+		}
+		cost += ONNX_FIELD_COST + len;
+		at += (size_t)len;
+	}
+	return cost;
+}
+
 static int
 scan_graph(struct scan *s, struct onnx_model *m, const struct field *g)
 {
@@ -163,6 +205,13 @@ scan_graph(struct scan *s, struct onnx_model *m, const struct field *g)
 		else
 			rc = keep(s, &rest, &f);
 	}
+	if (rc == 0 && unpacked_cost(rest.p, rest.len, 0, 0) >
+	    ONNX_MAX_GRAPH_BYTES)
+		rc = diag_fail(s->d, BN_EXIT_INPUT, "%s: the graph's %zu bytes "
+		    "would take more than %u bytes of memory once unpacked "
+		    "(its nodes, names and attributes at %u bytes each at "
+		    "least)", m->path, rest.len, ONNX_MAX_GRAPH_BYTES,
+		    ONNX_FIELD_COST);
 	if (rc == 0 && (m->graph = onnx__graph_proto__unpack(NULL, rest.len,
 	    rest.p)) == NULL)
 		rc = diag_fail(s->d, BN_EXIT_INPUT, "%s: the graph is not a "

@@ -15,7 +15,9 @@
 #include "onnx.pb-c.h"
 
 /* Limits on what is held in memory (documented in onnx-verify(1)). */
-#define ONNX_MAX_GRAPH_BYTES	(256u << 20)	/* everything but raw data */
+#define ONNX_MAX_GRAPH_BYTES	(256u << 20)	/* everything but raw data, and
+						 * its unpacked form */
+#define ONNX_FIELD_COST		64u	/* what a field unpacks to, at least */
 #define ONNX_MAX_INITIALIZERS	1000000u
 
 struct onnx_init {

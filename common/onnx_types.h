@@ -17,6 +17,12 @@
 #define ONNX_MS_DOMAIN		"com.microsoft"	/* onnxruntime's contrib ops */
 #define ONNX_MS_OPSET		1
 
+/* The block sizes onnxruntime's MatMulNBits loads: powers of two in
+ * this range (a larger one verifies in onnx's checker and fails when the
+ * session is made). */
+#define ONNX_NBITS_MIN_BLOCK	16
+#define ONNX_NBITS_MAX_BLOCK	256
+
 /* The ONNX data type of a stream element type; -1 if none. */
 int onnx_type_from_dtype(Tstream__DType t);
 

@@ -40,11 +40,17 @@ resolve(const char *path, struct stat *st, int *exists, char **final,
 		*exists = 0;
 		*final = strdup(path);
 	} else if (S_ISLNK(st->st_mode)) {
-		if (stat(path, st) == -1 || realpath(path, buf) == NULL)
+		if (stat(path, st) == -1)
 			return diag_fail(d, BN_EXIT_USAGE, "%s: a symbolic "
 			    "link to nothing (%s); name the file itself",
 			    path, strerror(errno));
-		*final = strdup(buf);
+		/* a pipe or socket has no path to resolve to (/dev/stdout
+		 * into a pipe: /proc/self/fd/1, "pipe:[N]"); the link opens
+		 * it, and it is only ever written through */
+		if (realpath(path, buf) == NULL && (S_ISREG(st->st_mode) ||
+		    S_ISDIR(st->st_mode)))
+			return diag_errno(d, "%s", path);
+		*final = strdup(realpath(path, buf) != NULL ? buf : path);
 	} else {
 		*final = strdup(path);
 	}

@@ -421,9 +421,17 @@ def gguf_gives_the_same_stream():
             else:
                 assert np.array_equal(got[n], want[n]), (embed, n)
     # the other ggml types of an embedding: dequantized as ggml does, or
-    # (bf16) passed on, and under bitnet.cpp's bitnet-25 as well
+    # (bf16) passed on, and under bitnet.cpp's bitnet-25 as well; the
+    # k-quants (blocks of 256 a row, as ggml requires) on a model of rows
+    # of 256
     emb = "model.embed_tokens.weight"
+    wide, _ = fixture("wide", "demo")
+    want_wide, _ = extract(convert(wide), "folder-wide")
+    narrow = want
     for embed in sorted(ggml_blocks.TYPES):
+        block = ggml_blocks.TYPES[embed][1]
+        model, want = (wide, want_wide) if block > 64 else (
+            fixture("auto")[0], narrow)
         g = os.path.join(TMP, "model-%s.gguf" % embed)
         gguf_fixture.write_gguf(model, g, embed,
                                 arch="bitnet-25" if embed == "q8_0" else
@@ -440,6 +448,12 @@ def gguf_gives_the_same_stream():
         for n in want:
             if n != emb:
                 assert np.array_equal(got[n], want[n]), (embed, n)
+    # rows that are not whole blocks are refused, as ggml refuses them
+    g = os.path.join(TMP, "model-narrow-q4_k.gguf")
+    gguf_fixture.write_gguf(fixture("auto")[0], g, "q4_k")
+    rc, out, err = run([tool("gguf-read"), g])
+    assert rc == 1 and "rows of 64 values are not whole Q4_K blocks of " \
+        "256" in err, err
     g = os.path.join(TMP, "model-f16.gguf")
     rc, out, err = run([tool("gguf-read"), "--list", "--json", g])
     j = json.loads(out)

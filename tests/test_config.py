@@ -111,6 +111,8 @@ def fields_that_change_the_computation_are_refused_by_name():
         (setter(rope_theta=1e39), "'rope_theta' is 1e+39"),
         (qsetter(quantization_mode="online"), "model.layers.0.",
          "packed ternary", "'online'", "weight_scale"),
+        (setter(partial_rotary_factor=0.5), "partial_rotary_factor is 0.5",
+         "RoPE over part of each head"),
     ]
     for i, (edit, *needles) in enumerate(cases):
         st_read_refuses(variant("refused-%d" % i, edit), *needles)
@@ -122,6 +124,10 @@ def fields_that_change_the_computation_are_refused_by_name():
     st_read_refuses(variant("master-offline", qsetter(
         quantization_mode="offline"), master=True), "is bf16",
         "'offline'")
+    # online quantization is AutoBitLinear's: BitLinear holds packed ones
+    st_read_refuses(variant("master-bitlinear", qsetter(
+        linear_class="bitlinear"), master=True), "is bf16 under "
+        "quantization_config.linear_class 'bitlinear'", "AutoBitLinear")
     # the Llama family: only with BitNet quantization, only its own
     # activation, no biases, RoPE scaling of Llama 3's kind alone
     for i, (edit, *needles) in enumerate([
@@ -133,7 +139,8 @@ def fields_that_change_the_computation_are_refused_by_name():
             (setter(rope_scaling={"rope_type": "llama3", "factor": 8.0}),
              "rope_scaling", "all four and nothing else"),
             (setter(rope_scaling={"rope_type": "yarn", "factor": 8.0}),
-             "rope_scaling", "llama3 alone")]):
+             "rope_scaling", "llama3 alone"),
+            (setter(partial_rotary_factor=0.25), "partial_rotary_factor")]):
         st_read_refuses(variant("llama-refused-%d" % i, edit,
                                 preset="tiny-llama"), *needles)
     # 1bitLLM's: ternary weights and 8-bit activations only, no scaling
@@ -342,12 +349,29 @@ def gguf_what_each_architecture_refuses():
             ("yarn", llama, dict(arch="llama", extra=(gg.kv(
                 "llama.rope.scaling.type", gg.V_STRING, "yarn"),)),
              ("llama.rope.scaling.type is 'yarn'", "not implemented")),
+            # llama.cpp scales linearly by a factor without a type, and by
+            # the older rope.scale_linear when the factor is absent
+            ("factor-alone", llama, dict(arch="llama", extra=(gg.kv(
+                "llama.rope.scaling.factor", gg.V_F32, 4.0),)),
+             ("llama.rope.scaling.factor is 4", "applies as linear")),
+            ("scale-linear", llama, dict(arch="llama", extra=(gg.kv(
+                "llama.rope.scale_linear", gg.V_F32, 2.0),)),
+             ("llama.rope.scale_linear is 2", "a factor of 1 alone")),
+            # its loader takes no default for the norms' epsilon
+            ("no-eps", llama, dict(arch="llama", drop=(
+                "attention.layer_norm_rms_epsilon",)),
+             ("no llama.attention.layer_norm_rms_epsilon",)),
             ("freqs", llama, dict(arch="llama", edit=lambda ts: ts + [(
                 "rope_freqs.weight", gg.T_F32, [12], bytes(48))]),
              ("'rope_freqs.weight'", "frequency factors are not "
               "implemented")),
             ("subnorm", llama, dict(arch="llama", edit=lambda ts: ts + sub),
              ("'blk.0.attn_sub_norm.weight' is not one of a llama model",)),
+            # a layer number past 32 bits is no layer (not layer 1 again)
+            ("layer2to32", llama, dict(arch="llama", edit=lambda ts: [
+                (n.replace("blk.1.", "blk.4294967297."), t, d, b)
+                for n, t, d, b in ts]),
+             ("'blk.4294967297.", "is not one of a llama model")),
             ("q8proj", llama, dict(arch="llama", edit=retype(q, 8, q8)),
              ("'%s' is Q8_0" % q, "I2_S, or the F32, F16 or BF16 weights "
               "of a ternary matrix")),

@@ -472,6 +472,9 @@ def verify_checks_matmulnbits():
                     to="--to q2")
     verify_case(set_attr("block_size", 48), "are not a valid set",
                 to="--to q2")
+    # a block size onnx's checker takes and onnxruntime does not load
+    verify_case(set_attr("block_size", 512), "block_size 512; "
+                "onnxruntime's MatMulNBits takes 16 to 256", to="--to q2")
     verify_case(lambda m: setattr(nbits(m), "op_type", "MatMulFpQ4"),
                 "'MatMulFpQ4' of domain 'com.microsoft' is not an "
                 "operator onnx-verify knows", to="--to q2")
@@ -912,6 +915,31 @@ def q8_embedding_and_head():
                                 "--to q2 --embed q8")
             h = ort_run.run(part, {"input_ids": ids})[0]["hidden_states"]
             assert np.array_equal(h, table[ids]), "the q8 gather is inexact"
+    # a hidden size that is no multiple of 32: the last block's padding
+    # is sliced off the gathered rows, and the whole model runs
+    micro = gf.model_once(os.path.join(TMP, "micro"), "micro", 3)
+    for select in ("-t 'model.embed_tokens.*'", ""):
+        out = os.path.join(TMP, "micro-q8%s.onnx" % ("-embed" if select
+                                                     else ""))
+        p = sh("%s %s %s | %s --to q2 --embed q8 | %s > %s" % (
+            tool("st-read"), select, micro, tool("tern-dequant"),
+            tool("onnx-emit"), out))
+        assert p.returncode == 0, p.stderr
+    inits = {t.name: onnx.numpy_helper.to_array(t)
+             for t in onnx.load(os.path.join(TMP, "micro-q8-embed.onnx"))
+             .graph.initializer}
+    codes = inits["model.embed_tokens.weight"]
+    table = ((codes.astype(np.float32) - 128) * inits[
+        "model.embed_tokens.weight.scales"][..., None]).reshape(
+            codes.shape[0], -1)[:, :8]
+    ids = np.array([[0, 3, 5, 1]], np.int64)
+    h = ort_run.run(os.path.join(TMP, "micro-q8-embed.onnx"),
+                    {"input_ids": ids})[0]["hidden_states"]
+    assert h.shape == (1, 4, 8) and np.array_equal(h, table[ids])
+    ref = reference.Reference(micro)
+    out, _ = ort_run.run(os.path.join(TMP, "micro-q8.onnx"), feeds(
+        ids, np.ones_like(ids), np.arange(4)[None], empty_past(ref, 1)))
+    assert out["logits"].shape == (1, 4, 6)
 
 
 def row_i8(x):
@@ -1154,7 +1182,15 @@ def compact_refusals():
     for flags, needle in (("--to int4",
                            b"--to takes one of f32, int8, q2, not 'int4'"),
                           ("--block-size 48", b"power of two from 16"),
-                          ("--block-size 8192", b"power of two from 16")):
+                          ("--block-size 8192", b"power of two from 16"),
+                          ("--to q2 --block-size 512",
+                           b"from 16 to 256 (what onnxruntime's MatMulNBits"),
+                          # options that would change nothing
+                          ("--embed q8", b"with --to f32 every tensor"),
+                          ("--to f32 --embed f16", b"--embed chooses"),
+                          ("--to int8 --block-size 32",
+                           b"--block-size is the q2 form's; --to int8"),
+                          ("--block-size 32", b"--to f32 has no blocks")):
         p = sh("%s %s | %s %s" % (tool("st-read"), d, tool("tern-dequant"),
                                   flags))
         assert p.returncode == 2 and needle in p.stderr, (flags, p.stderr)
@@ -1162,6 +1198,18 @@ def compact_refusals():
     p = sh("%s %s | %s --to int8 | %s --no-act-quant" % (
         tool("st-read"), d, tool("tern-dequant"), tool("onnx-emit")))
     assert p.returncode == 2 and b"leave out --no-act-quant" in p.stderr
+    assert p.stdout == b""
+    # --gqa's right padding and --last-logits' left one never both hold;
+    # onnxruntime's GroupQueryAttention takes head sizes of 8k
+    p = sh("%s %s | %s | %s --gqa --last-logits" % (
+        tool("st-read"), d, tool("tern-dequant"), tool("onnx-emit")))
+    assert p.returncode == 2 and b"give one of them" in p.stderr, p.stderr
+    micro = gf.model_once(os.path.join(TMP, "micro"), "micro", 3)
+    p = sh("%s %s | %s | %s --gqa" % (
+        tool("st-read"), micro, tool("tern-dequant"), tool("onnx-emit")))
+    assert p.returncode == 2 and b"head_dim 4: onnxruntime's " \
+        b"GroupQueryAttention takes a head size that is a multiple of 8" \
+        in p.stderr, p.stderr
     assert p.stdout == b""
     p = sh("%s %s | %s --to q2 > %s" % (tool("st-read"), d,
            tool("tern-dequant"), os.path.join(TMP, "q2.tstream")))

@@ -99,6 +99,23 @@ def fifo_is_written_through():
 
 
 @SUITE.test
+def dev_stdout_into_a_pipe_is_written_through():
+    """-o /dev/stdout when standard output is a pipe: the link names
+    pipe:[N], no path at all, and the model goes into the pipe."""
+    d = fresh("devstdout")
+    out = os.path.join(d, "piped.onnx")
+    p = subprocess.run("%s -q -o /dev/stdout | cat > %s" % (
+        tool("onnx-emit"), out), shell=True, input=stream(),
+        stderr=subprocess.PIPE)
+    assert p.returncode == 0, p.stderr
+    ref = os.path.join(d, "ref.onnx")
+    assert emit(["-o", ref])[0] == 0
+    with open(ref, "rb") as a, open(out, "rb") as b:
+        assert a.read() == b.read()
+    assert sorted(os.listdir(d)) == ["piped.onnx", "ref.onnx"]
+
+
+@SUITE.test
 def other_special_files_are_refused_and_left_alone():
     d = fresh("special")
     sub = os.path.join(d, "folder")

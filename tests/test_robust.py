@@ -463,6 +463,18 @@ def gguf_head(n_tensors, kvs, infos=b"", version=3):
             b"".join(kvs) + infos)
 
 
+def tensor_file(tensors, data):
+    """A GGUF of the bitnet-b1.58 architecture holding tensors (name, ggml
+    type, dims, offset) and `data` zero bytes after the aligned header."""
+    arch = gg.kv("general.architecture", gg.V_STRING, "bitnet-b1.58")
+    infos = b"".join(gg.gstr(n) + struct.pack("<I", len(dims)) +
+                     struct.pack("<%dQ" % len(dims), *dims) +
+                     struct.pack("<IQ", t, off)
+                     for n, t, dims, off in tensors)
+    head = gguf_head(len(tensors), [arch], infos)
+    return head + bytes(-len(head) % gg.ALIGN + data)
+
+
 @SUITE.test
 def hostile_gguf():
     arch = gg.kv("general.architecture", gg.V_STRING, "bitnet-b1.58")
@@ -495,6 +507,32 @@ def hostile_gguf():
         (gguf_head(1, [arch], info), "9 dimensions"),
         (gguf_head(1, [arch], huge_dims), "overflows 64 bits"),
         (gguf_head(0, []), "general.architecture is '(none)'"),
+        # round 3: strings and keys as llama.cpp reads them
+        (gguf_head(0, [gg.kv("general.architecture", gg.V_STRING,
+                             "bitnet-b1.58\0junk")]), "holds a NUL byte"),
+        (gguf_head(0, [arch, arch]),
+         "metadata key 'general.architecture' appears twice"),
+        (gguf_head(0, [arch, struct.pack("<Q", 2) + b"\xff\xfe" +
+                       struct.pack("<II", gg.V_U32, 1)]),
+         "the metadata key that ends at 86 is not UTF-8"),
+        (gguf_head(0, [arch, gg.kv("general.alignment", gg.V_F32, 32.0)]),
+         "general.alignment has value type 6"),
+        (gguf_head(0, [arch, gg.kv("x", gg.V_F32, float("nan"))]),
+         "is nan; metadata values must be finite"),
+        (gguf_head(0, [arch, gg.kv("x", gg.V_F32, float("inf"))]),
+         "is inf; metadata values must be finite"),
+        # what the parsed metadata would hold, not the file's bytes
+        (gguf_head(0, [arch, gg.gstr("k") + struct.pack(
+            "<IIQ", gg.V_ARRAY, 0, 5 << 20) + bytes(5 << 20)]),
+         "more than 256 MiB of memory once read"),
+        # tensors: whole blocks a row, aligned, each its own bytes
+        (tensor_file([("token_embd.weight", 8, [16, 2], 0)], 34),
+         "rows of 16 values are not whole Q8_0 blocks of 32"),
+        (tensor_file([("token_embd.weight", 0, [8], 0),
+                      ("output_norm.weight", 0, [8], 0)], 64),
+         "tensors 'token_embd.weight' and 'output_norm.weight' overlap"),
+        (tensor_file([("token_embd.weight", 0, [8], 4)], 64),
+         "offset 4 is not a multiple of the alignment 32"),
     ]
     p = os.path.join(TMP, "hostile.gguf")
     for data, needle in cases:
@@ -504,6 +542,41 @@ def hostile_gguf():
         assert rc == 1, (needle, rc, err)
         one_line(err, needle)
     refuses([tool("gguf-read"), TMP], "not a regular file")
+
+
+def patched_model(name, tensor, element, raw):
+    """A copy of model() whose tensor has bytes raw at element (of its
+    dtype's size)."""
+    d = workdir(name)
+    shutil.copytree(model(), d, dirs_exist_ok=True)
+    st = os.path.join(d, "model.safetensors")
+    with open(st, "r+b") as f:
+        n = int.from_bytes(f.read(8), "little")
+        e = json.loads(f.read(n))[tensor]
+        f.seek(8 + n + e["data_offsets"][0] + len(raw) * element)
+        f.write(raw)
+    return d
+
+
+@SUITE.test
+def values_that_make_every_logit_nan_are_refused():
+    """A NaN weight (one in a norm makes every logit NaN) and a weight
+    scale whose products overflow float32 are refused where tern-dequant
+    reads them, naming the tensor."""
+    for name, tensor, element, raw, needles in (
+            ("nan-norm", "model.norm.weight", 3, b"\xc0\x7f",
+             ("'model.norm.weight': element 3 is nan",
+              "weights are finite numbers")),
+            ("huge-scale", "model.layers.0.mlp.up_proj.weight_scale", 0,
+             b"\x62\x7f", ("'model.layers.0.mlp.up_proj.weight'",
+                            "overflow float32"))):
+        d = patched_model(name, tensor, element, raw)
+        for to in ("", "--to q2"):
+            p = subprocess.run("%s %s | %s %s > /dev/null" % (
+                tool("st-read"), d, tool("tern-dequant"), to), shell=True,
+                stderr=subprocess.PIPE)
+            assert p.returncode == 1, (name, to, p.stderr)
+            one_line(p.stderr.decode(), *needles)
 
 
 @SUITE.test
@@ -851,6 +924,18 @@ def archives_broken_inside():
         rc, out, err = run([tool("st-read"), "-c", cfg, path])
         assert rc == 1, (name, rc, err)
         one_line(err, path)
+    # two model folders in one archive: neither is taken
+    a = os.path.join(d, "two.tar")
+    with tarfile.open(a, "w") as t:
+        t.add(cfg, "a/config.json")
+        t.add(os.path.join(model(), "model.safetensors"),
+              "a/model.safetensors")
+        t.add(os.path.join(model(), "model.safetensors"),
+              "b/model.safetensors")
+    rc, out, err = run([tool("st-read"), a])
+    assert rc == 1 and out == b"", (rc, err)
+    one_line(err, "a/config.json and b/model.safetensors: more than one "
+             "model in the archive")
     # a side file past its 64 MiB limit
     big = os.path.join(d, "tokenizer.json")
     with open(big, "wb") as f:
@@ -883,6 +968,40 @@ def a_graph_too_large_to_hold():
     os.unlink(p)
     assert rc == 1
     one_line(err, "more than 268435456 bytes of graph")
+
+
+def peak_kib(argv):
+    """(exit status, stderr, peak RSS in KiB) of argv, by GNU time."""
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    lines = [line for line in p.stderr.decode().strip().splitlines()
+             if not line.startswith("Command exited with")]
+    return p.returncode, "\n".join(lines[:-1]), int(lines[-1])
+
+
+@SUITE.test
+def memory_is_bounded_by_what_the_tools_hold():
+    """Ten MB of empty nodes would unpack to some 700 MB; a GGUF array of
+    ten million bytes would hold as many values: both are refused, on
+    what they would take once read, before it is taken, in a few tens of
+    MB."""
+    p = os.path.join(TMP, "empty-nodes.onnx")
+    n = 5 << 20
+    with open(p, "wb") as f:
+        f.write(b"\x3a" + tc.varint(2 * n) + b"\x0a\x00" * n)
+    rc, err, kib = peak_kib([tool("onnx-verify"), p])
+    os.unlink(p)
+    assert rc == 1 and kib < 64 * 1024, (rc, err, kib)
+    one_line(err, "would take more than 268435456 bytes of memory")
+    g = os.path.join(TMP, "big-array.gguf")
+    arch = gg.kv("general.architecture", gg.V_STRING, "bitnet-b1.58")
+    with open(g, "wb") as f:
+        f.write(gguf_head(0, [arch, gg.gstr("k") + struct.pack(
+            "<IIQ", gg.V_ARRAY, 0, 10 << 20) + bytes(10 << 20)]))
+    rc, err, kib = peak_kib([tool("gguf-read"), g])
+    os.unlink(g)
+    assert rc == 1 and kib < 320 * 1024, (rc, err, kib)
+    one_line(err, "more than 256 MiB of memory once read")
 
 
 def gf_varint(v):

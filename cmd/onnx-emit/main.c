@@ -157,6 +157,10 @@ parse_args(int argc, char **argv, struct options *o)
 		    "give one");
 	if (o->force && o->bundle == NULL)
 		errx(BN_EXIT_USAGE, "--force goes with --bundle");
+	if (o->gqa && o->last_logits)
+		errx(BN_EXIT_USAGE, "--gqa takes batches padded on the right, "
+		    "and --last-logits reads each row's last column, its last "
+		    "token only when padded on the left: give one of them");
 	if (o->split_data && o->external)
 		errx(BN_EXIT_USAGE, "--split-data writes external data "
 		    "already; give it without --external-data");
@@ -200,6 +204,11 @@ emit_model(struct tstream_reader *r, const struct options *o,
 	if (bitnet_plan(r->header, &part, d) == -1 ||
 	    (!o->act_quant && bitnet_plan_refuse_int8(r->header, d) == -1))
 		return diag_prefix(d, "%s", r->name);
+	if (o->gqa && r->header->config->head_dim % 8 != 0)
+		return diag_fail(d, BN_EXIT_USAGE, "%s: head_dim %u: "
+		    "onnxruntime's GroupQueryAttention takes a head size that "
+		    "is a multiple of 8; leave out --gqa", r->name,
+		    r->header->config->head_dim);
 	og_init(&g, "bitnet");
 	rc = bitnet_graph_build(&g, r->header, &part, &go, d);
 	if (rc == 0)

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "dequant.h"
 #include "diag.h"
+#include "onnx_types.h"
 #include "tstream.h"
 #include "version.h"
 
@@ -38,7 +39,7 @@ usage(int status)
 	    "MatMulNBits)\n"
 	    "  -b, --block-size N   q2 values per block along the input "
 	    "axis: a power\n"
-	    "                       of two from 16 to 4096 (default %u)\n"
+	    "                       of two from 16 to 256 (default %u)\n"
 	    "  -e, --embed TYPE     with int8 or q2, a bf16 or f16 "
 	    "embedding (and untied\n"
 	    "                       head) stored as f16 (default), f32 or "
@@ -68,7 +69,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int ch, want = 0, quiet = 0;
+	int ch, want = 0, quiet = 0, embed = 0, block = 0;
 	char *end, forms[64];
 	unsigned long bs;
 
@@ -85,17 +86,21 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'b':
 			bs = strtoul(optarg, &end, 10);
-			if (*end != '\0' || !tstream_block_ok(bs))
+			if (*end != '\0' || !tstream_block_ok(bs) ||
+			    bs > ONNX_NBITS_MAX_BLOCK)
 				errx(BN_EXIT_USAGE, "--block-size "
-				    "takes a power of two from %u to %u, not "
+				    "takes a power of two from %u to %u (what "
+				    "onnxruntime's MatMulNBits loads), not "
 				    "'%s'", TSTREAM_MIN_BLOCK,
-				    TSTREAM_MAX_BLOCK, optarg);
+				    ONNX_NBITS_MAX_BLOCK, optarg);
 			o->form.block_size = (uint32_t)bs;
+			block = 1;
 			break;
 		case 'e':
 			if (compact_embed_parse(optarg, &o->form.embed) == -1)
 				errx(BN_EXIT_USAGE, "--embed takes f16, "
 				    "f32, keep, q8 or int8, not '%s'", optarg);
+			embed = 1;
 			break;
 		case 'P': want = 1; break;
 		case 'q': quiet = 1; break;
@@ -106,6 +111,14 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 	if (argc - optind > 1)
 		usage(BN_EXIT_USAGE);
+	/* an option that would change nothing is refused, not ignored */
+	if (embed && o->form.form == COMPACT_F32)
+		errx(BN_EXIT_USAGE, "--embed chooses how the compact forms "
+		    "(--to int8 or q2) store the embedding and head; with "
+		    "--to f32 every tensor is float32");
+	if (block && o->form.form != COMPACT_Q2)
+		errx(BN_EXIT_USAGE, "--block-size is the q2 form's; --to %s "
+		    "has no blocks", compact_form_name(o->form.form));
 	o->progress = progress_wanted(want, quiet);
 	o->input = optind < argc ? argv[optind] : NULL;
 }
