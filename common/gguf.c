@@ -20,7 +20,7 @@ enum gguf_value {
  * place in an array or object), counted against GGUF_MAX_METADATA with
  * the bytes of its strings: what gguf-read holds, not what the file
  * holds. */
-#define GGUF_VALUE_COST	64u
+#define GGUF_VALUE_COST	96u
 
 #define RD_BUF	(64u << 10)
 

@@ -54,4 +54,11 @@ intermediate_size=16, vocab_size=8), 3, truth=False)"
     --arch llama
 "$py" "$root/tests/lib/gguf_fixture.py" "$tmp/l" \
     "$c/gguf/small-llama-f32.gguf" --arch llama --proj f32
+# a byte-level BPE tokenizer in the metadata (gguf-read converts it to
+# tokenizer.json): the tokenizer paths
+"$py" -c "import sys; sys.path.insert(0, '$root/tests/lib'); import gen_fixture \
+as g; g.write_model('$tmp/t', dict(hidden_size=16, num_hidden_layers=1, \
+num_attention_heads=2, num_key_value_heads=1, intermediate_size=16, \
+vocab_size=300), 3, truth=False)"
+"$py" "$root/tests/lib/gguf_fixture.py" "$tmp/t" "$c/gguf/small-tokenizer.gguf"
 ls -l "$c"/*
