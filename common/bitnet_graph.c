@@ -354,25 +354,36 @@ round_half_even(struct ctx *x, const char *v)
 	    x->round_magic), x->round_magic);
 }
 
+/* The per-token scale s = level / max(max|x|, 1e-5) of in, and in *xs
+ * round(in * s), its values in [-level, level]. */
+static const char *
+token_scale(struct ctx *x, const char *in, const char *level,
+    const char **xs)
+{
+	struct onnx_graph *g = x->g;
+	const char *amax = ints_attr_node(x, "ReduceMax", "absmax", og_op1(g,
+	    "Abs", "abs", in), "axes", (const int64_t[]){ -1 }, 1);
+	const char *s = og_op2(g, "Div", "act_scale", level, og_op2(g, "Max",
+	    "absmax_clamped", amax, x->absmax_min));
+
+	*xs = round_half_even(x, og_op2(g, "Mul", "act_scaled", in, s));
+	return s;
+}
+
 /* Per-token int8 quantization: s = 127 / max(max|x|, 1e-5),
  * xq = clip(round(x * s), -128, 127); |x * s| <= 127, well inside
  * round_half_even's range. */
 static void
 act_quant(struct ctx *x, const char *in, struct act *a)
 {
-	struct onnx_graph *g = x->g;
-	const char *amax;
+	const char *xs;
 
 	memset(a, 0, sizeof *a);
 	a->in = in;
 	if (!x->act_quant)
 		return;
-	amax = ints_attr_node(x, "ReduceMax", "absmax", og_op1(g, "Abs",
-	    "abs", in), "axes", (const int64_t[]){ -1 }, 1);
-	a->s = og_op2(g, "Div", "act_scale", x->q127, og_op2(g, "Max",
-	    "absmax_clamped", amax, x->absmax_min));
-	a->xq = og_op3(g, "Clip", "act_q", round_half_even(x,
-	    og_op2(g, "Mul", "act_scaled", in, a->s)), x->qmin, x->qmax);
+	a->s = token_scale(x, in, x->q127, &xs);
+	a->xq = og_op3(x->g, "Clip", "act_q", xs, x->qmin, x->qmax);
 }
 
 static const char *
@@ -749,12 +760,15 @@ table_piece(struct ctx *x, const Tstream__TensorInfo *t, unsigned k,
 		    sizeof name));
 }
 
+static unsigned piece_count(const Tstream__StreamHeader *h,
+    const Tstream__TensorInfo *t, uint64_t table_piece, uint64_t *rows);
+
 static unsigned
 table_pieces(const struct ctx *x, const Tstream__TensorInfo *t)
 {
-	uint64_t rows = bitnet_table_piece_rows(x->h, t, x->table_piece);
+	uint64_t rows;
 
-	return rows ? (unsigned)((t->shape[0] + rows - 1) / rows) : 1;
+	return piece_count(x->h, t, x->table_piece, &rows);
 }
 
 static int
@@ -906,14 +920,10 @@ static const char *
 head_act_u7(struct ctx *x, const char *h, const char **s)
 {
 	struct onnx_graph *g = x->g;
-	const char *amax, *xq;
+	const char *xq;
 
 	add_act_constants(x);
-	amax = ints_attr_node(x, "ReduceMax", "head_absmax", og_op1(g, "Abs",
-	    "head_abs", h), "axes", (const int64_t[]){ -1 }, 1);
-	*s = og_op2(g, "Div", "head_scale", og_scalar_f32(g, "q63", 63.0f),
-	    og_op2(g, "Max", "head_absmax_clamped", amax, x->absmax_min));
-	xq = round_half_even(x, og_op2(g, "Mul", "head_scaled", h, *s));
+	*s = token_scale(x, h, og_scalar_f32(g, "q63", 63.0f), &xq);
 	return int_attr_node(x, "Cast", "head_u8", (const char *const[]){
 	    og_op2(g, "Add", "head_shifted", xq, og_scalar_f32(g, "u7_shift",
 	    64.0f)) }, 1, "to", OG_UINT8);
@@ -1075,34 +1085,36 @@ bitnet_table_piece_rows(const Tstream__StreamHeader *h,
 	return w->shape[0] > rows ? rows : 0;
 }
 
-/* The pieces of entry i (rows of `rows` each, the last one shorter) into
- * w from *k on. */
+/* How many pieces table tensor t takes (1 when it stays whole), and in
+ * *rows the rows of each (0 when whole). */
+static unsigned
+piece_count(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
+    uint64_t table_piece, uint64_t *rows)
+{
+	*rows = bitnet_table_piece_rows(h, t, table_piece);
+	return *rows ? (unsigned)((table_weight(h, t)->shape[0] + *rows - 1) /
+	    *rows) : 1;
+}
+
+/* The pieces of weight `whole` (rows of `rows` each, the last one
+ * shorter) into w from *k on: its rows, its bytes, its name NAME.partP. */
 static int
-add_pieces(struct onnx_graph *g, const Tstream__TensorInfo *t, size_t i,
+add_pieces(struct onnx_graph *g, const struct onnx_weight *whole,
     uint64_t rows, struct onnx_weight *w, size_t *k)
 {
-	struct tstream_layout l = { .rank = 0 };
-	uint64_t row_bytes, done = 0;
+	uint64_t all = (uint64_t)whole->dims[0], row_bytes = whole->len / all;
 	char name[TSTREAM_MAX_NAME + 32];
 
-	tstream_layout(t, &l);
-	row_bytes = l.dims[0] ? t->payload_length / l.dims[0] : 0;
-	for (unsigned p = 0; done < l.dims[0]; p++) {
+	for (unsigned p = 0; p * rows < all; p++) {
 		struct onnx_weight *x = &w[(*k)++];
-		uint64_t n = l.dims[0] - done < rows ? l.dims[0] - done : rows;
+		uint64_t n = all - p * rows < rows ? all - p * rows : rows;
 
-		memset(x, 0, sizeof *x);
-		onnx_piece_name(t->name, p, name, sizeof name);
-		x->name = og_name_copy(g, name);
-		x->entry = i;
-		x->from = done * row_bytes;
+		*x = *whole;
+		x->name = og_name_copy(g, onnx_piece_name(whole->name, p, name,
+		    sizeof name));
+		x->from = p * rows * row_bytes;
 		x->len = n * row_bytes;
-		x->type = onnx_type_from_dtype(l.dtype);
-		x->rank = l.rank;
-		for (size_t r = 0; r < l.rank; r++)
-			x->dims[r] = (int64_t)l.dims[r];
 		x->dims[0] = (int64_t)n;
-		done += n;
 	}
 	return og_failed(g) ? -1 : 0;
 }
@@ -1114,26 +1126,19 @@ bitnet_graph_weights(struct onnx_graph *g, const Tstream__StreamHeader *h,
 {
 	size_t n = 0, k = 0;
 	struct onnx_weight *whole, *w;
+	uint64_t rows;
 
-	for (size_t i = 0; i < h->n_manifest; i++) {
-		uint64_t rows = bitnet_table_piece_rows(h, h->manifest[i],
-		    o->table_piece);
-
-		n += rows ? (table_weight(h, h->manifest[i])->shape[0] +
-		    rows - 1) / rows : 1;
-	}
+	for (size_t i = 0; i < h->n_manifest; i++)
+		n += piece_count(h, h->manifest[i], o->table_piece, &rows);
 	whole = arena_alloc(&g->arena, (h->n_manifest + 1) * sizeof *whole);
 	w = arena_alloc(&g->arena, (n + 1) * sizeof *w);
 	if (whole == NULL || w == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	onnx_weights_whole(h, whole);
 	for (size_t i = 0; i < h->n_manifest; i++) {
-		uint64_t rows = bitnet_table_piece_rows(h, h->manifest[i],
-		    o->table_piece);
-
-		if (rows == 0)
+		if (piece_count(h, h->manifest[i], o->table_piece, &rows) == 1)
 			w[k++] = whole[i];
-		else if (add_pieces(g, h->manifest[i], i, rows, w, &k) == -1)
+		else if (add_pieces(g, &whole[i], rows, w, &k) == -1)
 			return diag_fail(d, BN_EXIT_IO, "out of memory");
 	}
 	*out = w;

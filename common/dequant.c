@@ -151,12 +151,10 @@ static const struct table_quant table_quants[] = {
 	{ EMBED_INT8, TSTREAM__ENCODING__ROW_I8, 0, 1 },
 };
 
-/* How a float table leaves quantized by rows; NULL when it does not. */
+/* The row of --embed's choice if it quantizes tables; NULL if not. */
 static const struct table_quant *
-table_quant(const Tstream__TensorInfo *t, const struct compact_opts *o)
+embed_quant(const struct compact_opts *o)
 {
-	if (!dtype_is_float(t->dtype) || !is_table(t, o))
-		return NULL;
 	for (size_t i = 0; i < sizeof table_quants / sizeof *table_quants;
 	    i++)
 		if (table_quants[i].embed == o->embed)
@@ -164,13 +162,20 @@ table_quant(const Tstream__TensorInfo *t, const struct compact_opts *o)
 	return NULL;
 }
 
+/* How a float table leaves quantized by rows; NULL when it does not. */
+static const struct table_quant *
+table_quant(const Tstream__TensorInfo *t, const struct compact_opts *o)
+{
+	return dtype_is_float(t->dtype) && is_table(t, o) ? embed_quant(o) :
+	    NULL;
+}
+
 /* The type a bf16 or f16 table is stored in (compact.h); 0 for any other
  * tensor, and under a quantized table form. */
 static Tstream__DType
 embed_dtype(const Tstream__TensorInfo *t, const struct compact_opts *o)
 {
-	if (o->embed == EMBED_Q8 || o->embed == EMBED_INT8 ||
-	    (t->dtype != TSTREAM__DTYPE__BF16 &&
+	if (embed_quant(o) != NULL || (t->dtype != TSTREAM__DTYPE__BF16 &&
 	    t->dtype != TSTREAM__DTYPE__F16) || !is_table(t, o))
 		return 0;
 	return o->embed == EMBED_KEEP ? t->dtype : o->embed == EMBED_F32 ?

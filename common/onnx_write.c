@@ -108,16 +108,17 @@ open_model(struct onnx_out *o, struct diag *d)
 	return 0;
 }
 
-/* The path beside the model for data file i, in buf. */
+/* The path of data file i of the model at path beside, in buf: the
+ * model's name with onnx_data_name's ending, in its folder. */
 static const char *
-data_path(const struct onnx_out *o, const char *beside, unsigned i,
-    char *buf, size_t len)
+data_path(const char *beside, unsigned i, char *buf, size_t len)
 {
 	char name[PATH_MAX];
 	const char *slash = strrchr(beside, '/');
 	int n;
 
-	if (onnx_data_name(o->data_base, i, name, sizeof name) == NULL)
+	if (onnx_data_name(slash ? slash + 1 : beside, i, name,
+	    sizeof name) == NULL)
 		return NULL;
 	n = snprintf(buf, len, "%.*s%s", slash ? (int)(slash - beside + 1) : 0,
 	    beside, name);
@@ -144,7 +145,7 @@ open_data(struct onnx_out *o, uint64_t weights, struct diag *d)
 	if ((o->data_base = strdup(base ? base + 1 : beside)) == NULL)
 		rc = diag_fail(d, BN_EXIT_IO, "out of memory");
 	for (unsigned i = 0; rc == 0 && i < o->n_data; i++) {
-		if (data_path(o, beside, i, path, sizeof path) == NULL)
+		if (data_path(beside, i, path, sizeof path) == NULL)
 			rc = diag_fail(d, BN_EXIT_INPUT, "%s: path too long "
 			    "for its data files", beside);
 		else if ((rc = outfile_target(&o->data[i], path, 0,
@@ -435,17 +436,12 @@ finish_stdout(struct diag *d)
 static int
 remove_stale_data(const struct onnx_out *o, unsigned keep, struct diag *d)
 {
-	const char *slash = strrchr(o->model.final, '/');
-	const char *base = slash ? slash + 1 : o->model.final;
-	char name[PATH_MAX], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
 	int rc = 0, removed = 0;
 
 	for (unsigned i = keep; rc == 0 && i < ONNX_MAX_DATA_FILES; i++) {
-		if (onnx_data_name(base, i, name, sizeof name) == NULL ||
-		    snprintf(path, sizeof path, "%.*s%s", (int)(base -
-		    o->model.final), o->model.final, name) >=
-		    (int)sizeof path)
+		if (data_path(o->model.final, i, path, sizeof path) == NULL)
 			return diag_fail(d, BN_EXIT_INPUT, "%s: path too long",
 			    o->model.final);
 		if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
