@@ -51,7 +51,7 @@ MAN7     := man/bitnet-onnx.7
 
 # The Python test drivers, tests/test_NAME.py, each run as test-NAME.
 PY_TESTS := cli onnx bundle docs robust outputs config archives web \
-	    trained
+	    trained tokenizers
 
 .PHONY: all check check-asan check-full test test-unit $(PY_TESTS:%=test-%) \
 	test-faults test-man fuzz fuzz-build deps install demo demo-web clean

@@ -337,7 +337,7 @@ load_tokenizer(struct gguf_model *m, struct diag *d)
 	json_t *tok = json_object(), *v;
 	const char *key;
 	char *text, *hf, *cfg;
-	const char *why;	/* not converted: gguf-read(1) says when */
+	char why[400];	/* not converted: gguf-read(1) says when */
 
 	if (tok == NULL)
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
@@ -355,9 +355,12 @@ load_tokenizer(struct gguf_model *m, struct diag *d)
 		    "holds %zu tokens, more than the %u rows of the embedding: "
 		    "the tokenizer would give ids the model has no row for",
 		    m->g.path, json_array_size(v), m->config->vocab_size);
-	if (gguf_tokenizer_convert(m->g.kv, &hf, &cfg, &why)) {
+	if (gguf_tokenizer_convert(m->g.kv, &hf, &cfg, why, sizeof why)) {
 		add_side(m, "tokenizer.json", hf);
 		add_side(m, "tokenizer_config.json", cfg);
+	} else {
+		snprintf(m->tokenizer_note, sizeof m->tokenizer_note, "%s: no "
+		    "tokenizer.json: %s", m->g.path, why);
 	}
 	return 0;
 }
@@ -621,6 +624,14 @@ src_write(void *src, struct tstream_writer *w, struct diag *d)
 	return rc;
 }
 
+static const char *
+src_note(const void *src)
+{
+	const struct gguf_model *m = src;
+
+	return m->tokenizer_note[0] ? m->tokenizer_note : NULL;
+}
+
 static void
 src_close(void *src)
 {
@@ -629,5 +640,5 @@ src_close(void *src)
 
 const struct model_source gguf_model_source = {
 	"gguf-read", 0, sizeof(struct gguf_model), src_open, src_select,
-	src_count, src_header, src_write, src_close
+	src_count, src_header, src_write, src_close, src_note
 };

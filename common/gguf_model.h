@@ -47,6 +47,8 @@ struct gguf_model {
 	Tstream__SideFile side[3];
 	Tstream__SideFile *side_ptrs[3];
 	size_t n_side;
+	/* why the tokenizer did not convert ("": it did, or there is none) */
+	char tokenizer_note[4608];
 	struct gguf_item *items;	/* model order */
 	size_t n_items;
 };

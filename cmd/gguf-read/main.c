@@ -23,9 +23,11 @@ usage(int status)
 	    "I2_S\n"
 	    "where needed) and writes it as a tensor stream.  Names and row "
 	    "order\n"
-	    "are the Hugging Face ones; a Llama 3 or GPT-2 byte-level BPE "
-	    "tokenizer\n"
-	    "also travels as tokenizer.json.\n"
+	    "are the Hugging Face ones; a Llama 3 or GPT-2 byte-level BPE or "
+	    "a\n"
+	    "SentencePiece tokenizer also travels as tokenizer.json (a note "
+	    "says why\n"
+	    "when another does not).\n"
 	    READER_OPTIONS_HELP);
 	exit(status);
 }

@@ -61,4 +61,14 @@ as g; g.write_model('$tmp/t', dict(hidden_size=16, num_hidden_layers=1, \
 num_attention_heads=2, num_key_value_heads=1, intermediate_size=16, \
 vocab_size=300), 3, truth=False)"
 "$py" "$root/tests/lib/gguf_fixture.py" "$tmp/t" "$c/gguf/small-tokenizer.gguf"
+# a SentencePiece vocabulary (tokenizer.ggml.model llama): the merges made
+# from its scores
+"$py" -c "import sys; sys.path.insert(0, '$root/tests/lib'); \
+import gguf_fixture as f, spm_vocab as s; \
+p = ['<unk>', '<s>', '</s>'] + ['<0x%02X>' % i for i in range(256)] + \
+list('\u2581abcde') + ['\u2581a', 'ab', '\u2581ab', 'cd', 'abcd', '\u2581abcd']; \
+t = [2, 3, 3] + [6] * 256 + [1] * (len(p) - 259); \
+sc = [0.0] * 259 + [-float(i) for i in range(len(p) - 259)]; \
+f.write_gguf('$tmp/t', '$c/gguf/small-spm.gguf', arch='bitnet', \
+tokenizer=s.records(p, sc, t, 1, 2, 0))"
 ls -l "$c"/*

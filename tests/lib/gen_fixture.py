@@ -110,6 +110,10 @@ PRESETS["tiny-falcon-e"] = dict(PRESETS["tiny-llama"], quantization_config={
     "quant_method": "bitnet", "linear_class": "autobitlinear",
     "quantization_mode": "offline", "modules_to_not_convert": ["lm_head"]})
 PRESETS["tiny-1bitllm-tok"] = dict(PRESETS["tiny-1bitllm"], vocab_size=300)
+# with LLaMA-2's SentencePiece vocabulary, as 1bitLLM's models have it
+PRESETS["tiny-1bitllm-spm"] = dict(PRESETS["tiny-1bitllm"], vocab_size=32000)
+# with a SentencePiece vocabulary trained in the tests (spm_train)
+PRESETS["tiny-1bitllm-spm4k"] = dict(PRESETS["tiny-1bitllm"], vocab_size=4000)
 # the shapes of the other families bitnet.cpp runs, for the browser
 # benchmark (tests/bench/browser.sh): 1bitLLM's bitnet_b1_58-large, -xl
 # and -3B (float16 masters, tied), tiiuae's Falcon3-1B and -3B 1.58bit

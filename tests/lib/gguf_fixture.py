@@ -68,8 +68,8 @@ def kv(key, vtype, value):
     etype, items = value
     out += struct.pack("<IQ", etype, len(items))
     return out + b"".join(gstr(i) if etype == V_STRING else
-                          struct.pack("<i" if etype == V_I32 else "<I", i)
-                          for i in items)
+                          struct.pack({V_I32: "<i", V_F32: "<f"}.get(
+                              etype, "<I"), i) for i in items)
 
 
 def pack_i2s(t, scale):
@@ -204,13 +204,15 @@ def tokenizer_meta(model_dir, cfg):
 
 
 def write_gguf(model_dir, path, embed="f32", drop=(), extra=(),
-               arch=ARCH, proj="i2s", edit=None):
+               arch=ARCH, proj="i2s", edit=None, tokenizer=None):
     """The model folder as a GGUF of bitnet.cpp's layout, under
     architecture arch (bitnet-b1.58, or bitnet-25 as bitnet.cpp's converter
     writes it today, bitnet for 1bitLLM, llama for the Llama family); the
     metadata keys in drop (without the architecture prefix) are left out,
     the kv() records in extra added; edit, if given, takes the tensor list
-    of tensors_of and returns the one written."""
+    of tensors_of and returns the one written; tokenizer, if given, is the
+    list of kv() records of the tokenizer written instead of the folder's
+    byte-level BPE."""
     cfg, tensors = tensors_of(model_dir, embed, proj, arch)
     if edit is not None:
         tensors = edit(tensors)
@@ -240,11 +242,12 @@ def write_gguf(model_dir, path, embed="f32", drop=(), extra=(),
             else []) + ([  # what bitnet.cpp's converter writes for 1bitLLM
                 kv(p + "rope.scaling.type", V_STRING, "linear"),
                 kv(p + "rope.scaling.factor", V_F32, 1.0)]
-            if arch == "bitnet" else []) + [
-            kv("tokenizer.ggml.model", V_STRING, "gpt2")] + \
+            if arch == "bitnet" else []) + (list(tokenizer) if tokenizer
+                                             is not None else [
+            kv("tokenizer.ggml.model", V_STRING, "gpt2")] +
         tokenizer_meta(model_dir, cfg) + [
             kv("tokenizer.ggml.bos_token_id", V_U32, cfg["bos_token_id"]),
-            kv("tokenizer.ggml.eos_token_id", V_U32, cfg["eos_token_id"])]
+            kv("tokenizer.ggml.eos_token_id", V_U32, cfg["eos_token_id"])])
     meta = [m for m in meta if not any(m.startswith(gstr(p + k))
                                        for k in drop)] + list(extra)
     infos, offset = [], 0
