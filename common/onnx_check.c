@@ -327,13 +327,45 @@ check_matmulnbits(const struct onnx_model *m, const Onnx__NodeProto *n,
 	return 0;
 }
 
-/* com.microsoft.GroupQueryAttention: heads that group evenly. */
+/* The fixed size of axis of the graph input name, or -1 when name is no
+ * graph input or that size is not fixed. */
+static int64_t
+input_dim(const struct onnx_model *m, const char *name, size_t axis)
+{
+	const Onnx__GraphProto *g = m->graph;
+
+	for (size_t i = 0; i < g->n_input; i++) {
+		const Onnx__TypeProto *t = g->input[i]->type;
+		const Onnx__TensorShapeProto *s;
+
+		if (strcmp(g->input[i]->name, name) != 0)
+			continue;
+		if (t == NULL || t->tensor_type == NULL ||
+		    (s = t->tensor_type->shape) == NULL || axis >= s->n_dim ||
+		    s->dim[axis]->value_case !=
+		    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+			return -1;
+		return s->dim[axis]->dim_value;
+	}
+	return -1;
+}
+
+/* com.microsoft.GroupQueryAttention: heads that group evenly, and a head
+ * size (the past key's last axis, where the graph fixes it) that is a
+ * multiple of 8, which onnxruntime's kernels need. */
 static int
 check_gqa(const struct onnx_model *m, const Onnx__NodeProto *n, size_t idx,
     struct diag *d)
 {
 	int64_t heads = onnx_node_int(n, "num_heads", -1);
 	int64_t kv = onnx_node_int(n, "kv_num_heads", -1);
+	int64_t hd = n->n_input > 3 ? input_dim(m, n->input[3], 3) : -1;
+
+	if (hd != -1 && (hd < 1 || hd % 8 != 0))
+		return diag_fail(d, BN_EXIT_INPUT, "%s: node %zu "
+		    "(GroupQueryAttention): head size %lld (the last axis of "
+		    "'%s'); onnxruntime's GroupQueryAttention takes a multiple "
+		    "of 8", m->path, idx, (long long)hd, n->input[3]);
 
 	if (heads < 1 || kv < 1 || heads % kv != 0 || n->n_input < 7 ||
 	    n->n_output < 3)

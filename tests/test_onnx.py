@@ -386,8 +386,8 @@ def verify_rejects_corrupted_models():
     verify_fails(ext, "not a path inside")
 
 
-def verify_case(mutate, *needles, external=False, rc=1, to=""):
-    src = external_model() if external else emit("tiny", to=to)
+def verify_case(mutate, *needles, external=False, rc=1, to="", flags=()):
+    src = external_model() if external else emit("tiny", *flags, to=to)
     if external:
         src = corrupt_copy(src, "case%d" % len(os.listdir(TMP)))
     m = onnx.load(src, load_external_data=False)
@@ -475,6 +475,15 @@ def verify_checks_matmulnbits():
     # a block size onnx's checker takes and onnxruntime does not load
     verify_case(set_attr("block_size", 512), "block_size 512; "
                 "onnxruntime's MatMulNBits takes 16 to 256", to="--to q2")
+    # a head size GroupQueryAttention does not take (the past key's last
+    # axis made 12)
+    def head_12(m):
+        i = next(i for i in m.graph.input if i.name.startswith(
+            "past_key_values.0.key"))
+        i.type.tensor_type.shape.dim[3].dim_value = 12
+    verify_case(head_12, "(GroupQueryAttention): head size 12 (the last "
+                "axis of 'past_key_values.0.key'); onnxruntime's "
+                "GroupQueryAttention takes a multiple of 8", flags=("--gqa",))
     verify_case(lambda m: setattr(nbits(m), "op_type", "MatMulFpQ4"),
                 "'MatMulFpQ4' of domain 'com.microsoft' is not an "
                 "operator onnx-verify knows", to="--to q2")
