@@ -87,11 +87,15 @@ def llama2_vocabulary_tokenizes_as_llama2():
     in its merge order, byte pieces, <unk> <s> </s>): the tokenizer.json
     written is LLaMA-2's own, part for part (its 58980 merges in order),
     and through transformers.js every text has LLaMA-2's ids and
-    decodes back."""
+    decodes back; the special tokens and the chat template are in
+    tokenizer_config.json."""
     with open(os.path.join(LLAMA2, "tokenizer.json")) as f:
         theirs = json.load(f)
-    out, err = gguf_bundle(spm_vocab.from_tokenizer_json(theirs), "llama2",
-                           "tiny-1bitllm-spm")
+    template = ("{% for m in messages %}[INST] {{ m['content'] }} [/INST]"
+                "{% endfor %}")
+    out, err = gguf_bundle(spm_vocab.from_tokenizer_json(theirs) + [
+        kv("tokenizer.chat_template", V_STRING, template)], "llama2",
+        "tiny-1bitllm-spm")
     assert "note" not in err, err
     with open(os.path.join(out, "tokenizer.json")) as f:
         ours = json.load(f)
@@ -106,7 +110,9 @@ def llama2_vocabulary_tokenizes_as_llama2():
     with open(os.path.join(out, "tokenizer_config.json")) as f:
         cfg = json.load(f)
     assert (cfg["bos_token"], cfg["eos_token"], cfg["unk_token"],
-            cfg["add_bos_token"]) == ("<s>", "</s>", "<unk>", True), cfg
+            cfg["add_bos_token"], cfg["add_eos_token"],
+            cfg["chat_template"]) == ("<s>", "</s>", "<unk>", True, False,
+                                      template), cfg
     print("tokenizers: LLaMA-2's vocabulary: %d texts with LLaMA-2's ids, "
           "%d decode back" % (len(TEXTS), n))
 

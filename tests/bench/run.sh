@@ -5,13 +5,21 @@
 # bitnet.cpp when one is given, all in one run so that the ratios hold on
 # a noisy machine.
 #
-#   tests/bench/run.sh [--llama-bench 'CMD'] [DIR]   (default: build/bench)
+#   tests/bench/run.sh [--llama-bench 'CMD' [--llama-quantize 'QCMD']] [DIR]
+#                                                    (default: build/bench)
 #
 # CMD runs bitnet.cpp's llama-bench, e.g. 'PATH/bin/llama-bench' or
 # 'PATH/run llama-bench'; without it (or $LLAMA_BENCH) the peer rows are
 # left out.  Its model is an I2_S GGUF of the same weights, written from
 # the fixture by tests/lib/gguf_fixture.py (token_embd in f16, as
-# bitnet.cpp's llama-quantize stores the 2B4T one).
+# bitnet.cpp's llama-quantize stores the 2B4T one).  QCMD (or
+# $LLAMA_QUANTIZE) runs bitnet.cpp's llama-quantize, e.g. 'PATH/run
+# llama-quantize': with it the peer also runs at its best settings, the
+# embedding quantized to Q6_K as its setup's --quant-embd does
+# (llama-quantize --token-embedding-type q6_k), and "x bitnet.cpp" is
+# against the faster of its two rows in each column; the held-out
+# perplexity of the trained model's GGUF with each embedding (bitnet.cpp's
+# llama-perplexity beside llama-bench) shows what Q6_K costs.
 #
 # Converts the 2B4T-shaped fixture of convert.sh (made in DIR if missing)
 # in each form below, then for each prints: file bytes, session load time,
@@ -28,8 +36,13 @@
 set -euo pipefail
 
 peer=${LLAMA_BENCH:-}
+quantize=${LLAMA_QUANTIZE:-}
 if [ "${1:-}" = --llama-bench ]; then
 	peer=$2
+	shift 2
+fi
+if [ "${1:-}" = --llama-quantize ]; then
+	quantize=$2
 	shift 2
 fi
 . "$(dirname "$0")/common.sh"
@@ -52,6 +65,15 @@ forms=(
 	"q2 acc4 gqa q8-embed|--to q2 --embed q8|--accuracy-level 4 --gqa|{}"
 	"q2 acc4 q8 last|--to q2 --embed q8|--accuracy-level 4 --last-logits|{}"
 )
+# ONLY='NAME,NAME' keeps those forms alone (the first is then the base of
+# the "x f32" columns).
+if [ -n "${ONLY:-}" ]; then
+	kept=()
+	for f in "${forms[@]}"; do
+		case ",$ONLY," in *",${f%%|*},"*) kept+=("$f") ;; esac
+	done
+	forms=("${kept[@]}")
+fi
 file_of() { echo "$1/model-$(echo "$3 $4" | tr -c 'a-z0-9\n' _).onnx"; }
 
 for f in "${forms[@]}"; do
@@ -127,22 +149,19 @@ kjv_ppl() {
 	"$py" "$root/tests/lib/heldout.py" "$out" ${4:+"$4"}
 }
 
-# bitnet.cpp: an I2_S GGUF of the fixture's weights, llama-bench's
-# prefill and decode rates, and the wall time and peak RSS of loading the
-# model and prefilling one token.
-peer_json=
-if [ -n "$peer" ]; then
-	gguf=$dir/bitnet-2b4t-i2_s.gguf
-	[ -f "$gguf" ] || "$py" "$root/tests/lib/gguf_fixture.py" "$model" \
-	    "$gguf" --embed f16
+# bitnet.cpp on GGUF $1: llama-bench's prefill and decode rates, and the
+# wall time and peak RSS of loading the model and prefilling one token, as
+# one JSON line.
+peer_rates() {
+	local rates load
 	# shellcheck disable=SC2086
-	rates=$($peer -m "$gguf" -t "$threads" -p "$prefill" -n "$decode" \
+	rates=$($peer -m "$1" -t "$threads" -p "$prefill" -n "$decode" \
 	    -r 2 -o json 2>/dev/null)
 	# shellcheck disable=SC2086
-	/usr/bin/time -o "$dir/time.peer" -f '%e %M' $peer -m "$gguf" \
+	/usr/bin/time -o "$dir/time.peer" -f '%e %M' $peer -m "$1" \
 	    -t "$threads" -p 1 -n 0 -r 1 -o json >/dev/null 2>&1
 	load=$(tail -1 "$dir/time.peer")
-	peer_json=$("$py" - "$rates" "$load" "$(stat -c %s "$gguf")" <<'PY'
+	"$py" - "$rates" "$load" "$(stat -c %s "$1")" <<'PY'
 import json, sys
 rates, (wall, rss), size = json.loads(sys.argv[1]), sys.argv[2].split(), \
     int(sys.argv[3])
@@ -151,6 +170,35 @@ tg = next(r["avg_ts"] for r in rates if r["n_gen"] > 0)
 print(json.dumps({"file": size, "load_s": float(wall),
                   "peak_rss_mib": int(rss) / 1024, "prefill_tok_s": pp,
                   "decode_tok_s": tg}))
+PY
+}
+
+# The GGUF $1 with its token_embd requantized to Q6_K into $2.
+q6k_embed() {
+	# shellcheck disable=SC2086
+	[ -f "$2" ] || $quantize --allow-requantize --token-embedding-type \
+	    q6_k "$1" "$2" I2_S "$threads" >/dev/null 2>&1
+}
+
+# bitnet.cpp: an I2_S GGUF of the fixture's weights with an F16 embedding,
+# and (with llama-quantize) the same with a Q6_K one; peer_json is the
+# better of the two in each column.
+peer_json= peer_rows=()
+if [ -n "$peer" ]; then
+	gguf=$dir/bitnet-2b4t-i2_s.gguf
+	[ -f "$gguf" ] || "$py" "$root/tests/lib/gguf_fixture.py" "$model" \
+	    "$gguf" --embed f16
+	peer_rows=("bitnet.cpp I2_S f16|$(peer_rates "$gguf")")
+	if [ -n "$quantize" ]; then
+		q6k_embed "$gguf" "$dir/bitnet-2b4t-i2_s-q6k.gguf"
+		peer_rows+=("bitnet.cpp I2_S q6_k|$(peer_rates \
+		    "$dir/bitnet-2b4t-i2_s-q6k.gguf")")
+	fi
+	peer_json=$("$py" - "${peer_rows[@]}" <<'PY'
+import json, sys
+rows = [json.loads(r.split("|", 1)[1]) for r in sys.argv[1:]]
+print(json.dumps({k: max(r[k] for r in rows) for k in ("prefill_tok_s",
+                                                      "decode_tok_s")}))
 PY
 )
 fi
@@ -187,17 +235,36 @@ print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %s %s %s %s %4.0f%% %+9.1e %3d/%d"
 PY
 	[ -n "$base" ] || base=$res
 done
-if [ -n "$peer_json" ]; then
-	"$py" - "$peer_json" "${base}" <<'PY'
+for row in "${peer_rows[@]}"; do
+	"$py" - "${row%%|*}" "${row#*|}" "$peer_json" "${base}" <<'PY'
 import json, sys
-p, base = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %6.2f %6.2f   1.00   1.00     -"
-      "         -      -" % ("bitnet.cpp I2_S", p["file"] / 1e6, p["load_s"],
+name = sys.argv[1]
+p, best, base = (json.loads(a) for a in sys.argv[2:5])
+print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %6.2f %6.2f %6.2f %6.2f     -"
+      "         -      -" % (name, p["file"] / 1e6, p["load_s"],
                              p["peak_rss_mib"], p["prefill_tok_s"],
                              p["decode_tok_s"],
                              p["prefill_tok_s"] / base["prefill_tok_s"],
-                             p["decode_tok_s"] / base["decode_tok_s"]))
+                             p["decode_tok_s"] / base["decode_tok_s"],
+                             p["prefill_tok_s"] / best["prefill_tok_s"],
+                             p["decode_tok_s"] / best["decode_tok_s"]))
 PY
+done
+# what the Q6_K embedding costs bitnet.cpp: the trained model's held-out
+# perplexity with each embedding, by its own llama-perplexity
+if [ -n "$peer" ] && [ -n "$quantize" ]; then
+	kg=$root/tests/models/bitnet-kjv-gguf/ggml-model-i2_s.gguf
+	q6k_embed "$kg" "$dir/kjv-i2_s-q6k.gguf"
+	for g in "$kg" "$dir/kjv-i2_s-q6k.gguf"; do
+		# shellcheck disable=SC2086
+		${peer%llama-bench}llama-perplexity -m "$g" -t "$threads" -c 128 \
+		    -f "$root/tests/models/heldout.txt" 2>&1 |
+		    sed -n 's/^Final estimate: PPL = \([0-9.]*\).*/\1/p'
+	done | "$py" -c 'import sys
+f16, q6k = map(float, sys.stdin.read().split())
+print("bitnet.cpp on the trained model: held-out PPL %.4f with the f16 "
+      "embedding, %.4f with Q6_K (%+.2e relative)" % (f16, q6k,
+                                                     (q6k - f16) / f16))'
 fi
 "$py" - "$bandwidth" "$threads" "$ppl_f32" <<'PY'
 import sys
@@ -205,7 +272,8 @@ print("copy bandwidth %.1f GB/s (read + written, a thread per core); %s "
       "threads; 'bound': decode tokens/s over bandwidth / bytes a token "
       "reads; 'kjv ppl': held-out perplexity of the trained model in the "
       "same settings relative to its f32 form (%.4f); 'greedy': the 2B "
-      "run's tokens equal to f32's; bitnet.cpp's load is the wall time of "
+      "run's tokens equal to f32's; 'xbcp': against bitnet.cpp's faster "
+      "row in each column; bitnet.cpp's load is the wall time of "
       "loading and prefilling one token" % (float(sys.argv[1]) / 1e9,
                                             sys.argv[2], float(sys.argv[3])))
 PY
