@@ -816,6 +816,22 @@ def archives_refused():
                             through_fifo(a, TMP) if pipe else a])
         assert rc == 1, (name, rc, err)
         one_line(err, needle)
+    # the weights twice in the model's folder: not the first taken
+    # (through a pipe the first is out before the second shows, in a
+    # stream without its end, which the next tool refuses)
+    a = os.path.join(d, "weights-twice.tar")
+    with tarfile.open(a, "w") as t:
+        t.add(cfg, "m/config.json")
+        for _ in range(2):
+            t.add(os.path.join(model(), "model.safetensors"),
+                  "m/model.safetensors")
+    for path, needle in ((a, "m/model.safetensors appears twice in the "
+                          "archive"), (through_fifo(a, TMP),
+                                       "m/model.safetensors: a second "
+                                       "weights file")):
+        rc, out, err = run([tool("st-read"), path])
+        assert rc == 1 and (out == b"" or path != a), (rc, err)
+        one_line(err, needle)
     # a safetensors entry whose header runs past the entry
     a = os.path.join(d, "short.tar")
     st = os.path.join(d, "model.safetensors")
