@@ -355,14 +355,19 @@ load_tokenizer(struct gguf_model *m, struct diag *d)
 		    "holds %zu tokens, more than the %u rows of the embedding: "
 		    "the tokenizer would give ids the model has no row for",
 		    m->g.path, json_array_size(v), m->config->vocab_size);
-	if (gguf_tokenizer_convert(m->g.kv, &hf, &cfg, why, sizeof why)) {
+	switch (gguf_tokenizer_convert(m->g.kv, &hf, &cfg, why, sizeof why)) {
+	case 1:
 		add_side(m, "tokenizer.json", hf);
 		add_side(m, "tokenizer_config.json", cfg);
-	} else {
+		return 0;
+	case 0:
 		snprintf(m->tokenizer_note, sizeof m->tokenizer_note, "%s: no "
 		    "tokenizer.json: %s", m->g.path, why);
+		return 0;
+	default:
+		return diag_fail(d, BN_EXIT_IO, "%s: out of memory writing the "
+		    "tokenizer as tokenizer.json", m->g.path);
 	}
-	return 0;
 }
 
 /* A projection of it as gguf_proj.h reads it. */

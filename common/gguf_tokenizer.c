@@ -360,7 +360,7 @@ read_arrays(struct tok *t, char *why, size_t len)
 
 /* Token text to id: every token for SentencePiece, the ones that are not
  * added for a byte-level BPE; a text twice is refused (the tokenizer
- * could not give both ids). */
+ * could not give both ids).  -2 when memory runs out. */
 static int
 vocabulary(struct tok *t, char *why, size_t len)
 {
@@ -368,7 +368,7 @@ vocabulary(struct tok *t, char *why, size_t len)
 	json_t *v;
 
 	if ((t->vocab = json_object()) == NULL)
-		return refuse(why, len, "out of memory");
+		return -2;
 	json_array_foreach(t->tokens, i, v) {
 		if (t->kind->how != HOW_SPM && is_added(t, i))
 			continue;
@@ -378,7 +378,7 @@ vocabulary(struct tok *t, char *why, size_t len)
 			    i);
 		if (json_object_set_new(t->vocab, json_string_value(v),
 		    json_integer((json_int_t)i)) == -1)
-			return refuse(why, len, "out of memory");
+			return -2;
 	}
 	return 0;
 }
@@ -456,21 +456,24 @@ gguf_tokenizer_convert(json_t *kv, char **tokenizer, char **config,
     char *why, size_t len)
 {
 	struct tok t;
-	int ok;
+	int rc = 0;
 
 	memset(&t, 0, sizeof t);
 	t.kv = kv;
 	*tokenizer = *config = NULL;
-	ok = find_kind(&t, why, len) == 0 && read_arrays(&t, why, len) == 0 &&
-	    read_flags(&t, why, len) == 0 && vocabulary(&t, why, len) == 0;
-	if (ok && ((*tokenizer = tokenizer_json(&t)) == NULL ||
-	    (*config = config_json(&t)) == NULL)) {
+	if (find_kind(&t, why, len) == -1 || read_arrays(&t, why, len) == -1 ||
+	    read_flags(&t, why, len) == -1 ||
+	    (rc = vocabulary(&t, why, len)) == -1)
+		rc = 0;
+	else if (rc == 0 && (*tokenizer = tokenizer_json(&t)) != NULL &&
+	    (*config = config_json(&t)) != NULL)
+		rc = 1;
+	else
+		rc = -1;	/* only memory can fail once the keys are read */
+	if (rc != 1) {
 		free(*tokenizer);
 		*tokenizer = NULL;
-		snprintf(why, len, "the tokens could not be written as JSON "
-		    "(or memory ran out)");
-		ok = 0;
 	}
 	json_decref(t.vocab);
-	return ok;
+	return rc;
 }

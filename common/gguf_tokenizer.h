@@ -33,8 +33,8 @@
 #include <jansson.h>
 
 /* From the tokenizer.* keys of kv: 1 with *tokenizer and *config set
- * (JSON texts, the caller frees them), or 0 with why (len bytes) saying
- * why the tokenizer is not converted. */
+ * (JSON texts, the caller frees them), 0 with why (len bytes) saying why
+ * the tokenizer is not converted, or -1 when memory ran out. */
 int gguf_tokenizer_convert(json_t *kv, char **tokenizer, char **config,
     char *why, size_t len);
 

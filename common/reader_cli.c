@@ -125,9 +125,10 @@ reader_main(const struct model_source *src, int argc, char **argv,
 	    (!selection_is_empty(&o.sel) &&
 	    src->select(st, &o.sel, &d) == -1))
 		diag_exit(&d);
-	if (src->note != NULL && !o.quiet && src->note(st) != NULL)
-		fprintf(stderr, "%s: note: %s\n", src->prog, src->note(st));
 	rc = reader_output(src, st, &o, &d);
+	/* the note once the output is whole: a failure stays one line */
+	if (rc == 0 && src->note != NULL && !o.quiet && src->note(st) != NULL)
+		fprintf(stderr, "%s: note: %s\n", src->prog, src->note(st));
 	src->close(st);
 	free(st);
 	selection_free(&o.sel);

@@ -55,8 +55,8 @@ struct model_source {
 	/* Write every tensor of the manifest to w. */
 	int (*write)(void *src, struct tstream_writer *w, struct diag *d);
 	void (*close)(void *src);
-	/* A note for the user once open (NULL: none), which reader_main
-	 * prints unless -q; the member itself may be NULL. */
+	/* A note for the user (NULL: none), which reader_main prints once
+	 * the output is written, unless -q; the member itself may be NULL. */
 	const char *(*note)(const void *src);
 };
 
