@@ -54,10 +54,9 @@ convert() {
 		${3:-} -o "$out/model.onnx"
 }
 
-# Bytes of out/model.onnx and its data file.
+# Bytes of out/model.onnx and its data files (_data, _data_1, ...).
 model_bytes() {
-	echo $(( $(stat -c %s "$out/model.onnx") +
-	    $(stat -c %s "$out/model.onnx_data" 2>/dev/null || echo 0) ))
+	cat "$out/model.onnx" "$out/model.onnx_data"* 2>/dev/null | wc -c
 }
 
 dd_plain() {

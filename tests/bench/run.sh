@@ -212,7 +212,8 @@ for f in "${forms[@]}"; do
 	IFS='|' read -r name dq em extra <<<"$f"
 	path=$(file_of "$dir" "$name" "$dq" "$em")
 	total=$(read_bytes "$path")
-	file=$(( $(stat -c %s "$path") + $(stat -c %s "${path}_data") ))
+	# the model and all its data files (_data, _data_1, ...)
+	file=$(cat "$path" "${path}_data"* | wc -c)
 	res=$(node "$root/tests/bench/decode.js" "$path" "$prefill" "$decode" \
 	    "$extra" 2>/dev/null)
 	ppl=$(kjv_ppl "$name" "$dq" "$em" "$extra")
