@@ -131,13 +131,11 @@ decoder(const struct tok *t)
 	return json_pack("{s:s, s:o}", "type", "Sequence", "decoders", d);
 }
 
-/* Append to a: the BOS, sequence seq, the EOS, as the template asks. */
+/* Append to a: the BOS, sequence seq, the EOS (each unless NULL). */
 static int
-template_part(json_t *a, const struct tok *t, const char *seq, int type_id)
+template_part(json_t *a, const char *bos, const char *eos, const char *seq,
+    int type_id)
 {
-	const char *bos = t->add_bos ? token_text(t, t->bos) : NULL;
-	const char *eos = t->add_eos ? token_text(t, t->eos) : NULL;
-
 	return (bos != NULL && json_array_append_new(a, json_pack(
 	    "{s:{s:s, s:i}}", "SpecialToken", "id", bos, "type_id",
 	    type_id)) == -1) || json_array_append_new(a, json_pack(
@@ -148,10 +146,8 @@ template_part(json_t *a, const struct tok *t, const char *seq, int type_id)
 }
 
 static int
-add_special(json_t *specials, const struct tok *t, int on, json_int_t id)
+add_special(json_t *specials, const char *text, json_int_t id)
 {
-	const char *text = on ? token_text(t, id) : NULL;
-
 	return text == NULL ? 0 : json_object_set_new(specials, text,
 	    json_pack("{s:s, s:[I], s:[s]}", "id", text, "ids", id, "tokens",
 	    text));
@@ -162,22 +158,21 @@ add_special(json_t *specials, const struct tok *t, int on, json_int_t id)
 static json_t *
 post_processor(const struct tok *t)
 {
-	json_t *single = json_array(), *pair = json_array();
-	json_t *specials = json_object();
+	const char *bos = t->add_bos ? token_text(t, t->bos) : NULL;
+	const char *eos = t->add_eos ? token_text(t, t->eos) : NULL;
+	json_t *single, *pair, *specials;
 
-	if ((!t->add_bos || token_text(t, t->bos) == NULL) &&
-	    (!t->add_eos || token_text(t, t->eos) == NULL)) {
-		json_decref(single);
-		json_decref(pair);
-		json_decref(specials);
+	if (bos == NULL && eos == NULL)
 		return t->kind->how == HOW_SPM ? json_null() : byte_level(1);
-	}
+	single = json_array();
+	pair = json_array();
+	specials = json_object();
 	if (single == NULL || pair == NULL || specials == NULL ||
-	    template_part(single, t, "A", 0) == -1 ||
-	    template_part(pair, t, "A", 0) == -1 ||
-	    template_part(pair, t, "B", 1) == -1 ||
-	    add_special(specials, t, t->add_bos, t->bos) == -1 ||
-	    add_special(specials, t, t->add_eos, t->eos) == -1) {
+	    template_part(single, bos, eos, "A", 0) == -1 ||
+	    template_part(pair, bos, eos, "A", 0) == -1 ||
+	    template_part(pair, bos, eos, "B", 1) == -1 ||
+	    add_special(specials, bos, t->bos) == -1 ||
+	    add_special(specials, eos, t->eos) == -1) {
 		json_decref(single);
 		json_decref(pair);
 		json_decref(specials);
@@ -311,15 +306,17 @@ find_kind(struct tok *t, char *why, size_t len)
 	    p ? p : "(none)");
 }
 
-/* Is every element of a a string (1), an integer (0) or a number (2)? */
+enum element { STRINGS, INTEGERS, NUMBERS };
+
+/* Is every element of a of that kind? */
 static int
-all_of(json_t *a, int what)
+all_of(json_t *a, enum element what)
 {
 	size_t i;
 	json_t *v;
 
 	json_array_foreach(a, i, v)
-		if (what == 1 ? !json_is_string(v) : what == 0 ?
+		if (what == STRINGS ? !json_is_string(v) : what == INTEGERS ?
 		    !json_is_integer(v) : !json_is_number(v))
 			return 0;
 	return 1;
@@ -327,7 +324,7 @@ all_of(json_t *a, int what)
 
 /* An optional array of the tokens' length, of what (all_of). */
 static int
-per_token(const struct tok *t, json_t *a, int what)
+per_token(const struct tok *t, json_t *a, enum element what)
 {
 	return a == NULL || (json_is_array(a) && json_array_size(a) ==
 	    json_array_size(t->tokens) && all_of(a, what));
@@ -342,17 +339,17 @@ read_arrays(struct tok *t, char *why, size_t len)
 	t->types = key(t, "token_type");
 	t->merges = key(t, "merges");
 	t->scores = key(t, "scores");
-	if (!json_is_array(t->tokens) || !all_of(t->tokens, 1))
+	if (!json_is_array(t->tokens) || !all_of(t->tokens, STRINGS))
 		return refuse(why, len, "tokenizer.ggml.tokens is missing or "
 		    "not an array of strings");
-	if (!per_token(t, t->types, 0))
+	if (!per_token(t, t->types, INTEGERS))
 		return refuse(why, len, "tokenizer.ggml.token_type is not an "
 		    "integer for each token");
-	if (spm && (t->scores == NULL || !per_token(t, t->scores, 2)))
+	if (spm && (t->scores == NULL || !per_token(t, t->scores, NUMBERS)))
 		return refuse(why, len, "tokenizer.ggml.scores is missing or "
 		    "not a number for each token (a SentencePiece vocabulary "
 		    "merges by them)");
-	if (!spm && (!json_is_array(t->merges) || !all_of(t->merges, 1)))
+	if (!spm && (!json_is_array(t->merges) || !all_of(t->merges, STRINGS)))
 		return refuse(why, len, "tokenizer.ggml.merges is missing or "
 		    "not an array of strings");
 	return 0;
@@ -422,6 +419,7 @@ static int
 read_flags(struct tok *t, char *why, size_t len)
 {
 	int spm = t->kind->how == HOW_SPM;
+	const char *which;
 
 	t->add_bos = flag(t, "add_bos_token", spm || t->kind->llama3);
 	t->add_eos = flag(t, "add_eos_token", 0);
@@ -443,11 +441,11 @@ read_flags(struct tok *t, char *why, size_t len)
 		return refuse(why, len, "tokenizer.ggml.%s_token_id is not the "
 		    "id of a token", t->bos == -2 ? "bos" : t->eos == -2 ?
 		    "eos" : "unknown");
-	if ((t->add_bos && t->bos < 0) || (t->add_eos && t->eos < 0))
+	which = t->add_bos && t->bos < 0 ? "bos" :
+	    t->add_eos && t->eos < 0 ? "eos" : NULL;
+	if (which != NULL)
 		return refuse(why, len, "tokenizer.ggml.add_%s_token is true "
-		    "but there is no tokenizer.ggml.%s_token_id", t->add_bos &&
-		    t->bos < 0 ? "bos" : "eos", t->add_bos && t->bos < 0 ?
-		    "bos" : "eos");
+		    "but there is no tokenizer.ggml.%s_token_id", which, which);
 	return 0;
 }
 
@@ -456,24 +454,20 @@ gguf_tokenizer_convert(json_t *kv, char **tokenizer, char **config,
     char *why, size_t len)
 {
 	struct tok t;
-	int rc = 0;
+	int rc;	/* 0 usable, -1 not converted (why says), -2 out of memory */
 
 	memset(&t, 0, sizeof t);
 	t.kv = kv;
 	*tokenizer = *config = NULL;
-	if (find_kind(&t, why, len) == -1 || read_arrays(&t, why, len) == -1 ||
-	    read_flags(&t, why, len) == -1 ||
-	    (rc = vocabulary(&t, why, len)) == -1)
-		rc = 0;
-	else if (rc == 0 && (*tokenizer = tokenizer_json(&t)) != NULL &&
-	    (*config = config_json(&t)) != NULL)
-		rc = 1;
-	else
-		rc = -1;	/* only memory can fail once the keys are read */
-	if (rc != 1) {
+	rc = find_kind(&t, why, len) == 0 && read_arrays(&t, why, len) == 0 &&
+	    read_flags(&t, why, len) == 0 ? vocabulary(&t, why, len) : -1;
+	/* once the keys are read, only memory can fail */
+	if (rc == 0 && ((*tokenizer = tokenizer_json(&t)) == NULL ||
+	    (*config = config_json(&t)) == NULL)) {
 		free(*tokenizer);
 		*tokenizer = NULL;
+		rc = -2;
 	}
 	json_decref(t.vocab);
-	return rc;
+	return rc == 0 ? 1 : rc == -1 ? 0 : -1;
 }

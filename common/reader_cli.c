@@ -110,6 +110,7 @@ reader_main(const struct model_source *src, int argc, char **argv,
 {
 	struct reader_options o = { 0 };
 	struct diag d = { 0 };
+	const char *note;
 	void *st;
 	int rc;
 
@@ -127,8 +128,9 @@ reader_main(const struct model_source *src, int argc, char **argv,
 		diag_exit(&d);
 	rc = reader_output(src, st, &o, &d);
 	/* the note once the output is whole: a failure stays one line */
-	if (rc == 0 && src->note != NULL && !o.quiet && src->note(st) != NULL)
-		fprintf(stderr, "%s: note: %s\n", src->prog, src->note(st));
+	note = rc == 0 && src->note != NULL && !o.quiet ? src->note(st) : NULL;
+	if (note != NULL)
+		fprintf(stderr, "%s: note: %s\n", src->prog, note);
 	src->close(st);
 	free(st);
 	selection_free(&o.sel);
