@@ -86,9 +86,9 @@ check_compact_scales(const Tstream__StreamHeader *h,
 	return 0;
 }
 
-/* What onnx-emit builds from: plain f32; bf16, f16 or block-q8 for the
- * embedding and the head; and for projections also the int8 and q2 forms;
- * each compact form with its scales. */
+/* What onnx-emit builds from: plain f32; bf16, f16, block-q8 or row-i8
+ * for the embedding and the head; and for projections also the ternary
+ * compact forms; each compact form with its scales. */
 static int
 check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
     const struct bitnet_name *bn, struct diag *d)
@@ -96,7 +96,7 @@ check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 	const struct tstream_encoding *e = tstream_encoding_of(t->encoding);
 	int table = bn->group == BITNET_GROUP_EMBED ||
 	    bn->group == BITNET_GROUP_HEAD;
-	char sname[TSTREAM_MAX_NAME + 16];
+	char sname[TSTREAM_MAX_NAME + 16], forms[64];
 
 	if (t->encoding == TSTREAM__ENCODING__PLAIN &&
 	    (t->dtype == TSTREAM__DTYPE__F32 || (table &&
@@ -119,11 +119,12 @@ check_form(const Tstream__StreamHeader *h, const Tstream__TensorInfo *t,
 		    t->encoding), t->name, sname);
 	}
 	return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is %s %s; "
-	    "onnx-emit takes plain f32 (bf16, f16 or block-q8 for the "
-	    "embedding and head) and int8 or q2 projections (run "
+	    "onnx-emit takes plain f32 (bf16, f16, block-q8 or row-i8 for "
+	    "the embedding and head) and projections in one of %s (run "
 	    "tern-dequant first)",
 	    t->name, dtype_name(t->dtype),
-	    tstream_encoding_name(t->encoding));
+	    tstream_encoding_name(t->encoding),
+	    tstream_encoding_forms(", ", forms, sizeof forms));
 }
 
 static int

@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 #define BLOCKQ8_ZERO	128u
+/* The block of a block-q8 embedding or head (GGUF's Q8_0 has the
+ * same). */
+#define BLOCKQ8_TABLE_BLOCK	32u
 
 /* Quantize the n values of x into codes[blocks * block] (the last block
  * padded with the zero code) and scales[blocks].  Returns 0, or -1 with

@@ -31,12 +31,14 @@ static const char *const side_names[] = {
 };
 #define N_SIDE (sizeof side_names / sizeof side_names[0])
 
-/* "" for float32 projections, "_int8" or "_q2" for compact ones. */
+/* The projections' bundle suffix: "" for float32, "_int8" or "_q2" for
+ * compact ones (tstream_encoding.h). */
 static int
 pick_suffix(const Tstream__StreamHeader *h, const char **suffix,
     struct diag *d)
 {
 	const char *s = NULL;
+	char forms[64];
 
 	for (size_t i = 0; i < h->n_manifest; i++) {
 		const Tstream__TensorInfo *t = h->manifest[i];
@@ -52,8 +54,9 @@ pick_suffix(const Tstream__StreamHeader *h, const char **suffix,
 		if (s != NULL && strcmp(s, mine) != 0)
 			return diag_fail(d, BN_EXIT_INPUT, "tensor '%s' is %s "
 			    "while other projections are not; a bundle holds "
-			    "one form (f32, int8 or q2)", t->name,
-			    tstream_encoding_name(t->encoding));
+			    "one form (%s)", t->name,
+			    tstream_encoding_name(t->encoding),
+			    tstream_encoding_forms(", ", forms, sizeof forms));
 		s = mine;
 	}
 	*suffix = s ? s : "";

@@ -9,48 +9,8 @@
 
 #define Q2_ZERO_CODE	2u
 
-/* The names of the embedding choices, by enum value. */
-static const char *const embed_names[] = { "f16", "f32", "keep", "q8",
-    "int8" };
-
-static int
-name_index(const char *s, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-#define NAME_INDEX(s, names) \
-	name_index((s), (names), sizeof (names) / sizeof *(names))
-
 int
-compact_form_parse(const char *s, enum compact_form *f)
-{
-	const struct tstream_encoding *e = tstream_encoding_by_form(s);
-
-	return e == NULL ? -1 : (*f = (enum compact_form)e->id, 0);
-}
-
-const char *
-compact_form_name(enum compact_form f)
-{
-	const struct tstream_encoding *e = tstream_encoding_of(
-	    (Tstream__Encoding)f);
-
-	return e && e->form ? e->form : "?";
-}
-
-int
-compact_embed_parse(const char *s, enum compact_embed *e)
-{
-	int i = NAME_INDEX(s, embed_names);
-
-	return i < 0 ? -1 : (*e = (enum compact_embed)i, 0);
-}
-
-int
-compact_info_as(const Tstream__TensorInfo *in, Tstream__Encoding enc,
+compact_info(const Tstream__TensorInfo *in, Tstream__Encoding enc,
     uint32_t block, Tstream__TensorInfo out[2], uint64_t shapes[2][2],
     char *scales_name, size_t name_len, struct diag *d)
 {
@@ -98,24 +58,15 @@ compact_info_as(const Tstream__TensorInfo *in, Tstream__Encoding enc,
 	return 2;
 }
 
-int
-compact_info(const Tstream__TensorInfo *in, const struct compact_opts *o,
-    Tstream__TensorInfo out[2], uint64_t shapes[2][2], char *scales_name,
-    size_t name_len, struct diag *d)
-{
-	return compact_info_as(in, (Tstream__Encoding)o->form, o->block_size,
-	    out, shapes, scales_name, name_len, d);
-}
-
 /* W^T, a row (one of W's columns) at a time. */
 static int
-write_int8(const struct ternary_matrix *m, const struct compact_opts *o,
+write_int8(const struct ternary_matrix *m, uint32_t block,
     struct tstream_writer *w, void *vbuf, struct diag *d)
 {
 	int8_t *buf = vbuf;
 	int rc = 0;
 
-	(void)o;
+	(void)block;
 	for (uint64_t c = 0; rc == 0 && c < m->cols; c++) {
 		for (uint64_t r = 0; r < m->rows; r++)
 			buf[r] = m->t[r * m->cols + c];
@@ -144,10 +95,9 @@ pack_q2_row(const int8_t *t, uint64_t cols, uint32_t block, uint8_t *out,
 }
 
 static int
-write_q2(const struct ternary_matrix *m, const struct compact_opts *o,
+write_q2(const struct ternary_matrix *m, uint32_t block,
     struct tstream_writer *w, void *buf, struct diag *d)
 {
-	uint32_t block = o->block_size;
 	uint64_t blocks = tstream_blocks(m->cols, block);
 	int rc = 0;
 
@@ -174,31 +124,31 @@ write_scales(const struct ternary_matrix *m, const Tstream__TensorInfo *info,
 	return rc;
 }
 
-/* One writer per compact form: the weight's payload. */
+/* One codec per ternary compact encoding: the weight's payload. */
 static const struct {
-	enum compact_form form;
-	int (*write)(const struct ternary_matrix *m,
-	    const struct compact_opts *o, struct tstream_writer *w,
-	    void *buf, struct diag *d);
-} writers[] = {
-	{ COMPACT_INT8, write_int8 },
-	{ COMPACT_Q2, write_q2 },
+	Tstream__Encoding enc;
+	int (*write)(const struct ternary_matrix *m, uint32_t block,
+	    struct tstream_writer *w, void *buf, struct diag *d);
+} codecs[] = {
+	{ TSTREAM__ENCODING__TERNARY_INT8, write_int8 },
+	{ TSTREAM__ENCODING__TERNARY_Q2, write_q2 },
 };
 
 static int
-write_weight(const struct ternary_matrix *m, const struct compact_opts *o,
-    struct tstream_writer *w, void *buf, struct diag *d)
+write_weight(const struct ternary_matrix *m, Tstream__Encoding enc,
+    uint32_t block, struct tstream_writer *w, void *buf, struct diag *d)
 {
-	for (size_t i = 0; i < sizeof writers / sizeof *writers; i++)
-		if (writers[i].form == o->form)
-			return writers[i].write(m, o, w, buf, d);
-	return diag_fail(d, BN_EXIT_USAGE, "form %s has no writer",
-	    compact_form_name(o->form));
+	for (size_t i = 0; i < sizeof codecs / sizeof *codecs; i++)
+		if (codecs[i].enc == enc)
+			return codecs[i].write(m, block, w, buf, d);
+	return diag_fail(d, BN_EXIT_USAGE, "encoding %s has no ternary "
+	    "writer", tstream_encoding_name(enc));
 }
 
 int
 compact_write(const struct ternary_matrix *m, const Tstream__TensorInfo *in,
-    const struct compact_opts *o, struct tstream_writer *w, struct diag *d)
+    Tstream__Encoding enc, uint32_t block, struct tstream_writer *w,
+    struct diag *d)
 {
 	Tstream__TensorInfo out[2];
 	uint64_t shapes[2][2];
@@ -208,14 +158,14 @@ compact_write(const struct ternary_matrix *m, const Tstream__TensorInfo *in,
 	void *buf;
 	int n, rc;
 
-	if ((n = compact_info(in, o, out, shapes, sname, sizeof sname,
+	if ((n = compact_info(in, enc, block, out, shapes, sname, sizeof sname,
 	    d)) == -1 || (buf = io_alloc(row * sizeof(float), in->name,
 	    d)) == NULL)
 		return -1;
 	out[0].scale = m->scale;
 	rc = tstream_begin_tensor(w, &out[0], d);
 	if (rc == 0)
-		rc = write_weight(m, o, w, buf, d);
+		rc = write_weight(m, enc, block, w, buf, d);
 	if (rc == 0)
 		rc = tstream_end_tensor(w, d);
 	if (rc == 0 && n == 2) {

@@ -39,13 +39,18 @@ reader_options_parse(int argc, char **argv, const char *prog,
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const struct option *lo = with_config ? longopts : longopts + 1;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, with_config ? "c:t:l:qhV" :
-	    "t:l:qhV", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:t:l:qhV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
-		case 'c': o->config = optarg; break;
+		case 'c':
+			if (!with_config)	/* the model carries its own */
+				errx(BN_EXIT_USAGE, "--config is st-read's; "
+				    "%s reads the config from the model",
+				    prog);
+			o->config = optarg;
+			break;
 		case 't':
 		case 'l': add_selector(o, ch, optarg); break;
 		case 'L': o->list = 1; break;

@@ -172,8 +172,9 @@ tstream_manifest_entry(const Tstream__StreamHeader *h, const char *name)
 	return i < 0 ? NULL : h->manifest[i];
 }
 
-/* Mark t as sent/received; checks it against the manifest. */
-static int
+/* Mark t as sent/received; checks it against the manifest.  Returns its
+ * manifest index, or -1. */
+static long
 manifest_claim(const Tstream__StreamHeader *h, unsigned char *seen,
     uint64_t count, const Tstream__TensorInfo *t, struct diag *d)
 {
@@ -189,7 +190,7 @@ manifest_claim(const Tstream__StreamHeader *h, unsigned char *seen,
 		return diag_fail(d, BN_EXIT_INPUT,
 		    "tensor '%s' differs from its manifest entry", t->name);
 	seen[i] = 1;
-	return 0;
+	return i;
 }
 
 /* --- reading --------------------------------------------------------- */
@@ -391,8 +392,8 @@ adopt_tensor(struct tstream_reader *r, unsigned char *body, uint32_t len,
 		    "%s: tensor header %llu is not a valid TensorInfo message",
 		    r->name, (unsigned long long)r->count);
 	r->cur = t;
-	if (tstream_check_info(t, 0, d) == -1 ||
-	    manifest_claim(r->header, r->seen, r->count, t, d) == -1)
+	if (tstream_check_info(t, 0, d) == -1 || (r->cur_entry =
+	    manifest_claim(r->header, r->seen, r->count, t, d)) < 0)
 		return diag_prefix(d, "%s", r->name);
 	r->remaining = t->payload_length;
 	r->crc = 0;
@@ -579,7 +580,7 @@ tstream_begin_tensor(struct tstream_writer *w,
 		    "%s: tensor '%s' begun before '%s' ended", w->name,
 		    info->name, w->cur->name);
 	if (tstream_check_info(info, 0, d) == -1 ||
-	    manifest_claim(w->header, w->seen, w->count, info, d) == -1)
+	    manifest_claim(w->header, w->seen, w->count, info, d) < 0)
 		return diag_prefix(d, "%s", w->name);
 	if (write_frame(w->fp, w->name, "TENS", &info->base, d) == -1)
 		return -1;

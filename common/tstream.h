@@ -39,6 +39,7 @@ struct tstream_reader {
 	const char *name;		/* for messages: a path or "<stdin>" */
 	Tstream__StreamHeader *header;	/* valid after open */
 	Tstream__TensorInfo *cur;	/* the tensor being read */
+	long cur_entry;			/* its index in the manifest */
 	uint64_t remaining;		/* payload bytes of cur still unread */
 	uint32_t crc;			/* of cur's payload so far */
 	uint64_t count;			/* tensors begun */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dtype.h"
+#include "rowname.h"
 
 uint64_t
 tstream_blocks(uint64_t k, uint32_t block)
@@ -172,24 +173,15 @@ tstream_encoding_of(Tstream__Encoding e)
 const struct tstream_encoding *
 tstream_encoding_by_form(const char *s)
 {
-	for (size_t i = 0; i < N_ENCODINGS; i++)
-		if (encodings[i].form != NULL &&
-		    strcmp(encodings[i].form, s) == 0)
-			return &encodings[i];
-	return NULL;
+	return rowname_find(ROWNAME_TABLE(encodings, struct tstream_encoding,
+	    form), s);
 }
 
 const char *
 tstream_encoding_forms(const char *sep, char *buf, size_t len)
 {
-	size_t at = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < N_ENCODINGS && at < len; i++)
-		if (encodings[i].form != NULL)
-			at += (size_t)snprintf(buf + at, len - at, "%s%s",
-			    at ? sep : "", encodings[i].form);
-	return buf;
+	return rowname_join(ROWNAME_TABLE(encodings, struct tstream_encoding,
+	    form), sep, sep, buf, len);
 }
 
 const char *

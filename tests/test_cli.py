@@ -262,6 +262,38 @@ def usage_errors():
 
 
 @SUITE.test
+def a_short_flag_means_one_thing_in_every_tool():
+    """Each tool's --help pairs its short flags with long ones: a letter
+    names the same long option everywhere, and the short forms dropped
+    for that (tern-dequant's -t -b -e, tstream-info's -c) are refused."""
+    import re
+    meaning = {}
+    for t in ("st-read", "gguf-read", "tern-dequant", "onnx-emit",
+              "onnx-verify", "tstream-info"):
+        rc, out, _ = run([tool(t), "--help"])
+        assert rc == 0, t
+        pairs = re.findall(rb"^  -(\w), --([\w-]+)", out, re.M)
+        assert len(pairs) >= 3, (t, out)
+        for short, long_ in pairs:
+            meaning.setdefault(short, set()).add(long_)
+    clashes = {k: v for k, v in meaning.items() if len(v) > 1}
+    assert not clashes, clashes
+    model, _ = fixture("auto")
+    stream = os.path.join(TMP, "flags.tstream")
+    with open(stream, "wb") as f:
+        assert subprocess.run([tool("st-read"), "-q", model],
+                              stdout=f).returncode == 0
+    for argv in (["tern-dequant", "-t", "q2", stream],
+                 ["tern-dequant", "--to", "q2", "-b", "32", stream],
+                 ["tern-dequant", "--to", "q2", "-e", "q8", stream],
+                 ["tstream-info", "-c", stream]):
+        rc, out, err = run([tool(argv[0])] + argv[1:])
+        assert rc == 2 and "usage" in err and not out, (argv, rc, err)
+    rc, _, err = run([tool("gguf-read"), "--config", "x.json", "m.gguf"])
+    assert rc == 2 and "--config is st-read's" in err, err
+
+
+@SUITE.test
 def progress_only_when_asked_or_on_a_terminal():
     model, _ = fixture("auto")
     rcs, out, errs = pipeline([tool("st-read"), "--progress", model],

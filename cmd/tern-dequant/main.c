@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * tern-dequant - decode the ternary weights of a tensor stream and write
- * every tensor as float32, or the ternary weights in a compact form.
+ * every tensor as float32, or the ternary weights in a compact form (and
+ * the embedding and head as the table form says).
  */
 #include <err.h>
 #include <getopt.h>
@@ -9,15 +10,16 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "dequant.h"
+#include "compact.h"
 #include "diag.h"
 #include "onnx_types.h"
+#include "recode.h"
 #include "tstream.h"
 #include "version.h"
 
 struct options {
 	const char *input;
-	struct compact_opts form;
+	struct recode_opts form;
 	int progress;
 };
 
@@ -33,14 +35,14 @@ usage(int status)
 	    "ternary weights decoded and scaled as the model's\n"
 	    "quantization_config.linear_class says, bf16 and f16 widened to "
 	    "float32.\n"
-	    "  -t, --to FORM        ternary weights as f32 (default), int8 "
+	    "      --to FORM        ternary weights as f32 (default), int8 "
 	    "(for\n"
 	    "                       MatMulInteger) or q2 (2-bit codes for "
 	    "MatMulNBits)\n"
-	    "  -b, --block-size N   q2 values per block along the input "
+	    "      --block-size N   q2 values per block along the input "
 	    "axis: a power\n"
 	    "                       of two from 16 to 256 (default %u)\n"
-	    "  -e, --embed TYPE     with int8 or q2, a bf16 or f16 "
+	    "      --embed TYPE     with int8 or q2, a bf16 or f16 "
 	    "embedding (and untied\n"
 	    "                       head) stored as f16 (default), f32 or "
 	    "keep (as the source\n"
@@ -69,20 +71,21 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int ch, want = 0, quiet = 0, embed = 0, block = 0;
-	char *end, forms[64];
+	int ch, want = 0, quiet = 0, block = 0;
+	const struct tstream_encoding *e;
+	char *end, names[64];
 	unsigned long bs;
 
-	o->form.form = COMPACT_F32;
+	o->form.form = TSTREAM__ENCODING__PLAIN;
 	o->form.block_size = COMPACT_DEFAULT_BLOCK;
-	while ((ch = getopt_long(argc, argv, "t:b:e:qhV", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "qhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			if (compact_form_parse(optarg, &o->form.form) == -1)
+			if ((e = tstream_encoding_by_form(optarg)) == NULL)
 				errx(BN_EXIT_USAGE, "--to takes one of %s, "
 				    "not '%s'", tstream_encoding_forms(", ",
-				    forms, sizeof forms), optarg);
+				    names, sizeof names), optarg);
+			o->form.form = e->id;
 			break;
 		case 'b':
 			bs = strtoul(optarg, &end, 10);
@@ -97,10 +100,11 @@ parse_args(int argc, char **argv, struct options *o)
 			block = 1;
 			break;
 		case 'e':
-			if (compact_embed_parse(optarg, &o->form.embed) == -1)
-				errx(BN_EXIT_USAGE, "--embed takes f16, "
-				    "f32, keep, q8 or int8, not '%s'", optarg);
-			embed = 1;
+			if ((o->form.table = recode_table_form_by_name(
+			    optarg)) == NULL)
+				errx(BN_EXIT_USAGE, "--embed takes %s, not "
+				    "'%s'", recode_table_form_names(", ", " or ",
+				    names, sizeof names), optarg);
 			break;
 		case 'P': want = 1; break;
 		case 'q': quiet = 1; break;
@@ -112,36 +116,36 @@ parse_args(int argc, char **argv, struct options *o)
 	if (argc - optind > 1)
 		usage(BN_EXIT_USAGE);
 	/* an option that would change nothing is refused, not ignored */
-	if (embed && o->form.form == COMPACT_F32)
+	if (o->form.table && o->form.form == TSTREAM__ENCODING__PLAIN)
 		errx(BN_EXIT_USAGE, "--embed chooses how the compact forms "
 		    "(--to int8 or q2) store the embedding and head; with "
 		    "--to f32 every tensor is float32");
-	if (block && o->form.form != COMPACT_Q2)
+	if (block && o->form.form != TSTREAM__ENCODING__TERNARY_Q2)
 		errx(BN_EXIT_USAGE, "--block-size is the q2 form's; --to %s "
-		    "has no blocks", compact_form_name(o->form.form));
+		    "has no blocks", tstream_encoding_of(o->form.form)->form);
 	o->progress = progress_wanted(want, quiet);
 	o->input = optind < argc ? argv[optind] : NULL;
 }
 
 static int
-convert(struct tstream_reader *r, const struct compact_opts *o,
+convert(struct tstream_reader *r, const struct recode_opts *o,
     struct diag *d)
 {
 	char who[64];
 	const Tstream__TensorInfo *in;
 	Tstream__StreamHeader *h;
+	struct recode_plan *plan;
 	struct tstream_writer w;
 	int rc;
 
-	if (dequant_check_stream(r->header, d) == -1)
-		return diag_prefix(d, "%s", r->name);
 	snprintf(who, sizeof who, "tern-dequant %s (to %s)", BN_VERSION,
-	    compact_form_name(o->form));
-	if ((h = dequant_header(r->header, o, who, d)) == NULL)
+	    tstream_encoding_of(o->form)->form);
+	if ((plan = recode_plan_stream(r->header, o, r->name, who, &h,
+	    d)) == NULL)
 		return -1;
 	rc = tstream_writer_open(&w, stdout, "stdout", h, d);
 	while (rc == 0 && (rc = tstream_next_tensor(r, &in, d)) == 1)
-		rc = dequant_tensor(r, in, o, &w, d);
+		rc = recode_tensor(plan, r, &w, d);
 	if (rc == 0 && r->trailer != NULL) {	/* pass late side files on */
 		w.late_side_files = r->trailer->side_files;
 		w.n_late_side_files = r->trailer->n_side_files;
@@ -150,6 +154,7 @@ convert(struct tstream_reader *r, const struct compact_opts *o,
 		rc = tstream_writer_finish(&w, d);
 	tstream_writer_close(&w);
 	tstream__stream_header__free_unpacked(h, NULL);
+	recode_plan_free(plan);
 	return rc;
 }
 

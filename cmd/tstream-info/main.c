@@ -43,7 +43,7 @@ usage(int status)
 	    "prints its\n"
 	    "CRC-32C once checked.  Exits non-zero if anything is wrong.\n"
 	    "  -H, --header        stop after the header (no payloads read)\n"
-	    "  -c, --config        print only the config.json the stream "
+	    "      --config        print only the config.json the stream "
 	    "carries\n"
 	    "  -j, --json          print JSON instead of text\n"
 	    "  -x, --extract DIR   also write each tensor as DIR/NAME.npy\n"
@@ -57,7 +57,7 @@ parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "header", no_argument, NULL, 'H' },
-		{ "config", no_argument, NULL, 'c' },
+		{ "config", no_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "extract", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
@@ -66,11 +66,11 @@ parse_args(int argc, char **argv, struct options *o)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "Hcjx:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "Hjx:hV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'H': o->header_only = 1; break;
-		case 'c': o->config = 1; break;
+		case 'C': o->config = 1; break;
 		case 'j': o->json = 1; break;
 		case 'x': o->extract = optarg; break;
 		case 'h': usage(0);

@@ -4,29 +4,32 @@
  * (picked by the input's length) with ternary weights as int8 or q2. */
 #include <stdlib.h>
 
-#include "dequant.h"
+#include "compact.h"
 #include "fuzz_util.h"
+#include "recode.h"
 #include "tstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
-convert(struct tstream_reader *r, const struct compact_opts *o, FILE *null,
+convert(struct tstream_reader *r, const struct recode_opts *o, FILE *null,
     struct diag *d)
 {
 	const Tstream__TensorInfo *t;
 	Tstream__StreamHeader *h;
+	struct recode_plan *p;
 	struct tstream_writer w;
 	int rc;
 
-	if (dequant_check_stream(r->header, d) == -1 ||
-	    (h = dequant_header(r->header, o, "fuzz", d)) == NULL)
+	if ((p = recode_plan_stream(r->header, o, "fuzz", "fuzz", &h,
+	    d)) == NULL)
 		return;
 	rc = tstream_writer_open(&w, null, "null", h, d);
 	while (rc == 0 && (rc = tstream_next_tensor(r, &t, d)) == 1)
-		rc = dequant_tensor(r, t, o, &w, d);
+		rc = recode_tensor(p, r, &w, d);
 	tstream_writer_close(&w);
 	tstream__stream_header__free_unpacked(h, NULL);
+	recode_plan_free(p);
 }
 
 int
@@ -34,11 +37,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	FILE *in = fmemopen((void *)data, size ? size : 1, "rb");
 	FILE *null = fopen("/dev/null", "wb");
-	static const enum compact_form forms[] = { COMPACT_F32, COMPACT_INT8,
-	    COMPACT_Q2 };
-	struct compact_opts o = { .form = forms[size % 3],
+	static const Tstream__Encoding forms[] = { TSTREAM__ENCODING__PLAIN,
+	    TSTREAM__ENCODING__TERNARY_INT8, TSTREAM__ENCODING__TERNARY_Q2 };
+	struct recode_opts o = { .form = forms[size % 3],
 	    .block_size = size % 2 ? 16 : COMPACT_DEFAULT_BLOCK,
-	    .embed = (enum compact_embed)(size / 3 % 4) };
+	    .table = recode_table_form_at(size / 3 % 5) };
 	struct tstream_reader r;
 	struct diag d = { 0 };
 

@@ -6,6 +6,7 @@
 
 #include "blockq8.h"
 #include "compact.h"
+#include "recode.h"
 #include "unit.h"
 
 enum { ROWS = 4, COLS = 20 };
@@ -34,26 +35,40 @@ weight_init(struct weight *w)
 		w->t[i] = (int8_t)((i * 7 + i / 3) % 3 - 1);
 }
 
+/* --to's forms are the encodings' rows, --embed's the table forms'. */
 START_TEST(form_names)
 {
-	enum compact_form f;
+	const struct recode_table_form *tf;
+	char names[64];
 
-	ck_assert_int_eq(compact_form_parse("q2", &f), 0);
-	ck_assert_int_eq(f, COMPACT_Q2);
-	ck_assert_str_eq(compact_form_name(f), "q2");
-	ck_assert_int_eq(compact_form_parse("int8", &f), 0);
-	ck_assert_int_eq(f, COMPACT_INT8);
-	ck_assert_int_eq(compact_form_parse("f32", &f), 0);
-	ck_assert_int_eq(f, COMPACT_F32);
-	ck_assert_int_eq(compact_form_parse("q4", &f), -1);
-	ck_assert_int_eq(compact_form_parse("", &f), -1);
+	ck_assert_int_eq(tstream_encoding_by_form("q2")->id,
+	    TSTREAM__ENCODING__TERNARY_Q2);
+	ck_assert_int_eq(tstream_encoding_by_form("int8")->id,
+	    TSTREAM__ENCODING__TERNARY_INT8);
+	ck_assert_int_eq(tstream_encoding_by_form("f32")->id,
+	    TSTREAM__ENCODING__PLAIN);
+	ck_assert_ptr_null(tstream_encoding_by_form("q4"));
+	ck_assert_ptr_null(tstream_encoding_by_form(""));
+	ck_assert_str_eq(tstream_encoding_forms(", ", names, sizeof names),
+	    "f32, int8, q2");
+	ck_assert_str_eq(recode_table_form_names(", ", " or ", names,
+	    sizeof names), "f16, f32, keep, q8 or int8");
+	ck_assert_str_eq(recode_table_form_names(", ", " or ", names, 9),
+	    "f16, f32");	/* cut short */
+	ck_assert_ptr_eq(recode_table_form_at(0),
+	    recode_table_form_by_name("f16"));
+	tf = recode_table_form_by_name("q8");
+	ck_assert_int_eq(tf->encoding, TSTREAM__ENCODING__BLOCK_Q8);
+	ck_assert_uint_eq(tf->block, BLOCKQ8_TABLE_BLOCK);
+	ck_assert_int_eq(recode_table_form_by_name("int8")->is_signed, 1);
+	ck_assert_ptr_null(recode_table_form_by_name("q4"));
+	ck_assert_ptr_null(recode_table_form_at(5));
 }
 END_TEST
 
 /* The entries each form makes: layouts and the scales' shape. */
 START_TEST(info_of_each_form)
 {
-	struct compact_opts o = { COMPACT_INT8, 16, EMBED_F16 };
 	Tstream__TensorInfo out[2];
 	uint64_t shapes[2][2];
 	char sname[128];
@@ -61,8 +76,8 @@ START_TEST(info_of_each_form)
 	struct weight w;
 
 	weight_init(&w);
-	ck_assert_int_eq(compact_info(&w.in, &o, out, shapes, sname,
-	    sizeof sname, &d), 2);
+	ck_assert_int_eq(compact_info(&w.in, TSTREAM__ENCODING__TERNARY_INT8,
+	    16, out, shapes, sname, sizeof sname, &d), 2);
 	ck_assert_int_eq(out[0].encoding, TSTREAM__ENCODING__TERNARY_INT8);
 	ck_assert_int_eq(out[0].dtype, TSTREAM__DTYPE__I8);
 	ck_assert_uint_eq(out[0].payload_length, ROWS * COLS);
@@ -72,9 +87,8 @@ START_TEST(info_of_each_form)
 	ck_assert_uint_eq(out[1].shape[0], 1);
 	ck_assert_uint_eq(out[1].payload_length, 4);
 
-	o.form = COMPACT_Q2;
-	ck_assert_int_eq(compact_info(&w.in, &o, out, shapes, sname,
-	    sizeof sname, &d), 2);
+	ck_assert_int_eq(compact_info(&w.in, TSTREAM__ENCODING__TERNARY_Q2, 16,
+	    out, shapes, sname, sizeof sname, &d), 2);
 	ck_assert_int_eq(out[0].encoding, TSTREAM__ENCODING__TERNARY_Q2);
 	ck_assert_uint_eq(out[0].block_size, 16);
 	/* 20 values: two blocks of 16, four bytes each */
@@ -85,15 +99,16 @@ START_TEST(info_of_each_form)
 	ck_assert_uint_eq(out[1].payload_length, ROWS * 2 * 4);
 
 	w.in.n_shape = 1;	/* not a matrix */
-	ck_assert_int_eq(compact_info(&w.in, &o, out, shapes, sname,
-	    sizeof sname, &d), -1);
+	ck_assert_int_eq(compact_info(&w.in, TSTREAM__ENCODING__TERNARY_Q2, 16,
+	    out, shapes, sname, sizeof sname, &d), -1);
 	ck_assert_ptr_nonnull(strstr(d.msg, "must be a matrix"));
 }
 END_TEST
 
-/* compact_write's stream for m in form o: its two payloads. */
+/* compact_write's stream for m in encoding enc (block 16): its two
+ * payloads. */
 static void
-write_and_read(const struct weight *w, const struct compact_opts *o,
+write_and_read(const struct weight *w, Tstream__Encoding enc,
     uint8_t *weight_out, size_t wlen, float *scales_out, size_t slen)
 {
 	struct ternary_matrix m = { (int8_t *)w->t, ROWS, COLS, 0.25f };
@@ -109,7 +124,7 @@ write_and_read(const struct weight *w, const struct compact_opts *o,
 	struct diag d = { 0 };
 	FILE *fp = open_memstream(&buf, &len);
 
-	ck_assert_int_eq(compact_info(&w->in, o, out, shapes, sname,
+	ck_assert_int_eq(compact_info(&w->in, enc, 16, out, shapes, sname,
 	    sizeof sname, &d), 2);
 	tstream__model_config__init(&cfg);
 	tstream__stream_header__init(&h);
@@ -119,7 +134,7 @@ write_and_read(const struct weight *w, const struct compact_opts *o,
 	h.manifest = manifest;
 	h.n_manifest = 2;
 	ck_assert_int_eq(tstream_writer_open(&wr, fp, "mem", &h, &d), 0);
-	ck_assert_int_eq(compact_write(&m, &w->in, o, &wr, &d), 0);
+	ck_assert_int_eq(compact_write(&m, &w->in, enc, 16, &wr, &d), 0);
 	ck_assert_int_eq(tstream_writer_finish(&wr, &d), 0);
 	tstream_writer_close(&wr);
 	fclose(fp);
@@ -142,13 +157,13 @@ write_and_read(const struct weight *w, const struct compact_opts *o,
 
 START_TEST(int8_is_w_transposed)
 {
-	struct compact_opts o = { COMPACT_INT8, 16, EMBED_F16 };
 	uint8_t got[ROWS * COLS];
 	float scale;
 	struct weight w;
 
 	weight_init(&w);
-	write_and_read(&w, &o, got, sizeof got, &scale, 1);
+	write_and_read(&w, TSTREAM__ENCODING__TERNARY_INT8, got, sizeof got,
+	    &scale, 1);
 	for (int r = 0; r < ROWS; r++)
 		for (int c = 0; c < COLS; c++)
 			ck_assert_int_eq((int8_t)got[c * ROWS + r],
@@ -159,13 +174,13 @@ END_TEST
 
 START_TEST(q2_codes_blocks_and_padding)
 {
-	struct compact_opts o = { COMPACT_Q2, 16, EMBED_F16 };
 	uint8_t got[ROWS * 2 * 4];
 	float scales[ROWS * 2];
 	struct weight w;
 
 	weight_init(&w);
-	write_and_read(&w, &o, got, sizeof got, scales, ROWS * 2);
+	write_and_read(&w, TSTREAM__ENCODING__TERNARY_Q2, got, sizeof got,
+	    scales, ROWS * 2);
 	for (int r = 0; r < ROWS; r++)
 		for (int k = 0; k < 32; k++) {	/* two blocks of 16 */
 			unsigned code = (got[r * 8 + k / 4] >> (2 * (k % 4))) &
