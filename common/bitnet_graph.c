@@ -489,6 +489,21 @@ weight(const struct ctx *x, char *buf, size_t len, unsigned layer,
 	return bitnet_layer_name(x->family, layer, part, buf, len);
 }
 
+/* A sublayer's way out: its sub-norm where the family has one, then the
+ * output projection proj of those activations quantized. */
+static const char *
+out_proj(struct ctx *x, unsigned l, const char *v,
+    enum bitnet_layer_part norm, enum bitnet_layer_part proj)
+{
+	char w[NAME_MAX_LEN];
+	struct act a;
+
+	if (bitnet_family_has_part(x->family, norm))
+		v = rms_norm(x, v, weight(x, w, sizeof w, l, norm));
+	act_quant(x, v, &a);
+	return bitlinear(x, &a, weight(x, w, sizeof w, l, proj));
+}
+
 /* Rotate-half RoPE of t [batch, heads, seq, head_dim] (cos and sin
  * [batch, 1, seq, head_dim]), or of t [batch, seq, heads, head_dim] with
  * cos and sin [batch, seq, 1, head_dim]. */
@@ -587,11 +602,7 @@ attention(struct ctx *x, unsigned l, const char *h)
 	o = transpose(x, "ctx_t", og_op2(g, "MatMul", "ctx", p,
 	    repeat_kv(x, pv)), 0, 2, 1, 3);
 	o = og_op2(g, "Reshape", "ctx_flat", o, x->flat_q);
-	if (bitnet_family_has_part(x->family, BITNET_ATTN_SUB_NORM))
-		o = rms_norm(x, o, weight(x, w, sizeof w, l,
-		    BITNET_ATTN_SUB_NORM));
-	act_quant(x, o, &a);
-	return bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_O_PROJ));
+	return out_proj(x, l, o, BITNET_ATTN_SUB_NORM, BITNET_O_PROJ);
 }
 
 /* [N, heads * head_dim] -> [batch, seq, heads * head_dim], roped first
@@ -640,11 +651,7 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 	og_node_named(g, "GroupQueryAttention", in, 7, out, 3, attrs, 2);
 	og_set_domain(g, ONNX_MS_DOMAIN);
 	o = og_op2(g, "Reshape", "ctx_flat", out[0], x->flat_q);
-	if (bitnet_family_has_part(x->family, BITNET_ATTN_SUB_NORM))
-		o = rms_norm(x, o, weight(x, w, sizeof w, l,
-		    BITNET_ATTN_SUB_NORM));
-	act_quant(x, o, &a);
-	return bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_O_PROJ));
+	return out_proj(x, l, o, BITNET_ATTN_SUB_NORM, BITNET_O_PROJ);
 }
 
 /* down(ffn_sub_norm(relu(gate(h))^2 * up(h))); in the Llama family
@@ -669,11 +676,7 @@ mlp(struct ctx *x, unsigned l, const char *h)
 		m = og_op2(g, "Mul", "act", og_op2(g, "Mul", "relu2", r, r),
 		    up);
 	}
-	if (bitnet_family_has_part(x->family, BITNET_FFN_SUB_NORM))
-		m = rms_norm(x, m, weight(x, w, sizeof w, l,
-		    BITNET_FFN_SUB_NORM));
-	act_quant(x, m, &a);
-	return bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_DOWN_PROJ));
+	return out_proj(x, l, m, BITNET_FFN_SUB_NORM, BITNET_DOWN_PROJ);
 }
 
 static const char *

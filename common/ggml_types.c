@@ -106,21 +106,20 @@ dequant_q6_k(const uint8_t *b, float *out)
 		}
 }
 
+/* A float type passed on as it is, and a block type read to float32. */
+#define PASSED(t, dtype, bytes) { GGML_TYPE_##t, #t, 1, bytes, 0, \
+	TSTREAM__DTYPE__##dtype, TSTREAM__ENCODING__PLAIN, NULL }
+#define READ_TO_F32(t, block, bytes, fn) { GGML_TYPE_##t, #t, block, \
+	bytes, 0, TSTREAM__DTYPE__F32, TSTREAM__ENCODING__PLAIN, fn }
+
 static const struct ggml_type types[] = {
-	{ GGML_TYPE_F32, "F32", 1, 4, 0, TSTREAM__DTYPE__F32,
-	    TSTREAM__ENCODING__PLAIN, NULL },
-	{ GGML_TYPE_F16, "F16", 1, 2, 0, TSTREAM__DTYPE__F16,
-	    TSTREAM__ENCODING__PLAIN, NULL },
-	{ GGML_TYPE_BF16, "BF16", 1, 2, 0, TSTREAM__DTYPE__BF16,
-	    TSTREAM__ENCODING__PLAIN, NULL },
-	{ GGML_TYPE_Q4_0, "Q4_0", 32, 18, 0, TSTREAM__DTYPE__F32,
-	    TSTREAM__ENCODING__PLAIN, dequant_q4_0 },
-	{ GGML_TYPE_Q8_0, "Q8_0", 32, 34, 0, TSTREAM__DTYPE__F32,
-	    TSTREAM__ENCODING__PLAIN, dequant_q8_0 },
-	{ GGML_TYPE_Q4_K, "Q4_K", 256, 144, 0, TSTREAM__DTYPE__F32,
-	    TSTREAM__ENCODING__PLAIN, dequant_q4_k },
-	{ GGML_TYPE_Q6_K, "Q6_K", 256, 210, 0, TSTREAM__DTYPE__F32,
-	    TSTREAM__ENCODING__PLAIN, dequant_q6_k },
+	PASSED(F32, F32, 4),
+	PASSED(F16, F16, 2),
+	PASSED(BF16, BF16, 2),
+	READ_TO_F32(Q4_0, 32, 18, dequant_q4_0),
+	READ_TO_F32(Q8_0, 32, 34, dequant_q8_0),
+	READ_TO_F32(Q4_K, 256, 144, dequant_q4_k),
+	READ_TO_F32(Q6_K, 256, 210, dequant_q6_k),
 	/* 2 bits a value in 128-value blocks, then a 32-byte scale */
 	{ GGML_TYPE_I2_S, "I2_S", 128, 32, 32, TSTREAM__DTYPE__U8,
 	    TSTREAM__ENCODING__TERNARY_I2S, NULL },

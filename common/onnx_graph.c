@@ -40,17 +40,28 @@ attr_new(struct onnx_graph *g, const char *name,
 	return a;
 }
 
+/* An INT attribute holding i or a FLOAT one holding f. */
+static Onnx__AttributeProto *
+attr_scalar(struct onnx_graph *g, const char *name,
+    Onnx__AttributeProto__AttributeType type, int64_t i, float f)
+{
+	Onnx__AttributeProto *a = attr_new(g, name, type);
+
+	if (a != NULL && type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) {
+		a->has_i = 1;
+		a->i = i;
+	} else if (a != NULL) {
+		a->has_f = 1;
+		a->f = f;
+	}
+	return a;
+}
+
 Onnx__AttributeProto *
 og_attr_int(struct onnx_graph *g, const char *name, int64_t v)
 {
-	Onnx__AttributeProto *a = attr_new(g, name,
-	    ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
-
-	if (a != NULL) {
-		a->has_i = 1;
-		a->i = v;
-	}
-	return a;
+	return attr_scalar(g, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+	    v, 0);
 }
 
 Onnx__AttributeProto *
@@ -71,14 +82,8 @@ og_attr_ints(struct onnx_graph *g, const char *name, const int64_t *v,
 Onnx__AttributeProto *
 og_attr_float(struct onnx_graph *g, const char *name, float v)
 {
-	Onnx__AttributeProto *a = attr_new(g, name,
-	    ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
-
-	if (a != NULL) {
-		a->has_f = 1;
-		a->f = v;
-	}
-	return a;
+	return attr_scalar(g, name,
+	    ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, 0, v);
 }
 
 static char **

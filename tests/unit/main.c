@@ -4,6 +4,18 @@
 
 #include "unit.h"
 
+Suite *
+unit_suite(const char *name, const TTest *const *tests)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create("core");
+
+	while (*tests != NULL)
+		tcase_add_test(tc, *tests++);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int
 main(void)
 {

@@ -225,14 +225,6 @@ END_TEST
 Suite *
 suite_compact(void)
 {
-	Suite *s = suite_create("compact");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, form_names);
-	tcase_add_test(tc, info_of_each_form);
-	tcase_add_test(tc, int8_is_w_transposed);
-	tcase_add_test(tc, q2_codes_blocks_and_padding);
-	tcase_add_test(tc, block_q8_rows);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("compact", form_names, info_of_each_form,
+	    int8_is_w_transposed, q2_codes_blocks_and_padding, block_q8_rows);
 }

@@ -200,15 +200,7 @@ END_TEST
 Suite *
 suite_config(void)
 {
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, the_2b4t_config);
-	tcase_add_test(tc, defaults);
-	tcase_add_test(tc, bad_configs);
-	tcase_add_test(tc, bad_key_types);
-	tcase_add_test(tc, computation_keys_refused);
-	tcase_add_test(tc, computation_keys_implemented);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("config", the_2b4t_config, defaults, bad_configs,
+	    bad_key_types, computation_keys_refused,
+	    computation_keys_implemented);
 }

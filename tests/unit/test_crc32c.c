@@ -58,13 +58,6 @@ END_TEST
 Suite *
 suite_crc32c(void)
 {
-	Suite *s = suite_create("crc32c");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, check_value);
-	tcase_add_test(tc, incremental_equals_whole);
-	tcase_add_test(tc, rfc3720_zeros);
-	tcase_add_test(tc, portable_equals_fast);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("crc32c", check_value, incremental_equals_whole,
+	    rfc3720_zeros, portable_equals_fast);
 }

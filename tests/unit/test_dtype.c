@@ -153,16 +153,7 @@ END_TEST
 Suite *
 suite_dtype(void)
 {
-	Suite *s = suite_create("dtype");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, bf16_values);
-	tcase_add_test(tc, f16_values);
-	tcase_add_test(tc, f16_every_finite_value);
-	tcase_add_test(tc, f32_to_f16_rounding);
-	tcase_add_test(tc, convert_buffers);
-	tcase_add_test(tc, numel_overflow);
-	tcase_add_test(tc, safetensors_names);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("dtype", bf16_values, f16_values,
+	    f16_every_finite_value, f32_to_f16_rounding, convert_buffers,
+	    numel_overflow, safetensors_names);
 }

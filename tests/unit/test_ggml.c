@@ -57,11 +57,5 @@ END_TEST
 Suite *
 suite_ggml(void)
 {
-	Suite *s = suite_create("ggml");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, q8_0_and_q4_0_blocks);
-	tcase_add_test(tc, type_sizes);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("ggml", q8_0_and_q4_0_blocks, type_sizes);
 }

@@ -66,12 +66,6 @@ END_TEST
 Suite *
 suite_pbwire(void)
 {
-	Suite *s = suite_create("pbwire");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, varint_sizes_and_round_trip);
-	tcase_add_test(tc, known_encodings);
-	tcase_add_test(tc, truncated_and_overlong_varints);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("pbwire", varint_sizes_and_round_trip,
+	    known_encodings, truncated_and_overlong_varints);
 }

@@ -157,11 +157,5 @@ END_TEST
 Suite *
 suite_plan(void)
 {
-	Suite *s = suite_create("plan");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, each_part);
-	tcase_add_test(tc, refusals);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("plan", each_part, refusals);
 }

@@ -151,13 +151,6 @@ END_TEST
 Suite *
 suite_safetensors(void)
 {
-	Suite *s = suite_create("safetensors");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, valid_header);
-	tcase_add_test(tc, bad_headers);
-	tcase_add_test(tc, open_checks_sizes);
-	tcase_add_test(tc, open_and_read);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("safetensors", valid_header, bad_headers,
+	    open_checks_sizes, open_and_read);
 }

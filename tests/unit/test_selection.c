@@ -102,13 +102,6 @@ END_TEST
 Suite *
 suite_selection(void)
 {
-	Suite *s = suite_create("selection");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, layer_lists);
-	tcase_add_test(tc, bad_layer_lists);
-	tcase_add_test(tc, globs_and_intersection);
-	tcase_add_test(tc, model_order);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("selection", layer_lists, bad_layer_lists,
+	    globs_and_intersection, model_order);
 }

@@ -115,14 +115,7 @@ END_TEST
 Suite *
 suite_ternary(void)
 {
-	Suite *s = suite_create("ternary");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, transformers_docstring_example);
-	tcase_add_test(tc, pack_unpack_round_trip);
-	tcase_add_test(tc, code_three_is_rejected);
-	tcase_add_test(tc, i2s_pack_layout_and_round_trip);
-	tcase_add_test(tc, scale_directions);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("ternary", transformers_docstring_example,
+	    pack_unpack_round_trip, code_three_is_rejected,
+	    i2s_pack_layout_and_round_trip, scale_directions);
 }

@@ -286,16 +286,7 @@ END_TEST
 Suite *
 suite_tstream(void)
 {
-	Suite *s = suite_create("tstream");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, round_trip);
-	tcase_add_test(tc, every_truncation_fails);
-	tcase_add_test(tc, corruption_is_caught);
-	tcase_add_test(tc, writer_keeps_to_manifest);
-	tcase_add_test(tc, writer_refuses_bad_header);
-	tcase_add_test(tc, header_copy_is_deep);
-	tcase_add_test(tc, empty_tensor);
-	suite_add_tcase(s, tc);
-	return s;
+	return UNIT_SUITE("tstream", round_trip, every_truncation_fails,
+	    corruption_is_caught, writer_keeps_to_manifest,
+	    writer_refuses_bad_header, header_copy_is_deep, empty_tensor);
 }

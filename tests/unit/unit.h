@@ -5,6 +5,11 @@
 
 #include <check.h>
 
+/* A suite of one case holding the tests of the NULL-ended list. */
+Suite *unit_suite(const char *name, const TTest *const *tests);
+#define UNIT_SUITE(name, ...) \
+	unit_suite((name), (const TTest *const[]){ __VA_ARGS__, NULL })
+
 Suite *suite_dtype(void);
 Suite *suite_crc32c(void);
 Suite *suite_safetensors(void);
