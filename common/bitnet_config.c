@@ -4,9 +4,11 @@
 #include <float.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet_family.h"
 #include "bitnet_names.h"
 #include "dtype.h"
 #include "io.h"
@@ -180,8 +182,6 @@ get_quant(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	return 0;
 }
 
-#define ONEBIT_ARCH	"BitnetForCausalLM"
-
 static int refuse(struct cfg_ctx *c, const char *key, json_t *v,
     const char *why);
 
@@ -194,8 +194,8 @@ is_onebit(struct cfg_ctx *c, json_t *arch)
 
 	return (q == NULL || json_is_null(q)) && json_is_array(arch) &&
 	    json_is_string(json_array_get(arch, 0)) &&
-	    strcmp(json_string_value(json_array_get(arch, 0)), ONEBIT_ARCH) ==
-	    0;
+	    strcmp(json_string_value(json_array_get(arch, 0)),
+	    bitnet_family_of(BITNET_FAMILY_1BITLLM)->architecture) == 0;
 }
 
 /* Its BitLinear: weights of weight_bits 1 (ternary, quantized per tensor
@@ -204,6 +204,8 @@ is_onebit(struct cfg_ctx *c, json_t *arch)
 static int
 get_onebit(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
+	const struct bitnet_family_row *f = bitnet_family_of(
+	    BITNET_FAMILY_1BITLLM);
 	uint32_t wbits, ibits;
 
 	if (get_uint(c, "weight_bits", 1, 64, &wbits) == -1 ||
@@ -217,65 +219,67 @@ get_onebit(struct cfg_ctx *c, Tstream__ModelConfig *m)
 		return refuse(c, "input_bits", json_object_get(c->root,
 		    "input_bits"), "the activations are quantized to 8 bits "
 		    "only");
-	m->architecture = strdup(ONEBIT_ARCH);
+	m->architecture = strdup(f->architecture);
 	m->quant_method = strdup("bitnet");
 	m->linear_class = strdup("autobitlinear");
 	m->quantization_mode = strdup("online");
 	if (m->architecture == NULL || m->quant_method == NULL ||
 	    m->linear_class == NULL || m->quantization_mode == NULL)
 		return diag_fail(c->d, BN_EXIT_IO, "out of memory");
-	return get_string(c, c->root, "hidden_act", "silu", &m->hidden_act);
+	return get_string(c, c->root, "hidden_act", f->hidden_act,
+	    &m->hidden_act);
 }
 
 static int
 get_identity(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
 	json_t *arch = json_object_get(c->root, "architectures");
-
 	json_t *q = json_object_get(c->root, "quantization_config");
 	json_t *method = json_is_object(q) ? json_object_get(q,
 	    "quant_method") : NULL;
-	int llama;
+	const struct bitnet_family_row *f;
 
 	if (get_string(c, c->root, "model_type", NULL, &m->model_type) == -1)
 		return -1;
-	llama = strcmp(m->model_type, "llama") == 0;
-	if (!llama && strcmp(m->model_type, "bitnet") != 0)
+	if ((f = bitnet_family_recognize(m->model_type, NULL)) == NULL)
 		return diag_fail(c->d, BN_EXIT_INPUT,
 		    "%s: model_type is '%s', expected 'bitnet' (or 'llama' "
 		    "with BitNet quantization)", c->path, m->model_type);
-	if (llama && is_onebit(c, arch))
+	if (strcmp(m->model_type, bitnet_family_of(
+	    BITNET_FAMILY_1BITLLM)->model_type) == 0 && is_onebit(c, arch))
 		return get_onebit(c, m);
-	if (llama && !(json_is_string(method) &&
+	if (f->needs_quant_method && !(json_is_string(method) &&
 	    strcmp(json_string_value(method), "bitnet") == 0))
 		return diag_fail(c->d, BN_EXIT_INPUT,
-		    "%s: model_type is 'llama' without quantization_config."
+		    "%s: model_type is '%s' without quantization_config."
 		    "quant_method 'bitnet' (nor 1bitLLM's architecture "
 		    "BitnetForCausalLM): a plain Llama, not a BitNet model",
-		    c->path);
+		    c->path, m->model_type);
 	if (json_is_array(arch) && json_is_string(json_array_get(arch, 0)))
 		m->architecture = strdup(json_string_value(
 		    json_array_get(arch, 0)));
 	else
-		m->architecture = strdup(llama ? "LlamaForCausalLM" :
-		    "BitNetForCausalLM");
+		m->architecture = strdup(f->architecture);
 	if (m->architecture == NULL)
 		return diag_fail(c->d, BN_EXIT_IO, "out of memory");
-	return get_string(c, c->root, "hidden_act", llama ? "silu" : "relu2",
+	return get_string(c, c->root, "hidden_act", f->hidden_act,
 	    &m->hidden_act);
 }
 
 static int
 get_sizes(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
+	const struct bitnet_family_row *f = bitnet_family_of(
+	    bitnet_config_family(m));
+
 	if (get_uint(c, "hidden_size", 0, BITNET_MAX_DIM, &m->hidden_size) ||
 	    get_uint(c, "num_hidden_layers", 0, BITNET_MAX_LAYERS,
 	    &m->num_hidden_layers) ||
 	    get_uint(c, "num_attention_heads", 0, BITNET_MAX_DIM,
 	    &m->num_attention_heads) ||
 	    get_uint(c, "num_key_value_heads", json_is_null(json_object_get(
-	    c->root, "num_key_value_heads")) || bitnet_config_is_llama(m) ?
-	    m->num_attention_heads : 5, BITNET_MAX_DIM,
+	    c->root, "num_key_value_heads")) || f->kv_heads == 0 ?
+	    m->num_attention_heads : f->kv_heads, BITNET_MAX_DIM,
 	    &m->num_key_value_heads) ||
 	    get_uint(c, "intermediate_size", 0, BITNET_MAX_DIM,
 	    &m->intermediate_size) ||
@@ -303,12 +307,12 @@ get_scalars(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
 	json_t *tie = json_object_get(c->root, "tie_word_embeddings");
 	json_t *bos = json_object_get(c->root, "bos_token_id");
-	int llama = bitnet_config_is_llama(m);
+	const struct bitnet_family_row *f = bitnet_family_of(
+	    bitnet_config_family(m));
 
-	/* the defaults of BitNetConfig, or of LlamaConfig */
-	if (get_real(c, "rope_theta", llama ? 10000.0 : 500000.0,
-	    &m->rope_theta) == -1 ||
-	    get_real(c, "rms_norm_eps", llama ? 1e-6 : 1e-5,
+	/* the defaults of the family's config class */
+	if (get_real(c, "rope_theta", f->rope_theta, &m->rope_theta) == -1 ||
+	    get_real(c, "rms_norm_eps", f->rms_norm_eps,
 	    &m->rms_norm_eps) == -1)
 		return -1;
 	if (tie != NULL && !json_is_boolean(tie))
@@ -321,7 +325,7 @@ get_scalars(struct cfg_ctx *c, Tstream__ModelConfig *m)
 		    "%s: key 'bos_token_id': expected an integer, found %s",
 		    c->path, json_kind(bos));
 	m->bos_token_id = json_is_integer(bos) ? json_integer_value(bos) :
-	    llama ? 1 : 128000;
+	    f->bos_token_id;
 	m->has_hidden_size = m->has_num_hidden_layers = 1;
 	m->has_num_attention_heads = m->has_num_key_value_heads = 1;
 	m->has_head_dim = m->has_intermediate_size = m->has_vocab_size = 1;
@@ -444,6 +448,9 @@ check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	json_t *params = json_object_get(c->root, "rope_parameters");
 	json_t *theta, *partial = json_object_get(c->root,
 	    "partial_rotary_factor");
+	const struct bitnet_family_row *f = bitnet_family_of(
+	    bitnet_config_family(m));
+	char why[96];
 	double x;
 
 	/* transformers' RoPE rotates partial_rotary_factor * head_dim of each
@@ -453,10 +460,11 @@ check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 		return refuse(c, "partial_rotary_factor", partial, "RoPE over "
 		    "part of each head is not implemented (the graph rotates "
 		    "the whole head, a factor of 1)");
-	if (is_llama3_rope(scaling) &&
-	    bitnet_config_family(m) == BITNET_FAMILY_1BITLLM)
-		return refuse(c, "rope_scaling", scaling, "1bitLLM's rotary "
-		    "embedding has no scaling");
+	if (is_llama3_rope(scaling) && !f->rope_scaling) {
+		snprintf(why, sizeof why, "%s's rotary embedding has no "
+		    "scaling", f->name);
+		return refuse(c, "rope_scaling", scaling, why);
+	}
 	if (is_llama3_rope(scaling))
 		return get_llama3(c, scaling, m);
 	if (!is_off(scaling) && !is_default_rope(scaling, 0))
@@ -484,16 +492,15 @@ check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 static int
 check_layers(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
+	const struct bitnet_family_row *f = bitnet_family_of(
+	    bitnet_config_family(m));
 	json_t *v;
 
-	int llama = bitnet_config_is_llama(m);
-
-	if (strcmp(m->hidden_act, llama ? "silu" : "relu2") != 0)
+	if (strcmp(m->hidden_act, f->hidden_act) != 0)
 		return refuse(c, "hidden_act", json_object_get(c->root,
-		    "hidden_act"), llama ? "the Llama BitNet graph computes "
-		    "silu only" : "the BitNet graph computes relu2 (relu(x) "
-		    "squared) only");
-	if (llama && !is_off(v = json_object_get(c->root, "mlp_bias")))
+		    "hidden_act"), f->act_why);
+	if (f->mlp_bias_key &&
+	    !is_off(v = json_object_get(c->root, "mlp_bias")))
 		return refuse(c, "mlp_bias", v, "the graph has no projection "
 		    "biases");
 	if (!is_off(v = json_object_get(c->root, "attention_bias")))
@@ -503,7 +510,7 @@ check_layers(struct cfg_ctx *c, Tstream__ModelConfig *m)
 		return diag_fail(c->d, BN_EXIT_INPUT, "%s: head_dim %u is odd; "
 		    "RoPE rotates the two halves of a head", c->path,
 		    m->head_dim);
-	if (!llama &&
+	if (!f->free_head_dim &&
 	    (uint64_t)m->head_dim * m->num_attention_heads != m->hidden_size)
 		return diag_fail(c->d, BN_EXIT_INPUT, "%s: head_dim %u times "
 		    "num_attention_heads %u is not hidden_size %u, which "
@@ -598,20 +605,13 @@ bitnet_config_scale_divides(const Tstream__ModelConfig *c)
 	    strcmp(c->linear_class, "bitlinear") == 0;
 }
 
-int
-bitnet_config_is_llama(const Tstream__ModelConfig *c)
-{
-	return c->model_type != NULL && strcmp(c->model_type, "llama") == 0;
-}
-
 enum bitnet_family
 bitnet_config_family(const Tstream__ModelConfig *c)
 {
-	if (!bitnet_config_is_llama(c))
-		return BITNET_FAMILY_BITNET;
-	return c->architecture != NULL &&
-	    strcmp(c->architecture, ONEBIT_ARCH) == 0 ?
-	    BITNET_FAMILY_1BITLLM : BITNET_FAMILY_LLAMA;
+	const struct bitnet_family_row *f = bitnet_family_recognize(
+	    c->model_type, c->architecture);
+
+	return f != NULL ? f->id : BITNET_FAMILY_BITNET;
 }
 
 int

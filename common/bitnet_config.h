@@ -30,16 +30,8 @@ void bitnet_config_free(Tstream__ModelConfig *c);
  * BitLinear) rather than multiplies (AutoBitLinear). */
 int bitnet_config_scale_divides(const Tstream__ModelConfig *c);
 
-/* Is c of model_type llama (LlamaConfig's defaults, a SiLU-gated MLP)? */
-int bitnet_config_is_llama(const Tstream__ModelConfig *c);
-
-/* The family of c (bitnet_names.h): BitNet b1.58 (model_type bitnet:
- * relu2 MLP, sub-norms before o_proj and down_proj); the Llama
- * architecture with BitLinear projections (model_type llama with
- * quantization_config.quant_method bitnet, as Llama3-8B-1.58 and
- * Falcon3-1.58bit: no sub-norms); or 1bitLLM's bitnet_b1_58
- * (BitnetForCausalLM of model_type llama, weight_bits 1, input_bits 8:
- * float masters quantized per tensor as it runs, the sub-norms). */
+/* The family of c (bitnet_family.h), by its model_type and
+ * architecture. */
 enum bitnet_family bitnet_config_family(const Tstream__ModelConfig *c);
 
 /* Refuse a projection (t, as a source reader describes it) stored in a

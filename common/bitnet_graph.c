@@ -654,8 +654,8 @@ attention_gqa(struct ctx *x, unsigned l, const char *h)
 	return out_proj(x, l, o, BITNET_ATTN_SUB_NORM, BITNET_O_PROJ);
 }
 
-/* down(ffn_sub_norm(relu(gate(h))^2 * up(h))); in the Llama family
- * down(silu(gate(h)) * up(h)), in 1bitLLM's with the sub-norm */
+/* down(ffn_sub_norm(act(gate(h), up(h)))), the sub-norm where the family
+ * has one and act its activation: relu(gate)^2 * up or silu(gate) * up */
 static const char *
 mlp(struct ctx *x, unsigned l, const char *h)
 {
@@ -667,7 +667,7 @@ mlp(struct ctx *x, unsigned l, const char *h)
 	act_quant(x, h, &a);
 	gate = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_GATE_PROJ));
 	up = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_UP_PROJ));
-	if (x->family != BITNET_FAMILY_BITNET) {	/* SiLU */
+	if (bitnet_family_of(x->family)->act == BITNET_ACT_SILU) {
 		m = og_op2(g, "Mul", "silu", gate, og_op1(g, "Sigmoid",
 		    "sigmoid", gate));
 		m = og_op2(g, "Mul", "act", m, up);

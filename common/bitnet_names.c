@@ -7,8 +7,9 @@
 
 #define LAYER_PREFIX "model.layers."
 
-/* Per-layer tensors, indexed by enum bitnet_layer_part; alt is 1bitLLM's
- * spelling where it differs. */
+/* Per-layer tensors, indexed by enum bitnet_layer_part; alt is the
+ * spelling of the families with alt_names (1bitLLM's) where it
+ * differs. */
 static const struct {
 	const char *suffix;
 	int is_projection;
@@ -35,8 +36,9 @@ const char *
 bitnet_layer_name(enum bitnet_family f, unsigned layer,
     enum bitnet_layer_part part, char *buf, size_t len)
 {
-	const char *s = f == BITNET_FAMILY_1BITLLM && layer_parts[part].alt ?
-	    layer_parts[part].alt : layer_parts[part].suffix;
+	const char *s = bitnet_family_of(f)->alt_names &&
+	    layer_parts[part].alt ? layer_parts[part].alt :
+	    layer_parts[part].suffix;
 
 	snprintf(buf, len, LAYER_PREFIX "%u.%s", layer, s);
 	return buf;
@@ -45,7 +47,7 @@ bitnet_layer_name(enum bitnet_family f, unsigned layer,
 int
 bitnet_family_has_part(enum bitnet_family f, enum bitnet_layer_part p)
 {
-	return f != BITNET_FAMILY_LLAMA || (p != BITNET_ATTN_SUB_NORM &&
+	return bitnet_family_of(f)->sub_norms || (p != BITNET_ATTN_SUB_NORM &&
 	    p != BITNET_FFN_SUB_NORM);
 }
 

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "bitnet_family.h"
+
 enum bitnet_group {
 	BITNET_GROUP_EMBED,
 	BITNET_GROUP_LAYER,
@@ -34,16 +36,6 @@ enum bitnet_layer_part {
 	BITNET_LAYER_TENSORS
 };
 
-/* The model families (bitnet_config_family): microsoft's BitNet b1.58,
- * the Llama architecture with BitLinear projections (no sub-norms), and
- * 1bitLLM's bitnet_b1_58 (its sub-norms named inner_attn_ln and
- * ffn_layernorm, RoPE buffers saved per layer). */
-enum bitnet_family {
-	BITNET_FAMILY_BITNET,
-	BITNET_FAMILY_LLAMA,
-	BITNET_FAMILY_1BITLLM
-};
-
 /* A layer's saved RoPE frequencies (1bitLLM), after its tensors. */
 #define BITNET_ROTARY_SUFFIX	"self_attn.rotary_emb.inv_freq"
 
@@ -59,7 +51,8 @@ enum bitnet_family {
 const char *bitnet_layer_name(enum bitnet_family f, unsigned layer,
     enum bitnet_layer_part part, char *buf, size_t len);
 
-/* Does family f have layer part p?  (The Llama family has no sub-norms.) */
+/* Does family f have layer part p?  (Only those with sub_norms have the
+ * sub-norms.) */
 int bitnet_family_has_part(enum bitnet_family f, enum bitnet_layer_part p);
 
 /* Which config size a dimension of a layer tensor is: 'h' hidden_size,

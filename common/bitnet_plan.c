@@ -10,8 +10,8 @@
 #include "dtype.h"
 #include "onnx_types.h"
 
-/* Is layer part p one of the model's?  The Llama family has no
- * sub-norms. */
+/* Is layer part p one of the model's (its family's row says whether it
+ * has the sub-norms)? */
 static int
 part_in_model(const Tstream__ModelConfig *c, int p)
 {
@@ -41,8 +41,8 @@ expected_shape(const Tstream__ModelConfig *c, const struct bitnet_name *bn,
 		return 0;
 	}
 	if (bn->is_rotary && bn->layer < (long)c->num_hidden_layers &&
-	    bitnet_config_family(c) == BITNET_FAMILY_1BITLLM) {
-		shape[0] = c->head_dim / 2;	/* 1bitLLM's saved inv_freq */
+	    bitnet_family_of(bitnet_config_family(c))->saved_rotary) {
+		shape[0] = c->head_dim / 2;	/* a saved inv_freq */
 		*rank = 1;
 		return 0;
 	}

@@ -34,13 +34,15 @@ struct gguf_arch {
 	const char *name;
 	enum bitnet_family family;
 	int interleaved_qk;
+	int key_length;		/* heads are attention.key_length long, not
+				 * embedding_length / head_count */
 };
 
 static const struct gguf_arch archs[] = {
-	{ "bitnet-b1.58", BITNET_FAMILY_BITNET, 0 },	/* the 2B4T GGUF */
-	{ "bitnet-25", BITNET_FAMILY_BITNET, 0 },	/* its converter today */
-	{ "bitnet", BITNET_FAMILY_1BITLLM, 0 },
-	{ "llama", BITNET_FAMILY_LLAMA, 1 },
+	{ "bitnet-b1.58", BITNET_FAMILY_BITNET, 0, 0 },	/* the 2B4T GGUF */
+	{ "bitnet-25", BITNET_FAMILY_BITNET, 0, 0 },	/* its converter today */
+	{ "bitnet", BITNET_FAMILY_1BITLLM, 0, 0 },
+	{ "llama", BITNET_FAMILY_LLAMA, 1, 1 },
 };
 #define N_ARCHS (sizeof archs / sizeof *archs)
 
@@ -133,31 +135,24 @@ find_tensor(const struct gguf_file *g, const char *name)
 	return NULL;
 }
 
-/* What the config.json of m's family says beside the sizes. */
+/* What the config.json of m's family says beside the sizes: its
+ * identity, then its row's config keys. */
 static json_t *
 family_config(const struct gguf_model *m)
 {
+	const struct bitnet_family_row *f = bitnet_family_of(m->arch->family);
 	int tied = find_tensor(&m->g, "output.weight") == NULL;
+	json_t *c = json_pack("{s:[s], s:s, s:s, s:b}", "architectures",
+	    f->architecture, "model_type", f->model_type, "hidden_act",
+	    f->hidden_act, "tie_word_embeddings", tied);
+	json_t *keys = json_loads(f->config_keys, 0, NULL);
 
-	switch (m->arch->family) {
-	case BITNET_FAMILY_LLAMA:	/* transformers' BitLinear */
-		return json_pack("{s:[s], s:s, s:s, s:b, s:{s:s}}",
-		    "architectures", "LlamaForCausalLM", "model_type", "llama",
-		    "hidden_act", "silu", "tie_word_embeddings", tied,
-		    "quantization_config", "quant_method", "bitnet");
-	case BITNET_FAMILY_1BITLLM:
-		return json_pack("{s:[s], s:s, s:s, s:b, s:i, s:i}",
-		    "architectures", "BitnetForCausalLM", "model_type", "llama",
-		    "hidden_act", "silu", "tie_word_embeddings", tied,
-		    "weight_bits", 1, "input_bits", 8);
-	case BITNET_FAMILY_BITNET:
-		break;
+	if (c == NULL || keys == NULL || json_object_update(c, keys) == -1) {
+		json_decref(c);
+		c = NULL;
 	}
-	return json_pack("{s:[s], s:s, s:s, s:b, s:{s:s, s:s, s:s}}",
-	    "architectures", "BitNetForCausalLM", "model_type", "bitnet",
-	    "hidden_act", "relu2", "tie_word_embeddings", tied,
-	    "quantization_config", "quant_method", "bitnet", "linear_class",
-	    "autobitlinear", "quantization_mode", "offline");
+	json_decref(keys);
+	return c;
 }
 
 /* config.json for the stream, from the GGUF hyper-parameters. */
@@ -180,7 +175,7 @@ make_config(const struct gguf_model *m)
 	COPY("rope_theta", "rope.freq_base");
 	COPY("rms_norm_eps", "attention.layer_norm_rms_epsilon");
 	COPY("max_position_embeddings", "context_length");
-	if (m->arch->family == BITNET_FAMILY_LLAMA)	/* a free head length */
+	if (m->arch->key_length)	/* a free head length */
 		COPY("head_dim", "attention.key_length");
 #undef COPY
 	/* llama.cpp's loader, which bitnet.cpp's is, takes 10000 when the
@@ -218,7 +213,7 @@ check_head_length(const struct gguf_model *m, const char *key,
 	return diag_fail(d, BN_EXIT_INPUT, "%s: %s.%s is %lld; the graph's "
 	    "heads are %s = %u long", m->g.path, m->arch->name, key,
 	    json_is_integer(v) ? (long long)json_integer_value(v) : -1LL,
-	    m->arch->family == BITNET_FAMILY_LLAMA ? "attention.key_length" :
+	    m->arch->key_length ? "attention.key_length" :
 	    "embedding_length / head_count", m->config->head_dim);
 }
 
@@ -482,39 +477,20 @@ gguf_model_open(struct gguf_model *m, const char *path, struct diag *d)
 }
 
 int
-gguf_model_select(struct gguf_model *m, const struct selection *s,
+gguf_model_table(struct gguf_model *m, struct model_table *t,
     struct diag *d)
 {
-	size_t kept = 0;
-
-	if (selection_check_layers(s, m->config->num_hidden_layers, d) == -1)
+	free(m->entries);
+	if ((m->entries = io_alloc((m->n_items + 1) * sizeof *m->entries,
+	    "manifest", d)) == NULL)
 		return -1;
-	for (size_t i = 0; i < m->n_items; i++) {
-		if (!selection_match(s, m->items[i].hf_name)) {
-			free(m->items[i].hf_name);
-			continue;
-		}
-		m->items[kept] = m->items[i];
-		m->items[kept].info.shape = m->items[kept].shape;
-		kept++;
-	}
-	m->n_items = kept;
-	if (kept == 0)
-		return diag_fail(d, BN_EXIT_USAGE, "%s: the selection matches "
-		    "no tensor", m->g.path);
-	return 0;
-}
-
-void
-gguf_model_header(struct gguf_model *m, Tstream__StreamHeader *h,
-    Tstream__TensorInfo **manifest)
-{
 	for (size_t i = 0; i < m->n_items; i++)
-		manifest[i] = &m->items[i].info;
-	tstream_header_init(h, m->config_json, m->config, manifest,
-	    m->n_items, m->g.path);
-	h->side_files = m->n_side ? m->side_ptrs : NULL;
-	h->n_side_files = m->n_side;
+		m->entries[i] = &m->items[i].info;
+	*t = (struct model_table){ .path = m->g.path,
+	    .config_json = m->config_json, .config = m->config,
+	    .side_files = m->side_ptrs, .n_side_files = m->n_side,
+	    .tensors = m->entries, .n_tensors = m->n_items };
+	return 0;
 }
 
 /* A block-quantized tensor, dequantized a chunk of whole blocks at a
@@ -580,6 +556,7 @@ gguf_model_close(struct gguf_model *m)
 	for (size_t i = 0; i < m->n_items; i++)
 		free(m->items[i].hf_name);
 	free(m->items);
+	free(m->entries);
 	for (size_t i = 0; i < m->n_side; i++)
 		free(m->side[i].content.data);
 	bitnet_config_free(m->config);
@@ -598,33 +575,21 @@ src_open(void *src, const char *model, const char *config, struct diag *d)
 }
 
 static int
-src_select(void *src, const struct selection *sel, struct diag *d)
+src_table(void *src, struct model_table *t, struct diag *d)
 {
-	return gguf_model_select(src, sel, d);
-}
-
-static size_t
-src_count(const void *src)
-{
-	return ((const struct gguf_model *)src)->n_items;
-}
-
-static void
-src_header(void *src, Tstream__StreamHeader *h,
-    Tstream__TensorInfo **manifest)
-{
-	gguf_model_header(src, h, manifest);
+	return gguf_model_table(src, t, d);
 }
 
 static int
-src_write(void *src, struct tstream_writer *w, struct diag *d)
+src_write(void *src, const size_t *kept, size_t n, struct tstream_writer *w,
+    struct diag *d)
 {
 	const struct gguf_model *m = src;
 	void *buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d);
 	int rc = buf ? 0 : -1;
 
-	for (size_t i = 0; rc == 0 && i < m->n_items; i++)
-		rc = gguf_model_write_tensor(m, i, w, buf, d);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = gguf_model_write_tensor(m, kept[i], w, buf, d);
 	free(buf);
 	return rc;
 }
@@ -644,6 +609,6 @@ src_close(void *src)
 }
 
 const struct model_source gguf_model_source = {
-	"gguf-read", 0, sizeof(struct gguf_model), src_open, src_select,
-	src_count, src_header, src_write, src_close, src_note
+	"gguf-read", 0, sizeof(struct gguf_model), src_open, src_table,
+	src_write, src_close, src_note
 };

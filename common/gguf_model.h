@@ -20,8 +20,7 @@
 #include "diag.h"
 #include "ggml_types.h"
 #include "gguf.h"
-#include "reader_cli.h"
-#include "selection.h"
+#include "model_source.h"
 #include "tstream.h"
 
 struct gguf_arch;	/* a row of the architectures read */
@@ -51,13 +50,13 @@ struct gguf_model {
 	char tokenizer_note[4608];
 	struct gguf_item *items;	/* model order */
 	size_t n_items;
+	Tstream__TensorInfo **entries;	/* their infos, for the table */
 };
 
 int gguf_model_open(struct gguf_model *m, const char *path, struct diag *d);
-int gguf_model_select(struct gguf_model *m, const struct selection *s,
+/* The model's tensor table (model_source.h), which points into m. */
+int gguf_model_table(struct gguf_model *m, struct model_table *t,
     struct diag *d);
-void gguf_model_header(struct gguf_model *m, Tstream__StreamHeader *h,
-    Tstream__TensorInfo **manifest);
 int gguf_model_write_tensor(const struct gguf_model *m, size_t i,
     struct tstream_writer *w, void *buf, struct diag *d);
 void gguf_model_close(struct gguf_model *m);

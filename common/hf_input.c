@@ -9,14 +9,14 @@
 #include "io.h"
 
 int
-hf_input_write(struct hf_input *in, struct hf_model *m,
-    struct tstream_writer *w, struct diag *d)
+hf_input_write(struct hf_input *in, struct hf_model *m, const size_t *kept,
+    size_t n, struct tstream_writer *w, struct diag *d)
 {
 	void *buf;
 	int rc = 0;
 
 	if (in->one_pass) {
-		rc = hf_stream_write(m, &in->s, w, d);
+		rc = hf_stream_write(m, kept, n, &in->s, w, d);
 		if (rc == 0 && in->x.a != NULL &&
 		    (rc = hf_archive_finish(&in->x, d)) == 0) {
 			w->late_side_files = in->x.late;
@@ -26,8 +26,8 @@ hf_input_write(struct hf_input *in, struct hf_model *m,
 	}
 	if ((buf = io_alloc(TSTREAM_CHUNK, "payload buffer", d)) == NULL)
 		return -1;
-	for (size_t i = 0; rc == 0 && i < m->n_tensors; i++)
-		rc = hf_model_write_tensor(m, i, w, buf, d);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = hf_model_write_tensor(m, kept[i], w, buf, d);
 	free(buf);
 	return rc;
 }
@@ -175,30 +175,18 @@ src_open(void *src, const char *model, const char *config, struct diag *d)
 }
 
 static int
-src_select(void *src, const struct selection *sel, struct diag *d)
+src_table(void *src, struct model_table *t, struct diag *d)
 {
-	return hf_model_select(&((struct hf_source *)src)->m, sel, d);
-}
-
-static size_t
-src_count(const void *src)
-{
-	return ((const struct hf_source *)src)->m.n_tensors;
-}
-
-static void
-src_header(void *src, Tstream__StreamHeader *h,
-    Tstream__TensorInfo **manifest)
-{
-	hf_model_header(&((struct hf_source *)src)->m, h, manifest);
+	return hf_model_table(&((struct hf_source *)src)->m, t, d);
 }
 
 static int
-src_write(void *src, struct tstream_writer *w, struct diag *d)
+src_write(void *src, const size_t *kept, size_t n, struct tstream_writer *w,
+    struct diag *d)
 {
 	struct hf_source *s = src;
 
-	return hf_input_write(&s->in, &s->m, w, d);
+	return hf_input_write(&s->in, &s->m, kept, n, w, d);
 }
 
 static void
@@ -211,6 +199,6 @@ src_close(void *src)
 }
 
 const struct model_source hf_model_source = {
-	"st-read", 1, sizeof(struct hf_source), src_open, src_select,
-	src_count, src_header, src_write, src_close, NULL
+	"st-read", 1, sizeof(struct hf_source), src_open, src_table,
+	src_write, src_close, NULL
 };

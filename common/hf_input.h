@@ -13,7 +13,7 @@
 #include "diag.h"
 #include "hf_archive.h"
 #include "hf_model.h"
-#include "reader_cli.h"
+#include "model_source.h"
 #include "st_stream.h"
 #include "tstream.h"
 
@@ -32,10 +32,11 @@ struct hf_input {
 int hf_input_open(struct hf_input *in, struct hf_model *m, const char *model,
     const char *config, struct diag *d);
 
-/* Write the selected tensors of m to w; for an archive, the side files met
- * after the weights are set to go in w's trailer. */
-int hf_input_write(struct hf_input *in, struct hf_model *m,
-    struct tstream_writer *w, struct diag *d);
+/* Write tensors kept[0 .. n - 1] of m to w, in that order; for an
+ * archive, the side files met after the weights are set to go in w's
+ * trailer. */
+int hf_input_write(struct hf_input *in, struct hf_model *m, const size_t *kept,
+    size_t n, struct tstream_writer *w, struct diag *d);
 
 void hf_input_close(struct hf_input *in);
 

@@ -602,37 +602,19 @@ hf_model_open_stream(struct hf_model *m, const char *path, char *config_text,
 }
 
 int
-hf_model_select(struct hf_model *m, const struct selection *s,
-    struct diag *d)
+hf_model_table(struct hf_model *m, struct model_table *t, struct diag *d)
 {
-	size_t kept = 0;
-
-	if (selection_check_layers(s, m->config->num_hidden_layers, d) == -1)
+	free(m->entries);
+	if ((m->entries = io_alloc((m->n_tensors + 1) * sizeof *m->entries,
+	    "manifest", d)) == NULL)
 		return -1;
-	for (size_t i = 0; i < m->n_tensors; i++) {
-		if (!selection_match(s, m->tensors[i].info.name))
-			continue;
-		m->tensors[kept] = m->tensors[i];
-		m->tensors[kept].info.shape = m->tensors[kept].shape;
-		kept++;
-	}
-	m->n_tensors = kept;
-	if (kept == 0)
-		return diag_fail(d, BN_EXIT_USAGE,
-		    "%s: the selection matches no tensor", m->path);
-	return 0;
-}
-
-void
-hf_model_header(struct hf_model *m, Tstream__StreamHeader *h,
-    Tstream__TensorInfo **manifest)
-{
 	for (size_t i = 0; i < m->n_tensors; i++)
-		manifest[i] = &m->tensors[i].info;
-	tstream_header_init(h, m->config_text, m->config, manifest,
-	    m->n_tensors, m->path);
-	h->side_files = m->side_ptrs;
-	h->n_side_files = m->n_side;
+		m->entries[i] = &m->tensors[i].info;
+	*t = (struct model_table){ .path = m->path,
+	    .config_json = m->config_text, .config = m->config,
+	    .side_files = m->side_ptrs, .n_side_files = m->n_side,
+	    .tensors = m->entries, .n_tensors = m->n_tensors };
+	return 0;
 }
 
 int
@@ -664,6 +646,7 @@ hf_model_close(struct hf_model *m)
 		free(m->side[i].content.data);
 	free(m->files);
 	free(m->tensors);
+	free(m->entries);
 	free(m->side);
 	free(m->side_ptrs);
 	bitnet_config_free(m->config);

@@ -12,7 +12,7 @@
 
 #include "diag.h"
 #include "safetensors.h"
-#include "selection.h"
+#include "model_source.h"
 #include "tstream.h"
 
 #define HF_MAX_SIDE_FILE	(64u << 20)
@@ -40,6 +40,7 @@ struct hf_model {
 	size_t n_files;
 	struct hf_tensor *tensors;	/* model order */
 	size_t n_tensors;
+	Tstream__TensorInfo **entries;	/* their infos, for the table */
 	Tstream__SideFile *side;
 	Tstream__SideFile **side_ptrs;
 	size_t n_side;
@@ -73,13 +74,9 @@ int hf_model_open_folder(struct hf_model *m, const char *path,
 int hf_model_open(struct hf_model *m, const char *path,
     const char *config_path, struct diag *d);
 
-/* Keep only the selected tensors; an empty result is an error. */
-int hf_model_select(struct hf_model *m, const struct selection *s,
+/* The model's tensor table (model_source.h), which points into m. */
+int hf_model_table(struct hf_model *m, struct model_table *t,
     struct diag *d);
-
-/* Fill h (which points into m) with the stream header of the model. */
-void hf_model_header(struct hf_model *m, Tstream__StreamHeader *h,
-    Tstream__TensorInfo **manifest);
 
 /* Order the tensors as their files lie in their archive (st_file order),
  * then by offset: the order that reads an archive front to back. */

@@ -23,6 +23,7 @@ struct pass {
 	float *scales;		/* per hf_tensor: the scale read early */
 	unsigned char *has_scale;
 	struct hf_tensor **by_name;	/* the selected tensors, sorted */
+	size_t n_selected;
 };
 
 static int
@@ -38,7 +39,7 @@ selected(const struct pass *p, const char *name)
 	struct hf_tensor key, *k = &key, **hit;
 
 	key.info.name = (char *)name;
-	hit = bsearch(&k, p->by_name, p->m->n_tensors, sizeof *p->by_name,
+	hit = bsearch(&k, p->by_name, p->n_selected, sizeof *p->by_name,
 	    cmp_by_name);
 	return hit ? *hit : NULL;
 }
@@ -157,24 +158,24 @@ take(struct pass *p, const struct st_tensor *st, struct diag *d)
 }
 
 int
-hf_stream_write(struct hf_model *m, struct st_stream *s,
-    struct tstream_writer *w, struct diag *d)
+hf_stream_write(struct hf_model *m, const size_t *kept, size_t n,
+    struct st_stream *s, struct tstream_writer *w, struct diag *d)
 {
 	const struct st_file *f = &m->files[0];
-	struct pass p = { m, s, w, NULL, { NULL, NULL }, NULL, NULL, NULL };
+	struct pass p = { m, s, w, NULL, { NULL, NULL }, NULL, NULL, NULL, n };
 	int rc = 0;
 
 	p.buf = io_alloc(TSTREAM_CHUNK, "buffer", d);
 	p.scales = calloc(m->n_tensors + 1, sizeof *p.scales);
 	p.has_scale = calloc(m->n_tensors + 1, 1);
-	p.by_name = calloc(m->n_tensors + 1, sizeof *p.by_name);
+	p.by_name = calloc(n + 1, sizeof *p.by_name);
 	if (p.buf == NULL || p.scales == NULL || p.has_scale == NULL ||
 	    p.by_name == NULL)
 		rc = diag_fail(d, BN_EXIT_IO, "out of memory");
-	for (size_t i = 0; rc == 0 && i < m->n_tensors; i++)
-		p.by_name[i] = &m->tensors[i];
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		p.by_name[i] = &m->tensors[kept[i]];
 	if (rc == 0)
-		qsort(p.by_name, m->n_tensors, sizeof *p.by_name, cmp_by_name);
+		qsort(p.by_name, n, sizeof *p.by_name, cmp_by_name);
 	for (size_t i = 0; rc == 0 && i < f->n_tensors; i++)
 		rc = take(&p, &f->tensors[i], d);
 	if (rc == 0 && p.held.t != NULL)

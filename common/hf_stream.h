@@ -15,8 +15,9 @@
 
 #define HF_MAX_HELD	(256u << 20)	/* a packed projection waiting */
 
-/* Write every selected tensor of m, reading its data from s. */
-int hf_stream_write(struct hf_model *m, struct st_stream *s,
-    struct tstream_writer *w, struct diag *d);
+/* Write tensors kept[0 .. n - 1] of m (in the order of the file),
+ * reading their data from s. */
+int hf_stream_write(struct hf_model *m, const size_t *kept, size_t n,
+    struct st_stream *s, struct tstream_writer *w, struct diag *d);
 
 #endif

@@ -76,36 +76,26 @@ static int
 reader_output(const struct model_source *src, void *st,
     const struct reader_options *o, struct diag *d)
 {
-	char producer[64];
-	char *prods[1] = { producer };
-	Tstream__StreamHeader h;
-	Tstream__TensorInfo **manifest;
+	struct model_pick pick;
 	struct tstream_writer w;
 	struct progress p;
-	int rc;
+	int rc = model_pick(src, st, &o->sel, &pick, d);
 
-	if ((manifest = io_alloc((src->count(st) + 1) * sizeof *manifest,
-	    "manifest", d)) == NULL)
-		return -1;
-	src->header(st, &h, manifest);
-	snprintf(producer, sizeof producer, "%s %s", src->prog, BN_VERSION);
-	h.producers = prods;
-	h.n_producers = 1;
 	cli_stream_stdout();
-	if (o->list) {
-		rc = manifest_list(stdout, &h, o->json, d);
-	} else {
+	if (rc == 0 && o->list) {
+		rc = manifest_list(stdout, &pick.header, o->json, d);
+	} else if (rc == 0) {
 		tstream_progress_init(&p, progress_wanted(o->progress,
-		    o->quiet), src->prog, &h);
-		rc = tstream_writer_open(&w, stdout, "stdout", &h, d);
+		    o->quiet), src->prog, &pick.header);
+		rc = tstream_writer_open(&w, stdout, "stdout", &pick.header, d);
 		w.progress = &p;
 		if (rc == 0)
-			rc = src->write(st, &w, d);
+			rc = model_pick_write(src, st, &pick, &w, d);
 		if (rc == 0)
 			rc = tstream_writer_finish(&w, d);
 		tstream_writer_close(&w);
 	}
-	free(manifest);
+	model_pick_free(&pick);
 	return rc;
 }
 
@@ -127,9 +117,7 @@ reader_main(const struct model_source *src, int argc, char **argv,
 	if ((st = io_alloc(src->size, src->prog, &d)) == NULL)
 		diag_exit(&d);
 	memset(st, 0, src->size);
-	if (src->open(st, o.model, o.config, &d) == -1 ||
-	    (!selection_is_empty(&o.sel) &&
-	    src->select(st, &o.sel, &d) == -1))
+	if (src->open(st, o.model, o.config, &d) == -1)
 		diag_exit(&d);
 	rc = reader_output(src, st, &o, &d);
 	/* the note once the output is whole: a failure stays one line */

@@ -36,13 +36,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[] = "/tmp/bn-fuzz-archive-XXXXXX.tar";
-	Tstream__StreamHeader h;
-	Tstream__TensorInfo **manifest;
+	const struct model_source *ms = &hf_model_source;
+	struct model_pick pick = { 0 };
 	struct tstream_writer w;
-	struct hf_input in;
-	struct hf_model m;
+	struct hf_input in = { 0 };
 	struct diag d = { 0 };
-	FILE *null;
+	FILE *null = NULL;
+	void *st;
 	int fd = mkstemps(path, 4);
 
 	if (fd < 0)
@@ -53,20 +53,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	close(fd);
-	if (hf_input_open(&in, &m, path, NULL, &d) == 0 &&
-	    (manifest = calloc(m.n_tensors + 1, sizeof *manifest)) != NULL) {
-		hf_model_header(&m, &h, manifest);
-		if ((null = fopen("/dev/null", "wb")) != NULL) {
-			if (tstream_writer_open(&w, null, "null", &h, &d) == 0 &&
-			    hf_input_write(&in, &m, &w, &d) == 0)
-				tstream_writer_finish(&w, &d);
-			tstream_writer_close(&w);
-			fclose(null);
-		}
-		free(manifest);
+	if ((st = calloc(1, ms->size)) != NULL &&
+	    ms->open(st, path, NULL, &d) == 0 &&
+	    model_pick(ms, st, NULL, &pick, &d) == 0 &&
+	    (null = fopen("/dev/null", "wb")) != NULL) {
+		if (tstream_writer_open(&w, null, "null", &pick.header,
+		    &d) == 0 && model_pick_write(ms, st, &pick, &w, &d) == 0)
+			tstream_writer_finish(&w, &d);
+		tstream_writer_close(&w);
 	}
-	hf_model_close(&m);
-	hf_input_close(&in);
+	if (null != NULL)
+		fclose(null);
+	model_pick_free(&pick);
+	if (st != NULL)
+		ms->close(st);
+	free(st);
 	memset(&d, 0, sizeof d);
 	if (hf_archive_open(&in.x, path, &d) == 0)
 		hf_archive_finish(&in.x, &d);
