@@ -292,11 +292,11 @@ read_weights_head(struct hf_archive *x, struct hf_archive_file *f,
 {
 	struct entry_src es = { x, f->entry, 0 };
 	struct byte_source src = { &es, entry_src_read };
-	struct st_stream s;
+	struct st_onepass s;
 	char label[4200];
 
 	snprintf(label, sizeof label, "%s:%s", x->path, f->path);
-	if (st_stream_open(&s, &src, label, f->size < 0 ? UINT64_MAX :
+	if (st_onepass_open(&s, &src, label, f->size < 0 ? UINT64_MAX :
 	    (uint64_t)f->size, &f->st, d) == -1)
 		return -1;
 	f->has_st = 1;

@@ -27,7 +27,7 @@
 #include "archive_cursor.h"
 #include "diag.h"
 #include "hf_model.h"
-#include "st_stream.h"
+#include "st_onepass.h"
 
 #define HF_ARCHIVE_MAX_FILES	(HF_MAX_SHARDS + 64u)	/* model files */
 #define HF_ARCHIVE_MAX_EARLY	8u	/* one-pass side files held */

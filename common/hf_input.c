@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "hf_stream.h"
+#include "hf_onepass.h"
 #include "io.h"
 
 int
@@ -16,7 +16,7 @@ hf_input_write(struct hf_input *in, struct hf_model *m, const size_t *kept,
 	int rc = 0;
 
 	if (in->one_pass) {
-		rc = hf_stream_write(m, kept, n, &in->s, w, d);
+		rc = hf_onepass_write(m, kept, n, &in->s, w, d);
 		if (rc == 0 && in->x.a != NULL &&
 		    (rc = hf_archive_finish(&in->x, d)) == 0) {
 			w->late_side_files = in->x.late;
@@ -69,7 +69,7 @@ open_pipe(struct hf_input *in, const char *model, const char *config,
 	if (st_peek(&in->peek, fp, *what, d) == -1)
 		return -1;
 	in->stdin_src.ctx = &in->peek;
-	in->stdin_src.read = st_stream_read_peeked;
+	in->stdin_src.read = st_onepass_read_peeked;
 	if (hf_archive_sniff(in->peek.head, in->peek.len))
 		return hf_archive_open_source(&in->x, *what, &in->stdin_src,
 		    d);
@@ -104,7 +104,7 @@ open_one_pass(struct hf_input *in, struct hf_model *m, const char *model,
 		size = in->x.weights_size;
 	if (one_pass_config(in, model, config, &text, &len, &cname, d) == -1)
 		return -1;
-	rc = st_stream_open(&in->s, src, what, size, &f, d);
+	rc = st_onepass_open(&in->s, src, what, size, &f, d);
 	if (rc == 0)
 		rc = hf_model_open_stream(m, what, text, len, cname, &f, d);
 	else

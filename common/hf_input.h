@@ -14,12 +14,12 @@
 #include "hf_archive.h"
 #include "hf_model.h"
 #include "model_source.h"
-#include "st_stream.h"
+#include "st_onepass.h"
 #include "tstream.h"
 
 struct hf_input {
 	struct hf_archive x;
-	struct st_stream s;
+	struct st_onepass s;
 	struct byte_source stdin_src;
 	struct st_peeked peek;	/* its first bytes: an archive or not */
 	FILE *pipe;		/* a pipe named as the model */

@@ -126,7 +126,7 @@ scales_int8(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 
 /* q2 and q8: f32 [rows, blocks], every block's scale. */
 static size_t
-scales_q2(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
+scales_per_block(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 {
 	dims[0] = rows;
 	dims[1] = tstream_blocks(cols, block);
@@ -153,9 +153,9 @@ static const struct tstream_encoding encodings[] = {
 	{ TSTREAM__ENCODING__TERNARY_INT8, "ternary-int8", TSTREAM__DTYPE__I8,
 	    1, 1, 0, "int8", "_int8", layout_int8, scales_int8 },
 	{ TSTREAM__ENCODING__TERNARY_Q2, "ternary-q2", TSTREAM__DTYPE__U8,
-	    1, 1, 1, "q2", "_q2", layout_q2, scales_q2 },
+	    1, 1, 1, "q2", "_q2", layout_q2, scales_per_block },
 	{ TSTREAM__ENCODING__BLOCK_Q8, "block-q8", TSTREAM__DTYPE__U8, 0, 0,
-	    1, NULL, NULL, layout_q8, scales_q2 },
+	    1, NULL, NULL, layout_q8, scales_per_block },
 	{ TSTREAM__ENCODING__ROW_I8, "row-i8", TSTREAM__DTYPE__I8, 0, 0, 0,
 	    NULL, NULL, layout_row_i8, scales_rows },
 };

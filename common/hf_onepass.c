@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-#include "hf_stream.h"
+#include "hf_onepass.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ struct held {
 
 struct pass {
 	struct hf_model *m;
-	struct st_stream *s;
+	struct st_onepass *s;
 	struct tstream_writer *w;
 	uint8_t *buf;
 	struct held held;
@@ -56,7 +56,7 @@ copy_tensor(struct pass *p, struct hf_tensor *t, struct diag *d)
 	while (left > 0) {
 		size_t n = left < TSTREAM_CHUNK ? (size_t)left : TSTREAM_CHUNK;
 
-		if (st_stream_read(p->s, p->buf, n, what, d) == -1 ||
+		if (st_onepass_read(p->s, p->buf, n, what, d) == -1 ||
 		    tstream_write_payload(p->w, p->buf, n, d) == -1)
 			return -1;
 		left -= n;
@@ -109,7 +109,7 @@ take_packed(struct pass *p, struct hf_tensor *t, struct diag *d)
 	    d)) == NULL)
 		return -1;
 	p->held.t = t;
-	return st_stream_read(p->s, p->held.data, t->info.payload_length,
+	return st_onepass_read(p->s, p->held.data, t->info.payload_length,
 	    t->info.name, d);
 }
 
@@ -128,7 +128,7 @@ take_scale(struct pass *p, const struct st_tensor *st, struct diag *d)
 	if (st->end - st->begin > sizeof raw || !dtype_is_float(st->dtype))
 		return diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': expected "
 		    "one float", p->s->name, st->name);
-	if (st_stream_read(p->s, raw, (size_t)(st->end - st->begin), st->name,
+	if (st_onepass_read(p->s, raw, (size_t)(st->end - st->begin), st->name,
 	    d) == -1)
 		return -1;
 	dtype_to_f32(st->dtype, raw, &v, 1);
@@ -146,7 +146,7 @@ take(struct pass *p, const struct st_tensor *st, struct diag *d)
 	struct hf_tensor *t;
 
 	bitnet_name_parse(st->name, &bn);
-	if (st_stream_seek(p->s, st->begin, d) == -1)
+	if (st_onepass_seek(p->s, st->begin, d) == -1)
 		return -1;
 	if (bn.is_scale)
 		return take_scale(p, st, d);
@@ -158,8 +158,8 @@ take(struct pass *p, const struct st_tensor *st, struct diag *d)
 }
 
 int
-hf_stream_write(struct hf_model *m, const size_t *kept, size_t n,
-    struct st_stream *s, struct tstream_writer *w, struct diag *d)
+hf_onepass_write(struct hf_model *m, const size_t *kept, size_t n,
+    struct st_onepass *s, struct tstream_writer *w, struct diag *d)
 {
 	const struct st_file *f = &m->files[0];
 	struct pass p = { m, s, w, NULL, { NULL, NULL }, NULL, NULL, NULL, n };

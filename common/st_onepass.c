@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-#include "st_stream.h"
+#include "st_onepass.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "io.h"
 
 static int
-read_exact(struct st_stream *s, void *buf, size_t n, const char *what,
+read_exact(struct st_onepass *s, void *buf, size_t n, const char *what,
     struct diag *d)
 {
 	size_t done = 0;
@@ -27,8 +27,8 @@ read_exact(struct st_stream *s, void *buf, size_t n, const char *what,
 }
 
 int
-st_stream_open(struct st_stream *s, struct byte_source *src, const char *name,
-    uint64_t size, struct st_file *f, struct diag *d)
+st_onepass_open(struct st_onepass *s, struct byte_source *src,
+    const char *name, uint64_t size, struct st_file *f, struct diag *d)
 {
 	unsigned char lenbuf[8];
 	uint64_t hlen = 0;
@@ -67,7 +67,7 @@ st_stream_open(struct st_stream *s, struct byte_source *src, const char *name,
 }
 
 int
-st_stream_seek(struct st_stream *s, uint64_t off, struct diag *d)
+st_onepass_seek(struct st_onepass *s, uint64_t off, struct diag *d)
 {
 	char buf[65536];
 
@@ -86,7 +86,7 @@ st_stream_seek(struct st_stream *s, uint64_t off, struct diag *d)
 }
 
 int
-st_stream_read(struct st_stream *s, void *buf, size_t n, const char *what,
+st_onepass_read(struct st_onepass *s, void *buf, size_t n, const char *what,
     struct diag *d)
 {
 	if (read_exact(s, buf, n, what, d) == -1)
@@ -96,7 +96,7 @@ st_stream_read(struct st_stream *s, void *buf, size_t n, const char *what,
 }
 
 ssize_t
-st_stream_read_stdio(void *ctx, void *buf, size_t n, struct diag *d)
+st_onepass_read_stdio(void *ctx, void *buf, size_t n, struct diag *d)
 {
 	size_t got = fread(buf, 1, n, ctx);
 
@@ -117,7 +117,7 @@ st_peek(struct st_peeked *p, FILE *fp, const char *name, struct diag *d)
 }
 
 ssize_t
-st_stream_read_peeked(void *ctx, void *buf, size_t n, struct diag *d)
+st_onepass_read_peeked(void *ctx, void *buf, size_t n, struct diag *d)
 {
 	struct st_peeked *p = ctx;
 
@@ -128,5 +128,5 @@ st_stream_read_peeked(void *ctx, void *buf, size_t n, struct diag *d)
 		p->pos += k;
 		return (ssize_t)k;
 	}
-	return st_stream_read_stdio(p->fp, buf, n, d);
+	return st_onepass_read_stdio(p->fp, buf, n, d);
 }
