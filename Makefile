@@ -34,11 +34,16 @@ override CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=undefined \
 	    -fno-omit-frame-pointer
 override LDFLAGS += -fsanitize=$(SAN)
 endif
-CPPFLAGS += -Icommon -I$(BUILD)/gen
+# common/ is the library, one folder a wing (base, stream, reader, hf,
+# gguf, ternary, onnx, bitnet); its headers are included by name alone.
+COMMON_DIRS := $(sort $(dir $(wildcard common/*/*.c common/*/*.h)))
+COMMON_INC := $(patsubst %/,-I%,$(COMMON_DIRS))
+COMMON_H := $(wildcard common/*/*.h)
+CPPFLAGS += $(COMMON_INC) -I$(BUILD)/gen
 
 TOOLS    := st-read tern-dequant tstream-info onnx-emit onnx-verify gguf-read
 GEN      := $(BUILD)/gen
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*/*.c)
 COMMON_OBJ := $(COMMON_SRC:common/%.c=$(BUILD)/obj/common/%.o) \
 	      $(BUILD)/obj/gen/tstream.pb-c.o $(BUILD)/obj/gen/onnx.pb-c.o
 LIB      := $(BUILD)/libbitnet-onnx.a
@@ -77,7 +82,7 @@ $(BUILD)/obj/gen/%.o: $(GEN)/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/common/%.o: common/%.c $(GEN)/tstream.pb-c.h $(GEN)/onnx.pb-c.h \
-    $(GEN)/crc32c_table.h $(wildcard common/*.h)
+    $(GEN)/crc32c_table.h $(COMMON_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
@@ -85,7 +90,7 @@ $(LIB): $(COMMON_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN)/%: cmd/%/main.c $(LIB) $(wildcard common/*.h)
+$(BIN)/%: cmd/%/main.c $(LIB) $(COMMON_H)
 	@mkdir -p $(BIN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) \
 	    $(LDFLAGS) $(PKG_LIBS) -lm
@@ -213,7 +218,7 @@ fuzz-build:
 	@mkdir -p $(FUZZ_BIN)
 	for t in $(FUZZ_TARGETS); do \
 	    $(FUZZ_CC) -g -O1 $(WARN) \
-		-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon -Ibuild/fuzz/gen \
+		-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(COMMON_INC) -Ibuild/fuzz/gen \
 		-fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $(FUZZ_BIN)/fuzz_$$t \
 		tests/fuzz/fuzz_$$t.c build/fuzz/libbitnet-onnx.a \

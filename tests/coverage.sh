@@ -18,9 +18,10 @@ for t in cli onnx bundle docs robust faults; do
 	    ${PYTHON:-/usr/bin/python3} tests/test_$t.py | tail -1
 done
 mkdir -p build/cov/gcov
-for f in build/cov/obj/common/*.gcda; do
-	gcov -o build/cov/obj/common "common/$(basename "$f" .gcda).c" \
-	    >/dev/null 2>&1 || true
+for f in build/cov/obj/common/*/*.gcda; do
+	wing=$(basename "$(dirname "$f")")
+	gcov -o "build/cov/obj/common/$wing" \
+	    "common/$wing/$(basename "$f" .gcda).c" >/dev/null 2>&1 || true
 done
 for t in st-read tern-dequant tstream-info onnx-emit onnx-verify; do
 	gcov -o build/cov/bin "cmd/$t/main.c" >/dev/null 2>&1 || true
