@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "bitnet_config.h"
+#include "bitnet_family.h"
+#include "bitnet_names.h"
 #include "unit.h"
 
 static const char *full =
@@ -197,10 +199,48 @@ START_TEST(computation_keys_implemented)
 }
 END_TEST
 
+/* A family is known by its model_type, 1bitLLM's also by its
+ * architecture; its row decides its parts and spellings. */
+START_TEST(family_rows)
+{
+	const struct bitnet_family_row *f;
+	char name[BITNET_NAME_MAX];
+
+	f = bitnet_family_recognize("llama", "BitnetForCausalLM");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(f->id, BITNET_FAMILY_1BITLLM);
+	ck_assert_int_eq(bitnet_family_recognize("llama",
+	    "LlamaForCausalLM")->id, BITNET_FAMILY_LLAMA);
+	ck_assert_int_eq(bitnet_family_recognize("llama", NULL)->id,
+	    BITNET_FAMILY_LLAMA);
+	ck_assert_int_eq(bitnet_family_recognize("bitnet",
+	    "BitnetForCausalLM")->id, BITNET_FAMILY_BITNET);
+	ck_assert_ptr_null(bitnet_family_recognize("gpt2", NULL));
+	ck_assert_ptr_null(bitnet_family_recognize(NULL, NULL));
+	for (int i = 0; i < BITNET_N_FAMILIES; i++)
+		ck_assert_int_eq(bitnet_family_of((enum bitnet_family)i)->id,
+		    i);
+	ck_assert(!bitnet_family_has_part(BITNET_FAMILY_LLAMA,
+	    BITNET_FFN_SUB_NORM));
+	ck_assert(bitnet_family_has_part(BITNET_FAMILY_LLAMA,
+	    BITNET_DOWN_PROJ));
+	ck_assert(bitnet_family_has_part(BITNET_FAMILY_1BITLLM,
+	    BITNET_ATTN_SUB_NORM));
+	ck_assert_str_eq(bitnet_layer_name(BITNET_FAMILY_1BITLLM, 3,
+	    BITNET_ATTN_SUB_NORM, name, sizeof name),
+	    "model.layers.3.self_attn.inner_attn_ln.weight");
+	ck_assert_str_eq(bitnet_layer_name(BITNET_FAMILY_BITNET, 3,
+	    BITNET_ATTN_SUB_NORM, name, sizeof name),
+	    "model.layers.3.self_attn.attn_sub_norm.weight");
+	ck_assert_int_eq(bitnet_family_of(BITNET_FAMILY_BITNET)->act,
+	    BITNET_ACT_RELU2);
+}
+END_TEST
+
 Suite *
 suite_config(void)
 {
 	return UNIT_SUITE("config", the_2b4t_config, defaults, bad_configs,
 	    bad_key_types, computation_keys_refused,
-	    computation_keys_implemented);
+	    computation_keys_implemented, family_rows);
 }
