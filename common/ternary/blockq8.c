@@ -32,3 +32,16 @@ blockq8_quantize_row(const float *x, uint64_t n, uint32_t block,
 	}
 	return 0;
 }
+
+int
+blockq8_quantize_row_i8(const float *x, uint64_t n, uint32_t block,
+    uint8_t *codes, float *scales, uint64_t *bad)
+{
+	uint64_t stored = (n / block + (n % block != 0)) * block;
+
+	if (blockq8_quantize_row(x, n, block, codes, scales, bad) == -1)
+		return -1;
+	for (uint64_t k = 0; k < stored; k++)
+		codes[k] ^= BLOCKQ8_ZERO;	/* q + 128 -> q as int8 */
+	return 0;
+}

@@ -23,4 +23,9 @@
 int blockq8_quantize_row(const float *x, uint64_t n, uint32_t block,
     uint8_t *codes, float *scales, uint64_t *bad);
 
+/* The same with the codes as int8 (q itself, not q + 128): row-i8's
+ * codes when block is the whole row. */
+int blockq8_quantize_row_i8(const float *x, uint64_t n, uint32_t block,
+    uint8_t *codes, float *scales, uint64_t *bad);
+
 #endif

@@ -21,11 +21,12 @@
 /* --- the table forms ------------------------------------------------ */
 
 static const struct recode_table_form table_forms[] = {
-	{ "f16", TSTREAM__ENCODING__PLAIN, 0, 0, TSTREAM__DTYPE__F16 },
-	{ "f32", TSTREAM__ENCODING__PLAIN, 0, 0, TSTREAM__DTYPE__F32 },
-	{ "keep", TSTREAM__ENCODING__PLAIN, 0, 0, 0 },
-	{ "q8", TSTREAM__ENCODING__BLOCK_Q8, BLOCKQ8_TABLE_BLOCK, 0, 0 },
-	{ "int8", TSTREAM__ENCODING__ROW_I8, 0, 1, 0 },
+	{ "f16", TSTREAM__ENCODING__PLAIN, 0, NULL, TSTREAM__DTYPE__F16 },
+	{ "f32", TSTREAM__ENCODING__PLAIN, 0, NULL, TSTREAM__DTYPE__F32 },
+	{ "keep", TSTREAM__ENCODING__PLAIN, 0, NULL, 0 },
+	{ "q8", TSTREAM__ENCODING__BLOCK_Q8, BLOCKQ8_TABLE_BLOCK,
+	    blockq8_quantize_row, 0 },
+	{ "int8", TSTREAM__ENCODING__ROW_I8, 0, blockq8_quantize_row_i8, 0 },
 };
 #define N_TABLE_FORMS (sizeof table_forms / sizeof *table_forms)
 
@@ -248,7 +249,7 @@ quant_rows(const struct recode_job *j, const Tstream__TensorInfo *out,
 		if (rc == -1)
 			break;
 		dtype_to_f32(in->dtype, raw, f, cols);
-		if (blockq8_quantize_row(f, cols, block, raw,
+		if (tf->quantize_row(f, cols, block, raw,
 		    scales + row * blocks, &bad) == -1) {
 			rc = diag_fail(d, BN_EXIT_INPUT, "%s: tensor '%s': "
 			    "element [%llu, %llu] is %g; %s holds finite "
@@ -257,8 +258,6 @@ quant_rows(const struct recode_job *j, const Tstream__TensorInfo *out,
 			    (double)f[bad], tstream_encoding_name(out->encoding));
 			break;
 		}
-		for (uint64_t k = 0; tf->is_signed && k < per; k++)
-			raw[k] ^= BLOCKQ8_ZERO;	/* q + 128 -> q as int8 */
 		rc = tstream_write_payload(j->w, raw, per, d);
 	}
 	free(raw);

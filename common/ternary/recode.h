@@ -15,6 +15,8 @@
 #ifndef BN_RECODE_H
 #define BN_RECODE_H
 
+#include <stdint.h>
+
 #include "diag.h"
 #include "tstream.h"
 
@@ -31,7 +33,11 @@ struct recode_table_form {
 	const char *name;		/* --embed's word */
 	Tstream__Encoding encoding;	/* PLAIN, or a row-quantized one */
 	uint32_t block;			/* along a row; 0: the whole row */
-	int is_signed;			/* int8 codes, not uint8 + 128 */
+	/* a row-quantized encoding's codec: the n values of x in blocks
+	 * of block into codes and scales; -1 with *bad at a value it
+	 * cannot store */
+	int (*quantize_row)(const float *x, uint64_t n, uint32_t block,
+	    uint8_t *codes, float *scales, uint64_t *bad);
 	Tstream__DType half;		/* PLAIN: a bf16 or f16 table's type;
 					 * 0: as the source has it */
 };

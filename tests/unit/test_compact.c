@@ -60,7 +60,9 @@ START_TEST(form_names)
 	tf = recode_table_form_by_name("q8");
 	ck_assert_int_eq(tf->encoding, TSTREAM__ENCODING__BLOCK_Q8);
 	ck_assert_uint_eq(tf->block, BLOCKQ8_TABLE_BLOCK);
-	ck_assert_int_eq(recode_table_form_by_name("int8")->is_signed, 1);
+	ck_assert_ptr_eq(recode_table_form_by_name("int8")->quantize_row,
+	    blockq8_quantize_row_i8);
+	ck_assert_ptr_eq(tf->quantize_row, blockq8_quantize_row);
 	ck_assert_ptr_null(recode_table_form_by_name("q4"));
 	ck_assert_ptr_null(recode_table_form_at(5));
 }
@@ -199,7 +201,7 @@ END_TEST
 START_TEST(block_q8_rows)
 {
 	float x[40] = { 127.0f, -63.5f, 0.5f, -0.5f, 1.49f, 0.0f };
-	uint8_t codes[64];
+	uint8_t codes[64], i8[64];
 	float scales[2];
 	uint64_t bad = 0;
 
@@ -215,6 +217,11 @@ START_TEST(block_q8_rows)
 	ck_assert_float_eq(scales[1], 0.0f);	/* x[32..39] are zeros */
 	for (int k = 32; k < 64; k++)
 		ck_assert_uint_eq(codes[k], BLOCKQ8_ZERO);
+	/* as int8: the same values, padding included, without the offset */
+	ck_assert_int_eq(blockq8_quantize_row_i8(x, 40, 32, i8, scales, &bad),
+	    0);
+	for (int k = 0; k < 64; k++)
+		ck_assert_int_eq((int8_t)i8[k], (int)codes[k] - 128);
 	x[37] = NAN;
 	ck_assert_int_eq(blockq8_quantize_row(x, 40, 32, codes, scales, &bad),
 	    -1);
