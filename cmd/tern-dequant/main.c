@@ -120,7 +120,7 @@ parse_args(int argc, char **argv, struct options *o)
 		errx(BN_EXIT_USAGE, "--embed chooses how the compact forms "
 		    "(--to int8 or q2) store the embedding and head; with "
 		    "--to f32 every tensor is float32");
-	if (block && o->form.form != TSTREAM__ENCODING__TERNARY_Q2)
+	if (block && !tstream_encoding_of(o->form.form)->blocked)
 		errx(BN_EXIT_USAGE, "--block-size is the q2 form's; --to %s "
 		    "has no blocks", tstream_encoding_of(o->form.form)->form);
 	o->progress = progress_wanted(want, quiet);
