@@ -476,21 +476,14 @@ gguf_model_open(struct gguf_model *m, const char *path, struct diag *d)
 	return 0;
 }
 
-int
-gguf_model_table(struct gguf_model *m, struct model_table *t,
-    struct diag *d)
+void
+gguf_model_table(struct gguf_model *m, struct model_table *t)
 {
-	free(m->entries);
-	if ((m->entries = io_alloc((m->n_items + 1) * sizeof *m->entries,
-	    "manifest", d)) == NULL)
-		return -1;
-	for (size_t i = 0; i < m->n_items; i++)
-		m->entries[i] = &m->items[i].info;
 	*t = (struct model_table){ .path = m->g.path,
 	    .config_json = m->config_json, .config = m->config,
 	    .side_files = m->side_ptrs, .n_side_files = m->n_side,
-	    .tensors = m->entries, .n_tensors = m->n_items };
-	return 0;
+	    .tensors = MODEL_ROWS(m->items, m->n_items, struct gguf_item,
+	    info) };
 }
 
 /* A block-quantized tensor, dequantized a chunk of whole blocks at a
@@ -556,7 +549,6 @@ gguf_model_close(struct gguf_model *m)
 	for (size_t i = 0; i < m->n_items; i++)
 		free(m->items[i].hf_name);
 	free(m->items);
-	free(m->entries);
 	for (size_t i = 0; i < m->n_side; i++)
 		free(m->side[i].content.data);
 	bitnet_config_free(m->config);
@@ -574,10 +566,10 @@ src_open(void *src, const char *model, const char *config, struct diag *d)
 	return gguf_model_open(src, model, d);
 }
 
-static int
-src_table(void *src, struct model_table *t, struct diag *d)
+static void
+src_table(void *src, struct model_table *t)
 {
-	return gguf_model_table(src, t, d);
+	gguf_model_table(src, t);
 }
 
 static int

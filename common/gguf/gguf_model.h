@@ -50,13 +50,11 @@ struct gguf_model {
 	char tokenizer_note[4608];
 	struct gguf_item *items;	/* model order */
 	size_t n_items;
-	Tstream__TensorInfo **entries;	/* their infos, for the table */
 };
 
 int gguf_model_open(struct gguf_model *m, const char *path, struct diag *d);
 /* The model's tensor table (model_source.h), which points into m. */
-int gguf_model_table(struct gguf_model *m, struct model_table *t,
-    struct diag *d);
+void gguf_model_table(struct gguf_model *m, struct model_table *t);
 int gguf_model_write_tensor(const struct gguf_model *m, size_t i,
     struct tstream_writer *w, void *buf, struct diag *d);
 void gguf_model_close(struct gguf_model *m);

@@ -174,10 +174,10 @@ src_open(void *src, const char *model, const char *config, struct diag *d)
 	return hf_input_open(&s->in, &s->m, model, config, d);
 }
 
-static int
-src_table(void *src, struct model_table *t, struct diag *d)
+static void
+src_table(void *src, struct model_table *t)
 {
-	return hf_model_table(&((struct hf_source *)src)->m, t, d);
+	hf_model_table(&((struct hf_source *)src)->m, t);
 }
 
 static int

@@ -601,20 +601,14 @@ hf_model_open_stream(struct hf_model *m, const char *path, char *config_text,
 	return plan_tensors(m, d);
 }
 
-int
-hf_model_table(struct hf_model *m, struct model_table *t, struct diag *d)
+void
+hf_model_table(struct hf_model *m, struct model_table *t)
 {
-	free(m->entries);
-	if ((m->entries = io_alloc((m->n_tensors + 1) * sizeof *m->entries,
-	    "manifest", d)) == NULL)
-		return -1;
-	for (size_t i = 0; i < m->n_tensors; i++)
-		m->entries[i] = &m->tensors[i].info;
 	*t = (struct model_table){ .path = m->path,
 	    .config_json = m->config_text, .config = m->config,
 	    .side_files = m->side_ptrs, .n_side_files = m->n_side,
-	    .tensors = m->entries, .n_tensors = m->n_tensors };
-	return 0;
+	    .tensors = MODEL_ROWS(m->tensors, m->n_tensors, struct hf_tensor,
+	    info) };
 }
 
 int
@@ -646,7 +640,6 @@ hf_model_close(struct hf_model *m)
 		free(m->side[i].content.data);
 	free(m->files);
 	free(m->tensors);
-	free(m->entries);
 	free(m->side);
 	free(m->side_ptrs);
 	bitnet_config_free(m->config);

@@ -40,7 +40,6 @@ struct hf_model {
 	size_t n_files;
 	struct hf_tensor *tensors;	/* model order */
 	size_t n_tensors;
-	Tstream__TensorInfo **entries;	/* their infos, for the table */
 	Tstream__SideFile *side;
 	Tstream__SideFile **side_ptrs;
 	size_t n_side;
@@ -75,8 +74,7 @@ int hf_model_open(struct hf_model *m, const char *path,
     const char *config_path, struct diag *d);
 
 /* The model's tensor table (model_source.h), which points into m. */
-int hf_model_table(struct hf_model *m, struct model_table *t,
-    struct diag *d);
+void hf_model_table(struct hf_model *m, struct model_table *t);
 
 /* Order the tensors as their files lie in their archive (st_file order),
  * then by offset: the order that reads an archive front to back. */

@@ -12,9 +12,22 @@
 #ifndef BN_MODEL_SOURCE_H
 #define BN_MODEL_SOURCE_H
 
+#include <stddef.h>
+
 #include "diag.h"
 #include "selection.h"
 #include "tstream.h"
+
+/* A source's tensors as it keeps them: n rows of size bytes from rows,
+ * in stream order, each holding its manifest entry at info_offset. */
+struct model_rows {
+	void *rows;
+	size_t n, size, info_offset;
+};
+/* The rows of array[0 .. n - 1], of struct type with the entry member. */
+#define MODEL_ROWS(array, count, type, member) \
+	((struct model_rows){ (array), (count), sizeof(type), \
+	    offsetof(type, member) })
 
 /* What an open model holds: valid until its source is closed. */
 struct model_table {
@@ -23,9 +36,12 @@ struct model_table {
 	Tstream__ModelConfig *config;
 	Tstream__SideFile **side_files;
 	size_t n_side_files;
-	Tstream__TensorInfo **tensors;	/* in stream order */
-	size_t n_tensors;
+	struct model_rows tensors;
 };
+
+/* The manifest entry of tensor i of t. */
+Tstream__TensorInfo *model_table_entry(const struct model_table *t,
+    size_t i);
 
 /* A model source: its state is `size` zeroed bytes that the caller
  * allocates. */
@@ -37,7 +53,7 @@ struct model_source {
 	int (*open)(void *src, const char *model, const char *config,
 	    struct diag *d);
 	/* Its table (the source owns what it points to). */
-	int (*table)(void *src, struct model_table *t, struct diag *d);
+	void (*table)(void *src, struct model_table *t);
 	/* Write tensors kept[0 .. n - 1] of the table to w, in that order
 	 * (the order of the table). */
 	int (*write)(void *src, const size_t *kept, size_t n,
