@@ -18,6 +18,8 @@ struct cfg_ctx {
 	json_t *root;
 	const char *path;
 	struct diag *d;
+	/* the family's row, once get_identity has found it */
+	const struct bitnet_family_row *family;
 };
 
 static const char *
@@ -150,7 +152,7 @@ static int
 get_quant(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
 	json_t *q = json_object_get(c->root, "quantization_config");
-	struct cfg_ctx qc = { q, c->path, c->d };
+	struct cfg_ctx qc = { q, c->path, c->d, c->family };
 
 	if (q == NULL || json_is_null(q))
 		return 0;	/* strings stay NULL: not a quantized config */
@@ -269,8 +271,7 @@ get_identity(struct cfg_ctx *c, Tstream__ModelConfig *m)
 static int
 get_sizes(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
-	const struct bitnet_family_row *f = bitnet_family_of(
-	    bitnet_config_family(m));
+	const struct bitnet_family_row *f = c->family;
 
 	if (get_uint(c, "hidden_size", 0, BITNET_MAX_DIM, &m->hidden_size) ||
 	    get_uint(c, "num_hidden_layers", 0, BITNET_MAX_LAYERS,
@@ -307,8 +308,7 @@ get_scalars(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
 	json_t *tie = json_object_get(c->root, "tie_word_embeddings");
 	json_t *bos = json_object_get(c->root, "bos_token_id");
-	const struct bitnet_family_row *f = bitnet_family_of(
-	    bitnet_config_family(m));
+	const struct bitnet_family_row *f = c->family;
 
 	/* the defaults of the family's config class */
 	if (get_real(c, "rope_theta", f->rope_theta, &m->rope_theta) == -1 ||
@@ -404,7 +404,7 @@ is_llama3_rope(json_t *v)
 static int
 get_llama3(struct cfg_ctx *c, json_t *v, Tstream__ModelConfig *m)
 {
-	struct cfg_ctx sc = { v, c->path, c->d };
+	struct cfg_ctx sc = { v, c->path, c->d, c->family };
 	Tstream__RopeLlama3 *r = calloc(1, sizeof *r);
 	const char *key;
 	json_t *e;
@@ -448,8 +448,7 @@ check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 	json_t *params = json_object_get(c->root, "rope_parameters");
 	json_t *theta, *partial = json_object_get(c->root,
 	    "partial_rotary_factor");
-	const struct bitnet_family_row *f = bitnet_family_of(
-	    bitnet_config_family(m));
+	const struct bitnet_family_row *f = c->family;
 	char why[96];
 	double x;
 
@@ -492,8 +491,7 @@ check_rope(struct cfg_ctx *c, Tstream__ModelConfig *m)
 static int
 check_layers(struct cfg_ctx *c, Tstream__ModelConfig *m)
 {
-	const struct bitnet_family_row *f = bitnet_family_of(
-	    bitnet_config_family(m));
+	const struct bitnet_family_row *f = c->family;
 	json_t *v;
 
 	if (strcmp(m->hidden_act, f->hidden_act) != 0)
@@ -554,7 +552,7 @@ bitnet_config_parse(const char *text, size_t len, const char *path,
     Tstream__ModelConfig **out, struct diag *d)
 {
 	Tstream__ModelConfig *m;
-	struct cfg_ctx c = { NULL, path, d };
+	struct cfg_ctx c = { NULL, path, d, NULL };
 
 	if ((c.root = jsonio_parse(text, len, path, "the config", d)) == NULL)
 		return -1;
@@ -569,7 +567,9 @@ bitnet_config_parse(const char *text, size_t len, const char *path,
 		return diag_fail(d, BN_EXIT_IO, "out of memory");
 	}
 	tstream__model_config__init(m);
-	if (get_identity(&c, m) == -1 || get_sizes(&c, m) == -1 ||
+	if (get_identity(&c, m) == 0)	/* the family, decided once */
+		c.family = bitnet_family_of(bitnet_config_family(m));
+	if (c.family == NULL || get_sizes(&c, m) == -1 ||
 	    get_scalars(&c, m) == -1 || get_eos(&c, m) == -1 ||
 	    get_quant(&c, m) == -1 || check_layers(&c, m) == -1 ||
 	    check_quant(&c) == -1) {
