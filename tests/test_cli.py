@@ -8,6 +8,7 @@ the one-line messages.  Prints 'N passed, N failed' last."""
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import struct
@@ -266,7 +267,6 @@ def a_short_flag_means_one_thing_in_every_tool():
     """Each tool's --help pairs its short flags with long ones: a letter
     names the same long option everywhere, and the short forms dropped
     for that (tern-dequant's -t -b -e, tstream-info's -c) are refused."""
-    import re
     meaning = {}
     for t in ("st-read", "gguf-read", "tern-dequant", "onnx-emit",
               "onnx-verify", "tstream-info"):
