@@ -17,7 +17,8 @@ Version by tools/train_bitnet.py) as the yardstick of every form:
   test_onnx.py check to 1e-4 on the logits;
 - 64 tokens of greedy generation through transformers.js equal to the
   reference's, for every exact form;
-- the fast choices (MatMulNBits accuracy_level 4, onnxruntime's LUT
+- the fast choices (MatMulNBits accuracy_level 4, with the graph's
+  per-token activation quantization or MatMulNBits' own, onnxruntime's LUT
   kernels, the block-q8 embedding and head) report their perplexity
   change and greedy agreement, bounded at what bitnet-onnx(7) says.
 
@@ -191,6 +192,8 @@ def fast_settings_report_their_cost():
     for label, dq, emit, options, session in (
             ("q2 accuracy_level 4", "--to q2", "--accuracy-level 4", None,
              None),
+            ("q2 level 4 mlas-act", "--to q2 --block-size 128 --embed q8",
+             "--accuracy-level 4 --no-act-quant", None, None),
             ("q2 LUT kernels", "--to q2", "", LUT,
              '{"mlas.use_lut_gemm":"1"}'),
             ("q2 q8-embedding", "--to q2 --embed q8", "", None, None),

@@ -162,13 +162,14 @@ add_constants(struct ctx *x)
 
 	x->eps = og_scalar_f32(x->g, "rms_norm_eps", (float)c->rms_norm_eps);
 	x->two = og_scalar_f32(x->g, "two", 2.0f);
-	add_act_constants(x);
-	x->attn_scale = og_scalar_f32(x->g, "attn_scale",
-	    (float)(1.0 / sqrt((double)hd)));
 	x->half_split = og_vec_i64(x->g, "half", (const int64_t[]){ hd / 2,
 	    hd / 2 }, 2);
 	x->flat_q = og_vec_i64(x->g, "flat_q", (const int64_t[]){ -1,
 	    heads * hd }, 2);
+	if (x->gqa)	/* the operator scales and repeats the heads itself */
+		return;
+	x->attn_scale = og_scalar_f32(x->g, "attn_scale",
+	    (float)(1.0 / sqrt((double)hd)));
 	x->gqa_expand = og_vec_i64(x->g, "gqa_expand", (const int64_t[]){ 1,
 	    1, group, 1, 1 }, 5);
 	x->gqa_shape = og_vec_i64(x->g, "gqa_shape", (const int64_t[]){ 0,
@@ -382,6 +383,7 @@ act_quant(struct ctx *x, const char *in, struct act *a)
 	a->in = in;
 	if (!x->act_quant)
 		return;
+	add_act_constants(x);
 	a->s = token_scale(x, in, x->q127, &xs);
 	a->xq = og_op3(x->g, "Clip", "act_q", xs, x->qmin, x->qmax);
 }

@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: ISC
 // Time one BitNet ONNX model in onnxruntime-node (CPU): session load,
 // prefill of PREFILL tokens, then DECODE greedy steps with the KV cache.
-// KV_HEADS, HEAD_DIM and VOCAB (environment) are the model's sizes;
+// KV_HEADS, HEAD_DIM and VOCAB (environment) are the model's sizes,
+// THREADS the intra-op threads (default: every core);
 // LOGITS_OUT, if set, receives the float32 logits of the prefill's last
 // position.
 //
@@ -15,7 +16,8 @@
 // e.g. '{"mlas.use_lut_gemm":"1"}'.
 'use strict';
 const fs = require('fs');
-const { ort, emptyPast, step } = require('./session.js');
+const { ort, sessionOptions, emptyPast, step } =
+  require('./session.js');
 
 function lastLogits(logits) {
   const [, seq, vocab] = logits.dims;
@@ -28,8 +30,8 @@ async function main() {
   const decode = Number(decodeArg || 32);
   const extra = extraArg ? JSON.parse(extraArg) : {};
   const t0 = process.hrtime.bigint();
-  const session = await ort.InferenceSession.create(model, {
-    graphOptimizationLevel: 'all', extra });
+  const session = await ort.InferenceSession.create(model,
+    sessionOptions(extra));
   const t1 = process.hrtime.bigint();
   if (!session.inputNames.some((n) => n.startsWith('past_key_values.'))) {
     throw new Error(`${model}: no past_key_values inputs`);

@@ -5,7 +5,8 @@
 // STEPS decode steps; prints each operator type's time per token (the
 // decode steps only), its share of the kernels' time, its nodes per token,
 // and the MatMulNBits / MatMulInteger / Gemm time per weight shape.
-// KV_HEADS and HEAD_DIM (environment) are the model's cache sizes.  The
+// KV_HEADS and HEAD_DIM (environment) are the model's cache sizes,
+// THREADS the intra-op threads (default: every core).  The
 // profiler itself slows the run down; read the shares, not the totals.
 //
 //   node profile.js MODEL [STEPS [SESSION_CONFIG_JSON]]
@@ -13,14 +14,15 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { ort, emptyPast, step } = require('./session.js');
+const { ort, sessionOptions, emptyPast, step } =
+  require('./session.js');
 
 async function run(model, steps, extra) {
   const prefix = path.join(fs.mkdtempSync(path.join(os.tmpdir(),
     'bn-profile-')), 'p');
-  const session = await ort.InferenceSession.create(model, {
-    graphOptimizationLevel: 'all', enableProfiling: true,
-    profileFilePrefix: prefix, extra });
+  const session = await ort.InferenceSession.create(model,
+    sessionOptions(extra, { enableProfiling: true,
+      profileFilePrefix: prefix }));
   const kv = Number(process.env.KV_HEADS || 5);
   const hd = Number(process.env.HEAD_DIM || 128);
   const ids = Array.from({ length: 16 }, (_, i) => (i * 7919) % 1000);

@@ -7,11 +7,14 @@
 //
 // DTYPE is fp32 (onnx/model.onnx), int8 (model_int8.onnx) or q2
 // (model_q2.onnx); SESSION_JSON, e.g. '{"mlas.use_lut_gemm":"1"}', gives
-// onnxruntime session config entries.  Prints one JSON line:
+// onnxruntime session config entries; THREADS (environment) the intra-op
+// threads, every core when unset (onnxruntime's own default ran one on a
+// 2-core virtual machine).  Prints one JSON line:
 // {"prompt_ids": [...], "new_ids": [...], "text": "...", "tokens_per_s": N,
 //  "decode_tok_s": N, "load_s": S, "peak_rss_mib": M}
 // (tokens_per_s: the rate of the whole generate call, prompt included;
 // decode_tok_s: of the tokens after the first).
+import os from 'node:os';
 import path from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, TextStreamer, env } from '@huggingface/transformers';
 
@@ -30,7 +33,10 @@ const tokenizer = await AutoTokenizer.from_pretrained(name);
 const model = await AutoModelForCausalLM.from_pretrained(name, {
   dtype,
   device: 'cpu',
-  session_options: extra ? { extra: JSON.parse(extra) } : undefined,
+  session_options: {
+    intraOpNumThreads: Number(process.env.THREADS || os.cpus().length),
+    ...(extra ? { extra: JSON.parse(extra) } : {}),
+  },
 });
 const inputs = tokenizer(prompt);
 const times = [];
