@@ -842,7 +842,7 @@ def compact_forms_store_the_embedding_as_asked():
         assert err[~small].max() == 0 and err.max() <= 2.0 ** -25, embed
     p = sh("%s %s | %s --embed f64" % (tool("st-read"), d,
                                        tool("tern-dequant")))
-    assert p.returncode == 2 and b"--embed takes f16, f32, keep, q8 or int8" in \
+    assert p.returncode == 2 and b"--embed takes f16, f32, keep, q8, q4 or int8" in \
         p.stderr, p.stderr
     # a value beyond float16 is refused by name, and f32 takes it
     big = os.path.join(TMP, "big-embed")
@@ -861,6 +861,18 @@ def compact_forms_store_the_embedding_as_asked():
     p = sh("%s %s | %s --to q2 --embed f32 > /dev/null" % (
         tool("st-read"), big, tool("tern-dequant")))
     assert p.returncode == 0, p.stderr
+
+
+def stored_tables(path, stored):
+    """The model at path, after checking that each table of stored
+    {name: (codes, scales)} is its initializers name and name.scales."""
+    m = onnx.load(path)
+    inits = {t.name: onnx.numpy_helper.to_array(t)
+             for t in m.graph.initializer}
+    for t, (codes, scales) in stored.items():
+        assert np.array_equal(inits[t], codes), t
+        assert np.array_equal(inits[t + ".scales"], scales), t
+    return m
 
 
 def q8_blocks(x):
@@ -896,12 +908,8 @@ def q8_embedding_and_head():
         want, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
         for to in ("--to q2 --embed q8", "--to int8 --embed q8"):
             path = emit(name, to=to)
-            m = onnx.load(path)
-            inits = {t.name: onnx.numpy_helper.to_array(t)
-                     for t in m.graph.initializer}
-            assert np.array_equal(inits["model.embed_tokens.weight"], codes)
-            assert np.array_equal(
-                inits["model.embed_tokens.weight.scales"], scales)
+            m = stored_tables(path, {"model.embed_tokens.weight":
+                                     (codes, scales)})
             ops = [n.op_type for n in m.graph.node]
             assert "GatherBlockQuantized" not in ops, ops
             gathered = [n.input[0] for n in m.graph.node
@@ -951,6 +959,76 @@ def q8_embedding_and_head():
     assert out["logits"].shape == (1, 4, 6)
 
 
+def q4_blocks(x):
+    """numpy's block-q4 of a float32 matrix [R, C], C a multiple of 32:
+    codes u8 [R, C/32, 16] (two a byte, the first low), scales [R, C/32]
+    and the codes q + 8 [R, C/32, 32], as tstream(5) says: m, the value
+    of largest magnitude, put at -8 + s/8 for s in -8..8, x * (1/d) clamped
+    to -8..7 and rounded half up, each with its least-squares scale
+    sum(x q) / sum(q q), the one of largest sum(x q)^2 / sum(q q) (least
+    error) kept, the first of equals; in float32, summed in order."""
+    f = np.float32
+    b = x.astype(f).reshape(x.shape[0], -1, 32)
+    m = np.take_along_axis(b, np.abs(b).argmax(-1)[..., None], -1)[..., 0]
+    best_q = np.zeros(b.shape, np.int64)
+    best_d = np.zeros(m.shape, f)
+    most = np.full(m.shape, f(-1))
+    live = m != 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for s in range(-8, 9):
+            inv = f(1) / (m / (f(-8) + f(s) / f(8)))
+            q = np.floor(np.clip(b * inv[..., None], f(-8), f(7)) + f(8.5))
+            q = q.astype(np.int64) - 8
+            xq, qq = np.zeros(m.shape, f), np.zeros(m.shape, f)
+            for i in range(32):
+                xq = xq + b[..., i] * q[..., i].astype(f)
+                qq = qq + (q[..., i] ** 2).astype(f)
+            score = np.where(qq > 0, xq * xq / qq, f(0))
+            fit = np.where(qq > 0, xq / qq, m / (f(-8) + f(s) / f(8)))
+            better = live & (score > most)
+            most = np.where(better, score, most)
+            best_d = np.where(better, fit, best_d).astype(f)
+            best_q = np.where(better[..., None], q, best_q)
+    c = (best_q + 8).astype(np.uint8)
+    return c[..., 0::2] | (c[..., 1::2] << 4), best_d, c
+
+
+@SUITE.test
+def q4_embedding_and_head():
+    """--embed q4: the embedding stored as numpy's block-q4 byte for byte,
+    its rows gathered and unpacked exactly with standard operators; the
+    tied head as MatMulNBits bits=4 at accuracy level 4: logits within
+    Q4_LOGITS_BOUND of the reference run on the same 4-bit table."""
+    for name in ("tiny", "llama"):
+        ref = reference.Reference(model_dir(*next(c for c in CONFIGS
+                                                  if c[0] == name)))
+        stored = {}
+        for t in ("model.embed_tokens.weight", "lm_head.weight"):
+            if t in ref.t:  # the Llama family's untied head too
+                codes, scales, q = q4_blocks(ref.t[t])
+                stored[t] = codes, scales
+                ref.t[t] = ((q.astype(np.float32) - 8) * scales[..., None]
+                            ).reshape(ref.t[t].shape)
+        table = ref.t["model.embed_tokens.weight"]
+        ids, mask, pos = pick_ids(ref, (1, 7))
+        want, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
+        path = emit(name, to="--to q2 --embed q4")
+        m = stored_tables(path, stored)
+        head = [n for n in m.graph.node if n.op_type == "MatMulNBits" and
+                n.input[1] == list(stored)[-1]]
+        assert [a.i for n in head for a in n.attribute
+                if a.name == "bits"] == [4], head
+        onnx.checker.check_model(m, full_check=True)
+        err = rel_err(logits_of(path, ref, ids, mask, pos)["logits"], want)
+        REPORT.append("%-10s %-24s max |diff| / max |ref| = %.2e"
+                      % (name, "q2 --embed q4", err))
+        assert err <= Q4_LOGITS_BOUND, (name, err)
+        part, _ = emit_part(name, "-t 'model.embed_tokens.*'",
+                            "--to q2 --embed q4")
+        h = ort_run.run(part, {"input_ids": ids})[0]["hidden_states"]
+        assert np.array_equal(h, table[ids]), "the q4 gather is inexact"
+
+
 def row_i8(x):
     """numpy's row-i8 of a float32 matrix [R, C]: codes i8 [R, C] and
     scales [R, 1], as tstream(5) says (one block-q8 block a row, its
@@ -987,12 +1065,7 @@ def int8_embedding_and_head():
         want, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
         for to in ("--to int8 --embed int8", "--to q2 --embed int8"):
             path = emit(name, to=to)
-            m = onnx.load(path)
-            inits = {t.name: onnx.numpy_helper.to_array(t)
-                     for t in m.graph.initializer}
-            for k, (codes, d) in stored.items():
-                assert np.array_equal(inits[k], codes), k
-                assert np.array_equal(inits[k + ".scales"], d), k
+            m = stored_tables(path, stored)
             ops = [n.op_type for n in m.graph.node]
             assert "Gemm" not in ops and "MatMulNBits" not in ops or \
                 "q2" in to, ops
@@ -1232,6 +1305,7 @@ LUT = {"extra": {"mlas.use_lut_gemm": "1"}}
 # the bounds bitnet-onnx(7) documents under "Compact forms"
 LUT_BLOCK_BOUND = 5e-2    # one decoder block's output
 Q8_LOGITS_BOUND = 2e-2    # the int8 activations of a block-q8 head
+Q4_LOGITS_BOUND = 2e-2    # and of a block-q4 one
 LUT_LOGITS_BOUND = 1.0    # logits of the 4-layer demo model
 
 

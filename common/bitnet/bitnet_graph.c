@@ -798,6 +798,30 @@ final_node(struct ctx *x, const char *op, const char *hint,
 	return out;
 }
 
+/* The codes c of a block-q4 table's gathered rows, as float32 [batch,
+ * seq, blocks, block / 2] (two a byte), unpacked to [batch, seq, blocks,
+ * block]: hi = floor(c / 16), lo = c - 16 hi, each pair (lo, hi) side by
+ * side; float operators (exact on integers below 256), since BitShift
+ * and BitwiseAnd are not in every provider. */
+static const char *
+unpack_nibbles(struct ctx *x, const char *c, uint32_t block)
+{
+	struct onnx_graph *g = x->g;
+	const char *sixteen = og_scalar_f32(g, "sixteen", 16.0f);
+	const char *hi = og_op1(g, "Floor", "nibble_hi", og_op2(g, "Div",
+	    "codes_16ths", c, sixteen));
+	const char *lo = og_op2(g, "Sub", "nibble_lo", c, og_op2(g, "Mul",
+	    "hi_16", hi, sixteen));
+	const char *last = og_vec_i64(g, "axis_last", (const int64_t[]){ -1 },
+	    1);
+	const char *pairs = int_attr_node(x, "Concat", "nibble_pairs",
+	    (const char *const[]){ og_op2(g, "Unsqueeze", "lo_1", lo, last),
+	    og_op2(g, "Unsqueeze", "hi_1", hi, last) }, 2, "axis", -1);
+
+	return og_op2(g, "Reshape", "embedded_codes4", pairs, og_vec_i64(g,
+	    "q4_unpacked", (const int64_t[]){ 0, 0, 0, (int64_t)block }, 4));
+}
+
 /* The rows of piece p at ids, as float32 [batch, seq, hidden], named out
  * when given: a plain table gathered (a half one cast after the Gather);
  * a block-q8 one's codes [batch, seq, blocks, block] as float less the
@@ -812,6 +836,7 @@ gather_rows(struct ctx *x, const struct piece *p, const char *ids,
 	struct onnx_graph *g = x->g;
 	const char *in[2] = { p->w, ids }, *rows;
 	uint64_t width;
+	int q4;
 
 	if (p->t->encoding == TSTREAM__ENCODING__PLAIN && !is_half(p->t))
 		return final_node(x, "Gather", "embedded", in, 2, NULL, out);
@@ -826,8 +851,12 @@ gather_rows(struct ctx *x, const struct piece *p, const char *ids,
 		in[0] = rows;
 		return final_node(x, "Mul", "embedded", in, 2, NULL, out);
 	}
+	q4 = p->t->encoding == TSTREAM__ENCODING__BLOCK_Q4;
+	if (q4)
+		rows = unpack_nibbles(x, rows, p->t->block_size);
 	in[0] = og_op2(g, "Mul", "embedded_blocks", og_op2(g, "Sub",
-	    "embedded_centred", rows, og_scalar_f32(g, "q8_zero",
+	    "embedded_centred", rows, q4 ? og_scalar_f32(g, "q4_zero",
+	    (float)BLOCKQ4_ZERO) : og_scalar_f32(g, "q8_zero",
 	    (float)BLOCKQ8_ZERO)), og_op2(g, "Unsqueeze", "embedded_scales",
 	    in[1], og_vec_i64(g, "axis_3", (const int64_t[]){ 3 }, 1)));
 	width = tstream_blocks(x->c->hidden_size, p->t->block_size) *
@@ -948,9 +977,10 @@ head_rows(struct ctx *x, const struct piece *p, const char *h,
 	struct onnx_graph *g = x->g;
 	const char *acc, *w;
 
-	if (p->t->encoding == TSTREAM__ENCODING__BLOCK_Q8)
-		return matmul_nbits(x, "head", h, p->t, p->w, p->ws, p->rows, 8,
-		    4);
+	if (p->t->encoding == TSTREAM__ENCODING__BLOCK_Q8 ||
+	    p->t->encoding == TSTREAM__ENCODING__BLOCK_Q4)
+		return matmul_nbits(x, "head", h, p->t, p->w, p->ws, p->rows,
+		    p->t->encoding == TSTREAM__ENCODING__BLOCK_Q8 ? 8 : 4, 4);
 	if (p->t->encoding == TSTREAM__ENCODING__ROW_I8) {
 		acc = int_attr_node(x, "Cast", "head_acc_f", (const char *
 		    const[]){ og_op3(g, "MatMulInteger", "head_acc", xu7,

@@ -104,6 +104,15 @@ layout_q8(const Tstream__TensorInfo *t, uint64_t n,
 	return layout_blocks(t, 1, l);
 }
 
+/* BLOCK_Q4: two codes a byte (MatMulNBits bits=4). */
+static int
+layout_q4(const Tstream__TensorInfo *t, uint64_t n,
+    struct tstream_layout *l)
+{
+	(void)n;
+	return layout_blocks(t, 2, l);
+}
+
 /* ROW_I8: i8 [rows, cols], one byte a value, the shape itself. */
 static int
 layout_row_i8(const Tstream__TensorInfo *t, uint64_t n,
@@ -124,7 +133,7 @@ scales_int8(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 	return 1;
 }
 
-/* q2 and q8: f32 [rows, blocks], every block's scale. */
+/* q2, q8 and q4: f32 [rows, blocks], every block's scale. */
 static size_t
 scales_per_block(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 {
@@ -156,6 +165,8 @@ static const struct tstream_encoding encodings[] = {
 	    1, 1, 1, "q2", "_q2", layout_q2, scales_per_block },
 	{ TSTREAM__ENCODING__BLOCK_Q8, "block-q8", TSTREAM__DTYPE__U8, 0, 0,
 	    1, NULL, NULL, layout_q8, scales_per_block },
+	{ TSTREAM__ENCODING__BLOCK_Q4, "block-q4", TSTREAM__DTYPE__U8, 0, 0,
+	    1, NULL, NULL, layout_q4, scales_per_block },
 	{ TSTREAM__ENCODING__ROW_I8, "row-i8", TSTREAM__DTYPE__I8, 0, 0, 0,
 	    NULL, NULL, layout_row_i8, scales_rows },
 };

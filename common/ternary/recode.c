@@ -26,6 +26,8 @@ static const struct recode_table_form table_forms[] = {
 	{ "keep", TSTREAM__ENCODING__PLAIN, 0, NULL, 0 },
 	{ "q8", TSTREAM__ENCODING__BLOCK_Q8, BLOCKQ8_TABLE_BLOCK,
 	    blockq8_quantize_row, 0 },
+	{ "q4", TSTREAM__ENCODING__BLOCK_Q4, BLOCKQ8_TABLE_BLOCK,
+	    blockq4_quantize_row, 0 },
 	{ "int8", TSTREAM__ENCODING__ROW_I8, 0, blockq8_quantize_row_i8, 0 },
 };
 #define N_TABLE_FORMS (sizeof table_forms / sizeof *table_forms)
@@ -236,7 +238,7 @@ quant_rows(const struct recode_job *j, const Tstream__TensorInfo *out,
 	const struct recode_table_form *tf = j->s->table;
 	uint64_t cols = in->shape[1], per = out->payload_length / in->shape[0];
 	uint32_t block = tf->block ? tf->block : (uint32_t)cols;
-	uint64_t blocks = per / block, bad;
+	uint64_t blocks = tstream_blocks(cols, block), bad;
 	size_t es = dtype_size(in->dtype);
 	/* one row as it arrives, then its codes */
 	uint8_t *raw = io_alloc(cols * es > per ? cols * es : per, in->name,

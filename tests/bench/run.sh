@@ -67,6 +67,7 @@ forms=(
 	"q2 acc4 q8 last|--to q2 --embed q8|--accuracy-level 4 --last-logits|{}"
 	"q2 b128 acc4 q8 last|--to q2 --block-size 128 --embed q8|--accuracy-level 4 --last-logits|{}"
 	"q2 b128 acc4 mlas-act|--to q2 --block-size 128 --embed q8|--accuracy-level 4 --no-act-quant --last-logits|{}"
+	"q2 b128 acc4 q4 mlas-act|--to q2 --block-size 128 --embed q4|--accuracy-level 4 --no-act-quant --last-logits|{}"
 )
 # ONLY='NAME,NAME' keeps those forms alone (the first is then the base of
 # the "x f32" columns).
@@ -283,7 +284,9 @@ print("copy bandwidth %.1f GB/s (read + written, a thread per core); %s "
 PY
 for f in "${forms[@]}"; do
 	IFS='|' read -r name dq em extra <<<"$f"
-	case $name in "q2 b128 acc4 mlas-act" | "int8 f32-embed") ;; *) continue ;; esac
+	case $name in "q2 b128 acc4 q4 mlas-act" | "int8 f32-embed") ;;
+	*) continue ;;
+	esac
 	echo "where the time goes: $name"
 	node "$root/tests/bench/profile.js" "$(file_of "$dir" "$name" "$dq" \
 	    "$em")" 8 "$extra" 2>/dev/null

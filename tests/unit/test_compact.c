@@ -52,7 +52,7 @@ START_TEST(form_names)
 	ck_assert_str_eq(tstream_encoding_forms(", ", names, sizeof names),
 	    "f32, int8, q2");
 	ck_assert_str_eq(recode_table_form_names(", ", " or ", names,
-	    sizeof names), "f16, f32, keep, q8 or int8");
+	    sizeof names), "f16, f32, keep, q8, q4 or int8");
 	ck_assert_str_eq(recode_table_form_names(", ", " or ", names, 9),
 	    "f16, f32");	/* cut short */
 	ck_assert_ptr_eq(recode_table_form_at(0),
@@ -63,8 +63,11 @@ START_TEST(form_names)
 	ck_assert_ptr_eq(recode_table_form_by_name("int8")->quantize_row,
 	    blockq8_quantize_row_i8);
 	ck_assert_ptr_eq(tf->quantize_row, blockq8_quantize_row);
-	ck_assert_ptr_null(recode_table_form_by_name("q4"));
-	ck_assert_ptr_null(recode_table_form_at(5));
+	tf = recode_table_form_by_name("q4");
+	ck_assert_int_eq(tf->encoding, TSTREAM__ENCODING__BLOCK_Q4);
+	ck_assert_ptr_eq(tf->quantize_row, blockq4_quantize_row);
+	ck_assert_ptr_null(recode_table_form_by_name("q6"));
+	ck_assert_ptr_null(recode_table_form_at(6));
 }
 END_TEST
 
@@ -229,9 +232,63 @@ START_TEST(block_q8_rows)
 }
 END_TEST
 
+/* The value (code - 8) * scale of code i of a block-q4 row. */
+static float
+q4_value(const uint8_t *codes, const float *scales, int i, int block)
+{
+	int c = i % 2 ? codes[i / 2] >> 4 : codes[i / 2] & 15;
+
+	return (float)(c - (int)BLOCKQ4_ZERO) * scales[i / block];
+}
+
+/* Block-q4: a block of multiples of one step in -8..7 comes back exactly,
+ * two codes a byte, the first low; a block of other values with less
+ * squared error than Q4_0's d = m / -8 leaves; the padded tail; a value
+ * that is not finite. */
+START_TEST(block_q4_rows)
+{
+	static const float steps[8] = { -8, 7, 3, -2, 0, 1, -5, 6 };
+	float x[72] = { 0 }, scales[3];
+	uint8_t codes[36];
+	uint64_t bad = 0;
+	double err = 0.0, q40 = 0.0;
+
+	for (int k = 0; k < 32; k++) {
+		x[k] = 0.25f * steps[k % 8];
+		x[32 + k] = sinf(0.7f * (float)k) * (1.0f + (float)k / 8.0f);
+	}
+	ck_assert_int_eq(blockq4_quantize_row(x, 72, 32, codes, scales, &bad),
+	    0);
+	ck_assert_float_eq(scales[0], 0.25f);
+	ck_assert_uint_eq(codes[0], 0u | 15u << 4);	/* -8 + 8, 7 + 8 */
+	for (int k = 0; k < 32; k++)
+		ck_assert_float_eq(q4_value(codes, scales, k, 32), x[k]);
+	float m = 0.0f;
+	for (int k = 32; k < 64; k++)
+		m = fabsf(x[k]) > fabsf(m) ? x[k] : m;
+	for (int k = 32; k < 64; k++) {
+		float q = fminf(fmaxf(roundf(x[k] * -8.0f / m), -8.0f), 7.0f);
+		double e = x[k] - q * (m / -8.0f);
+
+		q40 += e * e;
+		e = x[k] - q4_value(codes, scales, k, 32);
+		err += e * e;
+	}
+	ck_assert(err < q40 && err > 0.0);
+	ck_assert_float_eq(scales[2], 0.0f);	/* x[64..71] are zeros */
+	for (int k = 32; k < 36; k++)
+		ck_assert_uint_eq(codes[k], BLOCKQ4_ZERO * 17u);
+	x[65] = INFINITY;
+	ck_assert_int_eq(blockq4_quantize_row(x, 72, 32, codes, scales, &bad),
+	    -1);
+	ck_assert_uint_eq(bad, 65);
+}
+END_TEST
+
 Suite *
 suite_compact(void)
 {
 	return UNIT_SUITE("compact", form_names, info_of_each_form,
-	    int8_is_w_transposed, q2_codes_blocks_and_padding, block_q8_rows);
+	    int8_is_w_transposed, q2_codes_blocks_and_padding, block_q8_rows,
+	    block_q4_rows);
 }
