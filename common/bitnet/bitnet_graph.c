@@ -40,9 +40,12 @@ struct ctx {
 	const char *shape_q, *shape_kv, *shape_logits;	/* Reshape targets */
 	const char *flat_q;			/* [-1, heads * head_dim] */
 	const char *cos, *sin, *mask;
+	const char *mask_groups;	/* the mask for each query of a kv
+					 * head's group: [batch, 1, g * seq,
+					 * total] */
 	const char *eps, *two, *q127, *absmax_min, *qmin, *qmax, *attn_scale;
 	const char *round_magic;	/* made for the first rounding */
-	const char *half_split, *gqa_expand, *gqa_shape;
+	const char *half_split, *gqa_shape, *kv_groups, *group_tile;
 	const char *hidden;	/* after the last block */
 };
 
@@ -170,10 +173,14 @@ add_constants(struct ctx *x)
 		return;
 	x->attn_scale = og_scalar_f32(x->g, "attn_scale",
 	    (float)(1.0 / sqrt((double)hd)));
-	x->gqa_expand = og_vec_i64(x->g, "gqa_expand", (const int64_t[]){ 1,
-	    1, group, 1, 1 }, 5);
+	if (group == 1)		/* no grouped queries: kv_grouped is a no-op */
+		return;
+	x->kv_groups = og_vec_i64(x->g, "kv_groups", (const int64_t[]){ 0,
+	    c->num_key_value_heads, -1, hd }, 4);
 	x->gqa_shape = og_vec_i64(x->g, "gqa_shape", (const int64_t[]){ 0,
 	    heads, -1, hd }, 4);
+	x->group_tile = og_vec_i64(x->g, "group_tile", (const int64_t[]){ 1,
+	    1, group, 1 }, 4);
 }
 
 /* Reshape targets that depend on [batch, seq] = Shape(input_ids). */
@@ -295,7 +302,8 @@ add_gqa_inputs(struct ctx *x)
 
 /* Additive mask [batch, 1, seq, total]: 0 where query i (at absolute
  * position past + i) may see key j (j <= past + i and attention_mask
- * set), the lowest float32 elsewhere, as transformers builds it. */
+ * set), the lowest float32 elsewhere, as transformers builds it; and
+ * the same repeated for each query head of a kv head's group. */
 static void
 add_mask(struct ctx *x)
 {
@@ -322,6 +330,9 @@ add_mask(struct ctx *x)
 	x->mask = og_op3(g, "Where", "mask", og_op2(g, "And", "allowed",
 	    causal, pad), og_scalar_f32(g, "mask_open", 0.0f),
 	    og_scalar_f32(g, "mask_shut", FLOAT32_LOWEST));
+	x->mask_groups = x->c->num_attention_heads ==
+	    x->c->num_key_value_heads ? x->mask : og_op2(g, "Tile",
+	    "mask_groups", x->mask, x->group_tile);
 }
 
 /* weight * x / sqrt(mean(x^2) + eps) over the last axis. */
@@ -539,15 +550,18 @@ heads_first(struct ctx *x, const char *flat, const char *shape)
 	    flat, shape), 0, 2, 1, 3);
 }
 
-/* Grouped-query attention: kv head j serves query heads j*g .. j*g+g-1. */
+/* Grouped-query attention without repeating the cache: kv head j serves
+ * query heads j*g .. j*g+g-1, so q [batch, heads, seq, head_dim] is
+ * viewed as [batch, kv_heads, g * seq, head_dim], each group's queries
+ * one after another against its own kv head (as_groups 1), and the
+ * context back as [batch, heads, seq, head_dim] (as_groups 0). */
 static const char *
-repeat_kv(struct ctx *x, const char *t)
+kv_grouped(struct ctx *x, const char *t, int as_groups)
 {
 	if (x->c->num_attention_heads == x->c->num_key_value_heads)
 		return t;
-	t = og_op2(x->g, "Expand", "kv_rep", unsqueeze(x, "kv5", t,
-	    (const int64_t[]){ 2 }, 1), x->gqa_expand);
-	return og_op2(x->g, "Reshape", "kv_as_heads", t, x->gqa_shape);
+	return og_op2(x->g, "Reshape", as_groups ? "q_grouped" : "ctx_heads",
+	    t, as_groups ? x->kv_groups : x->gqa_shape);
 }
 
 /* The interface's cache names of layer l: past_key_values.l.key|value
@@ -595,14 +609,14 @@ attention(struct ctx *x, unsigned l, const char *h)
 	v = bitlinear(x, &a, weight(x, w, sizeof w, l, BITNET_V_PROJ));
 	v = heads_first(x, v, x->shape_kv);
 	kv_cache(x, l, k, v, &pk, &pv);
-	p = og_op2(g, "MatMul", "scores", q, transpose(x, "k_t",
-	    repeat_kv(x, pk), 0, 1, 3, 2));
+	p = og_op2(g, "MatMul", "scores", kv_grouped(x, q, 1),
+	    transpose(x, "k_t", pk, 0, 1, 3, 2));
 	p = og_op2(g, "Add", "masked", og_op2(g, "Mul", "scores_scaled", p,
-	    x->attn_scale), x->mask);
+	    x->attn_scale), x->mask_groups);
 	p = int_attr_node(x, "Softmax", "probs", (const char *const[]){ p },
 	    1, "axis", -1);
-	o = transpose(x, "ctx_t", og_op2(g, "MatMul", "ctx", p,
-	    repeat_kv(x, pv)), 0, 2, 1, 3);
+	o = transpose(x, "ctx_t", kv_grouped(x, og_op2(g, "MatMul", "ctx", p,
+	    pv), 0), 0, 2, 1, 3);
 	o = og_op2(g, "Reshape", "ctx_flat", o, x->flat_q);
 	return out_proj(x, l, o, BITNET_ATTN_SUB_NORM, BITNET_O_PROJ);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: ISC
 // Where a decode step's time goes: one BitNet ONNX model in
-// onnxruntime-node with its profiler on, a prefill of 16 tokens, then
-// STEPS decode steps; prints each operator type's time per token (the
+// onnxruntime-node with its profiler on, a prefill of 16 tokens, WARM
+// (environment, default 24) decode steps not counted, then STEPS decode
+// steps; prints each operator type's time per token (the
 // decode steps only), its share of the kernels' time, its nodes per token,
 // and the MatMulNBits / MatMulInteger / Gemm time per weight shape.
 // KV_HEADS and HEAD_DIM (environment) are the model's cache sizes,
@@ -17,6 +18,10 @@ const path = require('path');
 const { ort, sessionOptions, emptyPast, step } =
   require('./session.js');
 
+// Decode steps run before the profiled ones: the first few dozen after a
+// session is made are slower (its memory arena still growing).
+const WARM = Number(process.env.WARM || 24);
+
 async function run(model, steps, extra) {
   const prefix = path.join(fs.mkdtempSync(path.join(os.tmpdir(),
     'bn-profile-')), 'p');
@@ -27,7 +32,7 @@ async function run(model, steps, extra) {
   const hd = Number(process.env.HEAD_DIM || 128);
   const ids = Array.from({ length: 16 }, (_, i) => (i * 7919) % 1000);
   let r = await step(session, ids, emptyPast(session, kv, hd), 0);
-  for (let k = 0; k < steps; k++) {
+  for (let k = 0; k < WARM + steps; k++) {
     r = await step(session, [5], r.past, ids.length + k);
   }
   session.endProfiling();	/* the file: PREFIX_DATE.json */
@@ -41,7 +46,8 @@ async function run(model, steps, extra) {
 function report(events, steps) {
   const runs = events.filter((e) => e.cat === 'Session' &&
     e.name === 'model_run');
-  const after = runs[0].ts + runs[0].dur;
+  runs.sort((a, b) => a.ts - b.ts);
+  const after = runs[WARM].ts + runs[WARM].dur;
   const byOp = new Map();
   const byShape = new Map();
   let kernels = 0;
@@ -61,7 +67,7 @@ function report(events, steps) {
       byShape.set(key, (byShape.get(key) || 0) + e.dur);
     }
   }
-  const wall = runs.slice(1).reduce((s, r) => s + r.dur, 0);
+  const wall = runs.slice(WARM + 1).reduce((s, r) => s + r.dur, 0);
   console.log(`decode, profiled: ${(wall / steps / 1000).toFixed(1)} ms ` +
     `a token, ${(kernels / steps / 1000).toFixed(1)} ms of it in kernels`);
   for (const [op, o] of [...byOp].sort((a, b) => b[1].us - a[1].us)

@@ -24,7 +24,9 @@
 # Converts the 2B4T-shaped fixture of convert.sh (made in DIR if missing)
 # in each form below, then for each prints: file bytes, session load time,
 # peak RSS, prefill of PREFILL tokens (64) and decode of DECODE tokens (32)
-# with the KV cache in tokens/s, the ratios to f32 and to bitnet.cpp, the
+# with the KV cache in tokens/s (after one warm-up run of the same, as
+# llama-bench warms up before it times; "cold d" is the decode of that
+# first run), the ratios to f32 and to bitnet.cpp, the
 # fraction of the bandwidth bound (a copy bandwidth measured in the same
 # run over the bytes a token reads), and what the form's settings cost in
 # accuracy: the held-out perplexity of the small trained model of the
@@ -207,9 +209,9 @@ PY
 )
 fi
 
-printf '%-21s %6s %6s %6s %8s %8s %6s %6s %6s %6s %5s %9s %6s\n' form \
-    "MB" "load s" "RSS MiB" "prefill" "decode" "xf32 p" "xf32 d" "xbcp p" \
-    "xbcp d" bound "kjv ppl" greedy
+printf '%-21s %6s %6s %6s %8s %8s %6s %6s %6s %6s %6s %5s %9s %6s\n' \
+    form "MB" "load s" "RSS MiB" "prefill" "decode" "cold d" "xf32 p" \
+    "xf32 d" "xbcp p" "xbcp d" bound "kjv ppl" greedy
 ppl_f32=$(kjv_ppl f32 "" "" "")
 base=
 for f in "${forms[@]}"; do
@@ -229,9 +231,11 @@ r, base, peer = (json.loads(a) for a in sys.argv[5:8])
 ppl, ppl_f32 = float(sys.argv[8]), float(sys.argv[9])
 def ratio(key, of):
     return "%6.2f" % (r[key] / of[key]) if of else "     -"
-print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %s %s %s %s %4.0f%% %+9.1e %3d/%d"
+print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %6.2f %s %s %s %s %4.0f%% %+9.1e "
+      "%3d/%d"
       % (name, file / 1e6, r["load_s"], r["peak_rss_mib"],
-         r["prefill_tok_s"], r["decode_tok_s"], ratio("prefill_tok_s", base),
+         r["prefill_tok_s"], r["decode_tok_s"], r["first_decode_tok_s"],
+         ratio("prefill_tok_s", base),
          ratio("decode_tok_s", base), ratio("prefill_tok_s", peer),
          ratio("decode_tok_s", peer), 100 * r["decode_tok_s"] / (bw / total),
          (ppl - ppl_f32) / ppl_f32,
@@ -245,8 +249,8 @@ for row in "${peer_rows[@]}"; do
 import json, sys
 name = sys.argv[1]
 p, best, base = (json.loads(a) for a in sys.argv[2:5])
-print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %6.2f %6.2f %6.2f %6.2f     -"
-      "         -      -" % (name, p["file"] / 1e6, p["load_s"],
+print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f      - %6.2f %6.2f %6.2f %6.2f"
+      "     -         -      -" % (name, p["file"] / 1e6, p["load_s"],
                              p["peak_rss_mib"], p["prefill_tok_s"],
                              p["decode_tok_s"],
                              p["prefill_tok_s"] / base["prefill_tok_s"],

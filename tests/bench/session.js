@@ -45,14 +45,17 @@ function int64(values) {
 
 // Run ids from position start after the cache past; returns the greedy
 // next token, the logits and the cache for the next step.
-async function step(session, ids, past, start) {
-  const total = start + ids.length;
-  const feeds = Object.assign({
+// The inputs of ids at positions from start after the cache past.
+function feedsOf(ids, past, start) {
+  return Object.assign({
     input_ids: int64(ids),
-    attention_mask: int64(new Array(total).fill(1)),
+    attention_mask: int64(new Array(start + ids.length).fill(1)),
     position_ids: int64(ids.map((_, i) => start + i)),
   }, past);
-  const out = await session.run(feeds);
+}
+
+async function step(session, ids, past, start) {
+  const out = await session.run(feedsOf(ids, past, start));
   const next = {};
   for (const [name, t] of Object.entries(out)) {
     if (name.startsWith('present.')) {
@@ -62,4 +65,34 @@ async function step(session, ids, past, start) {
   return { token: argmaxLast(out.logits), logits: out.logits, past: next };
 }
 
-module.exports = { ort, sessionOptions, emptyPast, int64, step };
+// The cache bound in place: each present.* output is written into a view
+// of one of two buffers per output, sized for maxTotal positions, taken in
+// turn (a step reads its past from one and writes its present into the
+// other), and a decode step's logits into one buffer too; so onnxruntime
+// allocates no output and nothing is copied.  Returns step's result.
+function boundCache(session, kvHeads, headDim, maxTotal, vocab) {
+  const perPos = kvHeads * headDim;
+  const names = session.outputNames.filter((n) => n.startsWith('present.'));
+  const bufs = names.map(() => [0, 1].map(() =>
+    new ArrayBuffer(4 * perPos * maxTotal)));
+  const logits = new ort.Tensor('float32', new Float32Array(vocab),
+    [1, 1, vocab]);
+  let turn = 0;
+  return async function boundStep(ids, past, start) {
+    const total = start + ids.length;
+    const fetches = { logits: ids.length === 1 ? logits : null };
+    names.forEach((n, i) => {
+      fetches[n] = new ort.Tensor('float32', new Float32Array(
+        bufs[i][turn], 0, perPos * total), [1, kvHeads, total, headDim]);
+    });
+    turn ^= 1;
+    const out = await session.run(feedsOf(ids, past, start), fetches);
+    const next = {};
+    for (const n of names) {
+      next[n.replace('present.', 'past_key_values.')] = out[n];
+    }
+    return { token: argmaxLast(out.logits), logits: out.logits, past: next };
+  };
+}
+
+module.exports = { ort, sessionOptions, emptyPast, int64, step, boundCache };
