@@ -5,7 +5,8 @@
 // KV_HEADS, HEAD_DIM and VOCAB (environment) are the model's sizes,
 // THREADS the intra-op threads (default: every core);
 // LOGITS_OUT, if set, receives the float32 logits of the prefill's last
-// position.
+// position; LOAD_ONLY=1 makes the session and prints its load_s and
+// peak_rss_mib alone (run.sh times a load from a cold page cache so).
 //
 //   node decode.js MODEL [PREFILL [DECODE [SESSION_CONFIG_JSON]]]
 //
@@ -37,6 +38,11 @@ async function main() {
   const session = await ort.InferenceSession.create(model,
     sessionOptions(extra));
   const t1 = process.hrtime.bigint();
+  if (process.env.LOAD_ONLY === '1') {
+    process.stdout.write(JSON.stringify({ load_s: Number(t1 - t0) / 1e9,
+      peak_rss_mib: process.resourceUsage().maxRSS / 1024 }) + '\n');
+    return;
+  }
   if (!session.inputNames.some((n) => n.startsWith('past_key_values.'))) {
     throw new Error(`${model}: no past_key_values inputs`);
   }

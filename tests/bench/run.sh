@@ -22,8 +22,10 @@
 # llama-perplexity beside llama-bench) shows what Q6_K costs.
 #
 # Converts the 2B4T-shaped fixture of convert.sh (made in DIR if missing)
-# in each form below, then for each prints: file bytes, session load time,
-# peak RSS, prefill of PREFILL tokens (64) and decode of DECODE tokens (32)
+# in each form below, then for each prints: file bytes, session load time
+# (warm, and "cold l" after the model's files are dropped from the page
+# cache, so that the load reads them from the disk; the same for
+# bitnet.cpp's GGUF), peak RSS, prefill of PREFILL tokens (64) and decode of DECODE tokens (32)
 # with the KV cache in tokens/s (after one warm-up run of the same, as
 # llama-bench warms up before it times; "cold d" is the decode of that
 # first run), the ratios to f32 and to bitnet.cpp, the
@@ -155,25 +157,47 @@ kjv_ppl() {
 	"$py" "$root/tests/lib/heldout.py" "$out" ${4:+"$4"}
 }
 
-# bitnet.cpp on GGUF $1: llama-bench's prefill and decode rates, and the
-# wall time and peak RSS of loading the model and prefilling one token, as
-# one JSON line.
-peer_rates() {
-	local rates load
-	# shellcheck disable=SC2086
-	rates=$($peer -m "$1" -t "$threads" -p "$prefill" -n "$decode" \
-	    -r 2 -o json 2>/dev/null)
+# Drop the files "$@" from the page cache, so that the next load reads
+# them from the disk; fails (and the cold load is not shown) when a page
+# of them stays cached.
+evict() {
+	local f
+	for f in "$@"; do
+		dd if="$f" iflag=nocache count=0 status=none || return 1
+	done
+	[ "$(fincore -b -n -o RES "$@" | awk '{ s += $1 } END { print s + 0 }')" \
+	    -eq 0 ]
+}
+
+# bitnet.cpp loading GGUF $1 and prefilling one token: wall s, peak KiB.
+peer_load() {
 	# shellcheck disable=SC2086
 	/usr/bin/time -o "$dir/time.peer" -f '%e %M' $peer -m "$1" \
 	    -t "$threads" -p 1 -n 0 -r 1 -o json >/dev/null 2>&1
-	load=$(tail -1 "$dir/time.peer")
-	"$py" - "$rates" "$load" "$(stat -c %s "$1")" <<'PY'
+	tail -1 "$dir/time.peer"
+}
+
+# bitnet.cpp on GGUF $1: llama-bench's prefill and decode rates, and the
+# wall time and peak RSS of loading the model and prefilling one token
+# (after a load from a cold page cache, whose wall time is cold_load_s),
+# as one JSON line.
+peer_rates() {
+	local rates load cold=null
+	# shellcheck disable=SC2086
+	rates=$($peer -m "$1" -t "$threads" -p "$prefill" -n "$decode" \
+	    -r 2 -o json 2>/dev/null)
+	if evict "$1"; then
+		cold=$(peer_load "$1" | cut -d' ' -f1)
+	fi
+	load=$(peer_load "$1")
+	"$py" - "$rates" "$load" "$(stat -c %s "$1")" "${cold:-null}" <<'PY'
 import json, sys
 rates, (wall, rss), size = json.loads(sys.argv[1]), sys.argv[2].split(), \
     int(sys.argv[3])
 pp = next(r["avg_ts"] for r in rates if r["n_prompt"] > 0)
 tg = next(r["avg_ts"] for r in rates if r["n_gen"] > 0)
 print(json.dumps({"file": size, "load_s": float(wall),
+                  "cold_load_s": json.loads(sys.argv[4]),
                   "peak_rss_mib": int(rss) / 1024, "prefill_tok_s": pp,
                   "decode_tok_s": tg}))
 PY
@@ -209,8 +233,9 @@ PY
 )
 fi
 
-printf '%-21s %6s %6s %6s %8s %8s %6s %6s %6s %6s %6s %5s %9s %6s\n' \
-    form "MB" "load s" "RSS MiB" "prefill" "decode" "cold d" "xf32 p" \
+printf '%-21s %6s %6s %6s %6s %8s %8s %6s %6s %6s %6s %6s %5s %9s %6s\n' \
+    form "MB" "load s" "cold l" "RSS MiB" "prefill" "decode" "cold d" \
+    "xf32 p" \
     "xf32 d" "xbcp p" "xbcp d" bound "kjv ppl" greedy
 ppl_f32=$(kjv_ppl f32 "" "" "")
 base=
@@ -220,20 +245,27 @@ for f in "${forms[@]}"; do
 	total=$(read_bytes "$path")
 	# the model and all its data files (_data, _data_1, ...)
 	file=$(cat "$path" "${path}_data"* | wc -c)
+	cold=null
+	if evict "$path" "${path}_data"*; then
+		cold=$(LOAD_ONLY=1 node "$root/tests/bench/decode.js" "$path" \
+		    "$prefill" "$decode" "$extra" 2>/dev/null)
+	fi
 	res=$(node "$root/tests/bench/decode.js" "$path" "$prefill" "$decode" \
 	    "$extra" 2>/dev/null)
 	ppl=$(kjv_ppl "$name" "$dq" "$em" "$extra")
 	"$py" - "$name" "$file" "$total" "$bandwidth" "$res" "${base:-$res}" \
-	    "${peer_json:-null}" "$ppl" "$ppl_f32" <<'PY'
+	    "${peer_json:-null}" "$ppl" "$ppl_f32" "${cold:-null}" <<'PY'
 import json, sys
 name, file, total, bw = sys.argv[1], *map(float, sys.argv[2:5])
 r, base, peer = (json.loads(a) for a in sys.argv[5:8])
 ppl, ppl_f32 = float(sys.argv[8]), float(sys.argv[9])
+cold = json.loads(sys.argv[10])
 def ratio(key, of):
     return "%6.2f" % (r[key] / of[key]) if of else "     -"
-print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f %6.2f %s %s %s %s %4.0f%% %+9.1e "
-      "%3d/%d"
-      % (name, file / 1e6, r["load_s"], r["peak_rss_mib"],
+print("%-21s %6.0f %6.1f %6s %6.0f %8.2f %8.2f %6.2f %s %s %s %s %4.0f%% "
+      "%+9.1e %3d/%d"
+      % (name, file / 1e6, r["load_s"],
+         "%.1f" % cold["load_s"] if cold else "-", r["peak_rss_mib"],
          r["prefill_tok_s"], r["decode_tok_s"], r["first_decode_tok_s"],
          ratio("prefill_tok_s", base),
          ratio("decode_tok_s", base), ratio("prefill_tok_s", peer),
@@ -249,8 +281,10 @@ for row in "${peer_rows[@]}"; do
 import json, sys
 name = sys.argv[1]
 p, best, base = (json.loads(a) for a in sys.argv[2:5])
-print("%-21s %6.0f %6.1f %6.0f %8.2f %8.2f      - %6.2f %6.2f %6.2f %6.2f"
+cold = p["cold_load_s"]
+print("%-21s %6.0f %6.1f %6s %6.0f %8.2f %8.2f      - %6.2f %6.2f %6.2f %6.2f"
       "     -         -      -" % (name, p["file"] / 1e6, p["load_s"],
+                             "%.1f" % cold if cold is not None else "-",
                              p["peak_rss_mib"], p["prefill_tok_s"],
                              p["decode_tok_s"],
                              p["prefill_tok_s"] / base["prefill_tok_s"],
