@@ -26,7 +26,9 @@ blockq8_quantize_row(const float *x, uint64_t n, uint32_t block,
 		id = d != 0.0f ? 1.0f / d : 0.0f;
 		scales[b] = d;
 		for (uint64_t k = k0; k < k0 + block; k++) {
-			float q = k < n ? roundf(x[k] * id) : 0.0f;
+			/* a zero stays 0 where 1 / d overflows (subnormals) */
+			float q = k < n && x[k] != 0.0f ? roundf(x[k] * id) :
+			    0.0f;
 
 			q = fminf(fmaxf(q, -127.0f), 127.0f);
 			codes[k] = (uint8_t)((int)q + (int)BLOCKQ8_ZERO);
@@ -64,7 +66,9 @@ block_q4_codes(const float *v, uint32_t block, float d, int8_t *q,
 	float id = 1.0f / d, xq = 0.0f, qq = 0.0f;
 
 	for (uint32_t i = 0; i < block; i++) {
-		float r = v[i] * id;
+		/* a zero is code 0 even where 1 / d overflows (a block of
+		 * subnormals), which would make it 0 * inf */
+		float r = v[i] == 0.0f ? 0.0f : v[i] * id;
 
 		r = r < -8.0f ? -8.0f : r > 7.0f ? 7.0f : r;
 		q[i] = (int8_t)((int)(r + 8.5f) - 8);
