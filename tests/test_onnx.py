@@ -643,11 +643,14 @@ def logits_of(path, ref, ids, mask, pos, options=None):
 
 @SUITE.test
 def compact_forms_equal_reference():
-    """int8 (MatMulInteger) and q2 (MatMulNBits, exact settings) compute
-    what the reference computes, on every fixture; block sizes that pad
-    the input axis (ffn 96 in blocks of 64) and that do not."""
+    """int8 (MatMulInteger), q2 (MatMulNBits, exact settings) and q2s
+    (MatMulNBits at accuracy level 4, each block's last slot a zero weight
+    beside a 127) compute what the reference computes, on every fixture;
+    block sizes that pad the input axis (ffn 96 in blocks of 64) and that
+    do not."""
     models_equal_reference([(to, (), to) for to in (
-        "--to int8", "--to q2", "--to q2 --block-size 16")])
+        "--to int8", "--to q2", "--to q2 --block-size 16", "--to q2s",
+        "--to q2s --block-size 16")])
 
 
 @SUITE.test
@@ -1262,7 +1265,7 @@ def compact_forms_verify_against_their_stream():
 def compact_refusals():
     d = model_dir(*CONFIGS[0])
     for flags, needle in (("--to int4",
-                           b"--to takes one of f32, int8, q2, not 'int4'"),
+                           b"--to takes one of f32, int8, q2, q2s, not 'int4'"),
                           ("--block-size 48", b"power of two from 16"),
                           ("--block-size 8192", b"power of two from 16"),
                           ("--to q2 --block-size 512",
@@ -1271,7 +1274,7 @@ def compact_refusals():
                           ("--embed q8", b"with --to f32 every tensor"),
                           ("--to f32 --embed f16", b"--embed chooses"),
                           ("--to int8 --block-size 32",
-                           b"--block-size is the q2 form's; --to int8"),
+                           b"--block-size is the q2 forms'; --to int8"),
                           ("--block-size 32", b"--to f32 has no blocks")):
         p = sh("%s %s | %s %s" % (tool("st-read"), d, tool("tern-dequant"),
                                   flags))
@@ -1333,6 +1336,20 @@ def q2_fast_settings_error_is_bounded():
     assert max(errs.values()) <= LUT_LOGITS_BOUND, errs
     out = logits_of(emit("demo", to="--to int8"), ref, ids, mask, pos)
     assert rel_err(out["logits"], want) <= TOL
+    # q2s: level 4 on activations whose every block holds a 127, so the
+    # per-block quantization keeps them: exact where level 4 alone is not
+    for to in ("--to q2s", "--to q2s --block-size 128"):
+        path = emit("demo", to=to)
+        err = rel_err(logits_of(path, ref, ids, mask, pos)["logits"], want)
+        REPORT.append("demo       %-31s logits max |diff| / max |ref| = "
+                      "%.2e" % (to[5:] + " (level 4)", err))
+        assert err <= TOL, (to, err)
+        assert errs["accuracy_level 4"] > 10 * err, (errs, err)
+        nb = [x for x in onnx.load(path).graph.node
+              if x.op_type == "MatMulNBits"][0]
+        attrs = {a.name: a.i for a in nb.attribute}
+        assert attrs["accuracy_level"] == 4, attrs
+        assert attrs["K"] % attrs["block_size"] == 0, attrs
     exact, fast = block_with_and_without_lut()
     err = rel_err(fast, exact)
     REPORT.append("demo       q2 lut gemm, one block: max |diff| / max "

@@ -48,6 +48,7 @@ GGUF = os.path.join(MODELS, "bitnet-kjv-gguf", "ggml-model-i2_s.gguf")
 TMP = tempfile.mkdtemp(prefix="bn-trained-")
 SUITE = Suite("trained", TMP)
 PPL_TOL = 2e-3                    # with activation quantization
+Q2S_PPL_TOL = 1e-5                # q2s beside f32: 0 measured (6 digits)
 PPL_TOL_EXACT = 1e-5              # without it
 GAP = 0.005                       # greedy choices this far apart at least
 NEW = 64
@@ -64,6 +65,7 @@ EXACT = [
     ("packed f32", PACKED, "st-read", "", ""),
     ("packed int8", PACKED, "st-read", "--to int8", ""),
     ("packed q2", PACKED, "st-read", "--to q2", ""),
+    ("packed q2s", PACKED, "st-read", "--to q2s --block-size 128", ""),
     ("master f32", MASTER, "st-read", "", ""),
     ("master q2", MASTER, "st-read", "--to q2", ""),
     ("gguf f32", GGUF, "gguf-read", "", ""),
@@ -114,8 +116,9 @@ def every_exact_form_has_the_reference_perplexity():
     for act_quant, tol in ((False, PPL_TOL_EXACT), (True, PPL_TOL)):
         refs = {PACKED: reference_ppl(PACKED, ids, act_quant=act_quant),
                 MASTER: reference_ppl(MASTER, ids, act_quant=act_quant)}
+        got_of = {}
         for name, src, reader, dq, emit in EXACT:
-            if not act_quant and "int8" in dq:
+            if not act_quant and ("int8" in dq or "q2s" in dq):
                 continue    # integer products need the int8 activations
             # the GGUF holds the packed weights (its embedding float16)
             want, ref = refs[PACKED if src == GGUF else src]
@@ -124,10 +127,18 @@ def every_exact_form_has_the_reference_perplexity():
                                    emit + flag), ref, ids)
             err = abs(got - want) / want
             assert err <= tol, (name, act_quant, got, want, err)
+            got_of[name] = got
             SUITE.report.append("trained: %-11s %s held-out perplexity "
                                 "%.4f (reference %.4f, %.1e relative)" % (
                                     name, "int8 act" if act_quant else
                                     "no act q", got, want, err))
+    # q2s at accuracy level 4 makes the float32 form's integer products:
+    # the same perplexity, to float32's rounding of the sums
+    q2s = abs(got_of["packed q2s"] - got_of["packed f32"]) / \
+        got_of["packed f32"]
+    SUITE.report.append("trained: packed q2s (accuracy level 4) against "
+                        "packed f32: %.1e relative" % q2s)
+    assert q2s <= Q2S_PPL_TOL, (got_of, q2s)
     for src in (PACKED, MASTER):
         other, _ = reference_ppl(src, ids, DividingReference)
         want, _ = reference_ppl(src, ids)
@@ -163,7 +174,8 @@ def clear_prompt(ref, folder):
     raise AssertionError("no prompt with clear greedy choices")
 
 
-DTYPE = {"": "fp32", "--to int8": "int8", "--to q2": "q2"}
+DTYPE = {"": "fp32", "--to int8": "int8", "--to q2": "q2",
+         "--to q2s --block-size 128": "q2"}
 
 
 @SUITE.test

@@ -72,7 +72,8 @@ usage(int status)
 	    "      --accuracy-level N  MatMulNBits accuracy_level of q2 "
 	    "projections,\n"
 	    "                       0 to 4 (default 0: float32 "
-	    "activations)\n"
+	    "activations;\n"
+	    "                       q2s ones always run at 4)\n"
 	    "      --gqa            attention as onnxruntime's "
 	    "GroupQueryAttention\n"
 	    "                       (rows without left padding)\n"
@@ -112,6 +113,7 @@ parse_args(int argc, char **argv, struct options *o)
 	int ch;
 
 	o->act_quant = 1;
+	o->accuracy_level = -1;		/* not given: 0 */
 	o->table_piece = BITNET_TABLE_PIECE;
 	while ((ch = getopt_long(argc, argv, "o:b:feqhV", longopts,
 	    NULL)) != -1) {
@@ -189,7 +191,8 @@ emit_model(struct tstream_reader *r, const struct options *o,
     struct onnx_out *out, struct bundle *b, struct diag *d)
 {
 	struct bitnet_graph_opts go = { .act_quant = o->act_quant,
-	    .accuracy_level = o->accuracy_level, .gqa = o->gqa,
+	    .accuracy_level = o->accuracy_level < 0 ? 0 : o->accuracy_level,
+	    .gqa = o->gqa,
 	    .last_logits = o->last_logits, .table_piece = o->table_piece };
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
 	    "onnx-emit " BN_VERSION " (no activation quantization)";
@@ -202,7 +205,10 @@ emit_model(struct tstream_reader *r, const struct options *o,
 	int rc;
 
 	if (bitnet_plan(r->header, &part, d) == -1 ||
-	    (!o->act_quant && bitnet_plan_refuse_int8(r->header, d) == -1))
+	    (!o->act_quant &&
+	    bitnet_plan_refuse_unquantized(r->header, d) == -1) ||
+	    (o->accuracy_level >= 0 &&
+	    bitnet_plan_refuse_level(r->header, d) == -1))
 		return diag_prefix(d, "%s", r->name);
 	if (o->gqa && r->header->config->head_dim % 8 != 0)
 		return diag_fail(d, BN_EXIT_USAGE, "%s: head_dim %u: "

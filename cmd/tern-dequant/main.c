@@ -27,7 +27,7 @@ static _Noreturn void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: tern-dequant [--to f32|int8|q2] [--block-size N] "
+	    "usage: tern-dequant [--to f32|int8|q2|q2s] [--block-size N] "
 	    "[--embed TYPE]\n"
 	    "                    [--progress | -q] [FILE]\n"
 	    "Reads a tensor stream (FILE, or standard input) and writes it "
@@ -37,12 +37,17 @@ usage(int status)
 	    "float32.\n"
 	    "      --to FORM        ternary weights as f32 (default), int8 "
 	    "(for\n"
-	    "                       MatMulInteger) or q2 (2-bit codes for "
+	    "                       MatMulInteger), q2 (2-bit codes for "
 	    "MatMulNBits)\n"
-	    "      --block-size N   q2 values per block along the input "
-	    "axis: a power\n"
-	    "                       of two from 16 to 256 (default %u)\n"
-	    "      --embed TYPE     with int8 or q2, a bf16 or f16 "
+	    "                       or q2s (q2 with each block's last "
+	    "code a zero,\n"
+	    "                       exact at MatMulNBits' accuracy level "
+	    "4)\n"
+	    "      --block-size N   q2 and q2s codes per block along the "
+	    "input axis:\n"
+	    "                       a power of two from 16 to 256 (default "
+	    "%u)\n"
+	    "      --embed TYPE     with int8, q2 or q2s, a bf16 or f16 "
 	    "embedding (and untied\n"
 	    "                       head) stored as f16 (default), f32 or "
 	    "keep (as the source\n"
@@ -119,10 +124,10 @@ parse_args(int argc, char **argv, struct options *o)
 	/* an option that would change nothing is refused, not ignored */
 	if (o->form.table && o->form.form == TSTREAM__ENCODING__PLAIN)
 		errx(BN_EXIT_USAGE, "--embed chooses how the compact forms "
-		    "(--to int8 or q2) store the embedding and head; with "
+		    "(--to int8, q2 or q2s) store the embedding and head; with "
 		    "--to f32 every tensor is float32");
 	if (block && !tstream_encoding_of(o->form.form)->blocked)
-		errx(BN_EXIT_USAGE, "--block-size is the q2 form's; --to %s "
+		errx(BN_EXIT_USAGE, "--block-size is the q2 forms'; --to %s "
 		    "has no blocks", tstream_encoding_of(o->form.form)->form);
 	o->progress = progress_wanted(want, quiet);
 	o->input = optind < argc ? argv[optind] : NULL;

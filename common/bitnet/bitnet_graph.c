@@ -54,6 +54,9 @@ struct ctx {
  * integer matmuls, made once when first needed. */
 struct act {
 	const char *in, *xq, *s, *xu8;
+	const char *slotted;		/* xq for q2-slot weights, */
+	uint64_t slot_k;		/* of this many values */
+	uint32_t slot_block;		/* in blocks of this size */
 };
 
 static const char *
@@ -430,10 +433,11 @@ act_u8(struct ctx *x, struct act *a)
 /* int8: MatMulInteger(xq + 128 as uint8, W^T int8, zero point 128) is
  * BitNet's integer dot product; one rescale by weight scale / s. */
 static const char *
-linear_int8(struct ctx *x, struct act *a, const char *weight)
+linear_int8(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
 {
 	struct onnx_graph *g = x->g;
 	const char *acc, *rescale, *xu8 = act_u8(x, a);	/* and u8_zero */
+	const char *weight = t->name;
 
 	acc = og_op3(g, "MatMulInteger", "acc", xu8, weight, x->u8_zero);
 	rescale = og_op2(g, "Div", "rescale", scales_of(x, weight), a->s);
@@ -452,8 +456,11 @@ matmul_nbits(struct ctx *x, const char *hint, const char *in,
     uint64_t rows, int bits, int64_t accuracy_level)
 {
 	struct onnx_graph *g = x->g;
+	uint32_t per = tstream_block_values(t->encoding, t->block_size);
+	uint64_t k = per == t->block_size ? t->shape[1] :	/* q2-slot: */
+	    tstream_blocks(t->shape[1], per) * t->block_size;	/* slotted */
 	Onnx__AttributeProto *attrs[5] = {
-		og_attr_int(g, "K", (int64_t)t->shape[1]),
+		og_attr_int(g, "K", (int64_t)k),
 		og_attr_int(g, "N", (int64_t)rows),
 		og_attr_int(g, "bits", bits),
 		og_attr_int(g, "block_size", (int64_t)t->block_size),
@@ -478,18 +485,70 @@ linear_q2(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
 	return x->act_quant ? og_op2(x->g, "Div", "proj_deq", y, a->s) : y;
 }
 
+/* The quantized activations [M, k] for q2-slot weights of t's block b:
+ * after every b - 1 values a 127, in the slot whose weight is zero, so
+ * that [M, blocks * b] has 127 as every block's largest magnitude and
+ * MatMulNBits' int8 quantization per block (accuracy level 4) has scale
+ * 1: it keeps BitNet's values, and its integer dot products are
+ * BitNet's.  Made once per act and shape. */
+static const char *
+act_slotted(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
+{
+	struct onnx_graph *g = x->g;
+	uint64_t k = t->shape[1];
+	int64_t b = t->block_size, per = b - 1;
+	int64_t n = (int64_t)tstream_blocks(k, (uint32_t)per);
+	const char *p = a->xq;
+
+	if (a->slotted != NULL && a->slot_k == k && a->slot_block == b)
+		return a->slotted;
+	if ((uint64_t)(n * per) != k)
+		p = og_op2(g, "Pad", "act_padded", p, og_vec_i64(g,
+		    "slot_tail", (const int64_t[]){ 0, 0, 0,
+		    n * per - (int64_t)k }, 4));
+	p = og_op2(g, "Reshape", "act_blocks", p, og_vec_i64(g, "slot_blocks",
+	    (const int64_t[]){ 0, n, per }, 3));
+	p = og_op3(g, "Pad", "act_slotted", p, og_vec_i64(g, "slot_one",
+	    (const int64_t[]){ 0, 0, 0, 0, 0, 1 }, 6), x->q127);
+	a->slotted = og_op2(g, "Reshape", "act_slot_rows", p, og_vec_i64(g,
+	    "slot_rows", (const int64_t[]){ 0, n * b }, 2));
+	a->slot_k = k;
+	a->slot_block = (uint32_t)b;
+	return a->slotted;
+}
+
+/* q2-slot: the same at accuracy level 4 on the slotted activations,
+ * exact: (xq @ W^T) / s as BitNet's integers give it. */
+static const char *
+linear_q2_slot(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
+{
+	const char *y = matmul_nbits(x, "proj", act_slotted(x, a, t), t,
+	    t->name, scales_of(x, t->name), t->shape[0], 2, 4);
+
+	return og_op2(x->g, "Div", "proj_deq", y, a->s);
+}
+
 /* y = (xq @ W^T) / s with W [out, in] as stored; or x @ W^T unquantized;
  * int8 and q2 weights take their integer and 2-bit operators. */
 static const char *
 bitlinear(struct ctx *x, struct act *a, const char *weight)
 {
+	static const struct {
+		Tstream__Encoding enc;
+		const char *(*linear)(struct ctx *, struct act *,
+		    const Tstream__TensorInfo *);
+	} compact[] = {
+		{ TSTREAM__ENCODING__TERNARY_INT8, linear_int8 },
+		{ TSTREAM__ENCODING__TERNARY_Q2, linear_q2 },
+		{ TSTREAM__ENCODING__TERNARY_Q2_SLOT, linear_q2_slot },
+	};
 	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h, weight);
 	const char *y;
 
-	if (t != NULL && t->encoding == TSTREAM__ENCODING__TERNARY_INT8)
-		return linear_int8(x, a, weight);
-	if (t != NULL && t->encoding == TSTREAM__ENCODING__TERNARY_Q2)
-		return linear_q2(x, a, t);
+	for (size_t i = 0; t != NULL && i < sizeof compact / sizeof *compact;
+	    i++)
+		if (t->encoding == compact[i].enc)
+			return compact[i].linear(x, a, t);
 	y = int_attr_node(x, "Gemm", "proj", (const char *const[]){
 	    x->act_quant ? a->xq : a->in, weight }, 2, "transB", 1);
 	return x->act_quant ? og_op2(x->g, "Div", "proj_deq", y, a->s) : y;

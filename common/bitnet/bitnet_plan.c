@@ -9,6 +9,7 @@
 #include "bitnet_names.h"
 #include "dtype.h"
 #include "onnx_types.h"
+#include "tstream_encoding.h"
 
 /* Is layer part p one of the model's (its family's row says whether it
  * has the sub-norms)? */
@@ -281,13 +282,38 @@ bitnet_part_describe(const struct bitnet_part *p, char *buf, size_t len)
 }
 
 int
-bitnet_plan_refuse_int8(const Tstream__StreamHeader *h, struct diag *d)
+bitnet_plan_refuse_unquantized(const Tstream__StreamHeader *h, struct diag *d)
 {
-	for (size_t i = 0; i < h->n_manifest; i++)
-		if (h->manifest[i]->encoding == TSTREAM__ENCODING__TERNARY_INT8)
-			return diag_fail(d, BN_EXIT_USAGE, "tensor '%s' is int8, "
+	for (size_t i = 0; i < h->n_manifest; i++) {
+		Tstream__Encoding e = h->manifest[i]->encoding;
+
+		if (e == TSTREAM__ENCODING__TERNARY_INT8 ||
+		    e == TSTREAM__ENCODING__TERNARY_Q2_SLOT)
+			return diag_fail(d, BN_EXIT_USAGE, "tensor '%s' is %s, "
 			    "whose integer matmul needs the quantized "
 			    "activations; leave out --no-act-quant",
-			    h->manifest[i]->name);
+			    h->manifest[i]->name, tstream_encoding_name(e));
+	}
 	return 0;
+}
+
+int
+bitnet_plan_refuse_level(const Tstream__StreamHeader *h, struct diag *d)
+{
+	const char *slot = NULL;
+
+	for (size_t i = 0; i < h->n_manifest; i++) {
+		Tstream__Encoding e = h->manifest[i]->encoding;
+
+		if (e == TSTREAM__ENCODING__TERNARY_Q2)
+			return 0;
+		if (e == TSTREAM__ENCODING__TERNARY_Q2_SLOT && slot == NULL)
+			slot = h->manifest[i]->name;
+	}
+	if (slot == NULL)
+		return 0;
+	return diag_fail(d, BN_EXIT_USAGE, "tensor '%s' is %s, whose "
+	    "MatMulNBits always runs at accuracy level 4, and no projection "
+	    "is ternary-q2: leave out --accuracy-level", slot,
+	    tstream_encoding_name(TSTREAM__ENCODING__TERNARY_Q2_SLOT));
 }

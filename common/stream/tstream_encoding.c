@@ -70,6 +70,12 @@ layout_int8(const Tstream__TensorInfo *t, uint64_t n,
 	return 0;
 }
 
+uint32_t
+tstream_block_values(Tstream__Encoding e, uint32_t block)
+{
+	return e == TSTREAM__ENCODING__TERNARY_Q2_SLOT ? block - 1 : block;
+}
+
 /* u8 [rows, blocks, block / per_byte]: rows of blocks of codes, per_byte
  * of them a byte (MatMulNBits' B). */
 static int
@@ -80,7 +86,8 @@ layout_blocks(const Tstream__TensorInfo *t, unsigned per_byte,
 	    !tstream_block_ok(t->block_size))
 		return -1;
 	l->rank = 3;
-	l->dims[1] = tstream_blocks(t->shape[1], t->block_size);
+	l->dims[1] = tstream_blocks(t->shape[1],
+	    tstream_block_values(t->encoding, t->block_size));
 	l->dims[2] = t->block_size / per_byte;
 	l->bytes = t->shape[0] * l->dims[1] * l->dims[2];
 	return 0;
@@ -89,6 +96,15 @@ layout_blocks(const Tstream__TensorInfo *t, unsigned per_byte,
 /* TERNARY_Q2: 2-bit codes, four a byte (MatMulNBits bits=2). */
 static int
 layout_q2(const Tstream__TensorInfo *t, uint64_t n,
+    struct tstream_layout *l)
+{
+	(void)n;
+	return layout_blocks(t, 4, l);
+}
+
+/* TERNARY_Q2_SLOT: the same, block - 1 values a block, then a zero. */
+static int
+layout_q2_slot(const Tstream__TensorInfo *t, uint64_t n,
     struct tstream_layout *l)
 {
 	(void)n;
@@ -142,6 +158,14 @@ scales_per_block(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 	return 2;
 }
 
+/* q2-slot: f32 [rows, blocks] of block - 1 values. */
+static size_t
+scales_per_slot_block(uint64_t rows, uint64_t cols, uint32_t block,
+    uint64_t dims[2])
+{
+	return scales_per_block(rows, cols, block - 1, dims);
+}
+
 /* row-i8: f32 [rows, 1], every row's scale. */
 static size_t
 scales_rows(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
@@ -169,6 +193,9 @@ static const struct tstream_encoding encodings[] = {
 	    1, NULL, NULL, layout_q4, scales_per_block },
 	{ TSTREAM__ENCODING__ROW_I8, "row-i8", TSTREAM__DTYPE__I8, 0, 0, 0,
 	    NULL, NULL, layout_row_i8, scales_rows },
+	{ TSTREAM__ENCODING__TERNARY_Q2_SLOT, "ternary-q2-slot",
+	    TSTREAM__DTYPE__U8, 1, 1, 1, "q2s", "_q2", layout_q2_slot,
+	    scales_per_slot_block },
 };
 #define N_ENCODINGS	(sizeof encodings / sizeof *encodings)
 

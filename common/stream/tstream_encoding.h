@@ -68,6 +68,10 @@ size_t tstream_scales_shape(const Tstream__TensorInfo *t, uint64_t dims[2]);
 /* Is b a block size? */
 int tstream_block_ok(uint64_t b);
 
+/* The weights a block of `block` codes of encoding e holds: block, or
+ * block - 1 for TERNARY_Q2_SLOT (its last code is a zero). */
+uint32_t tstream_block_values(Tstream__Encoding e, uint32_t block);
+
 /* Blocks of `block` values that hold k values (the last one padded). */
 uint64_t tstream_blocks(uint64_t k, uint32_t block);
 

@@ -75,37 +75,55 @@ write_int8(const struct ternary_matrix *m, uint32_t block,
 	return rc;
 }
 
-/* One row of W as q2 blocks into out[blocks * block / 4]. */
+/* One row of W as q2 blocks into out[blocks * block / 4], `per` values a
+ * block (block, or block - 1 and a zero in the last slot). */
 static void
-pack_q2_row(const int8_t *t, uint64_t cols, uint32_t block, uint8_t *out,
-    uint64_t blocks)
+pack_q2_row(const int8_t *t, uint64_t cols, uint32_t block, uint32_t per,
+    uint8_t *out, uint64_t blocks)
 {
 	uint64_t nbytes = blocks * block / 4;
 
 	for (uint64_t i = 0; i < nbytes; i++) {
 		unsigned byte = 0;
 		for (unsigned j = 0; j < 4; j++) {
-			uint64_t k = 4 * i + j;
-			unsigned code = k < cols ? (unsigned)(t[k] + 2) :
-			    Q2_ZERO_CODE;
+			uint64_t p = 4 * i + j, slot = p % block;
+			uint64_t k = p / block * per + slot;
+			unsigned code = slot < per && k < cols ?
+			    (unsigned)(t[k] + 2) : Q2_ZERO_CODE;
 			byte |= code << (2 * j);
 		}
 		out[i] = (uint8_t)byte;
 	}
 }
 
+/* q2 and q2-slot: each row in blocks of `per` values. */
+static int
+write_q2_blocks(const struct ternary_matrix *m, uint32_t block, uint32_t per,
+    struct tstream_writer *w, void *buf, struct diag *d)
+{
+	uint64_t blocks = tstream_blocks(m->cols, per);
+	int rc = 0;
+
+	for (uint64_t r = 0; rc == 0 && r < m->rows; r++) {
+		pack_q2_row(m->t + r * m->cols, m->cols, block, per, buf,
+		    blocks);
+		rc = tstream_write_payload(w, buf, blocks * block / 4, d);
+	}
+	return rc;
+}
+
 static int
 write_q2(const struct ternary_matrix *m, uint32_t block,
     struct tstream_writer *w, void *buf, struct diag *d)
 {
-	uint64_t blocks = tstream_blocks(m->cols, block);
-	int rc = 0;
+	return write_q2_blocks(m, block, block, w, buf, d);
+}
 
-	for (uint64_t r = 0; rc == 0 && r < m->rows; r++) {
-		pack_q2_row(m->t + r * m->cols, m->cols, block, buf, blocks);
-		rc = tstream_write_payload(w, buf, blocks * block / 4, d);
-	}
-	return rc;
+static int
+write_q2_slot(const struct ternary_matrix *m, uint32_t block,
+    struct tstream_writer *w, void *buf, struct diag *d)
+{
+	return write_q2_blocks(m, block, block - 1, w, buf, d);
 }
 
 /* The scales tensor `info` (compact_info's): every value m's scale. */
@@ -132,6 +150,7 @@ static const struct {
 } codecs[] = {
 	{ TSTREAM__ENCODING__TERNARY_INT8, write_int8 },
 	{ TSTREAM__ENCODING__TERNARY_Q2, write_q2 },
+	{ TSTREAM__ENCODING__TERNARY_Q2_SLOT, write_q2_slot },
 };
 
 static int

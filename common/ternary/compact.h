@@ -12,6 +12,11 @@
  *         input axis; the last block is padded with code 2 (zero).  It is
  *         followed by NAME.scales, f32 [out, blocks]: every block's scale,
  *         the tensor's weight scale as a multiplier.
+ *   q2s   TERNARY_Q2_SLOT: the same codes, block - 1 values a block and
+ *         a zero code in its last slot (where onnx-emit's graph puts a
+ *         127 beside int8 activations, so that MatMulNBits' own int8
+ *         quantization per block keeps them as they are), followed by
+ *         NAME.scales, f32 [out, blocks].
  */
 #ifndef BN_COMPACT_H
 #define BN_COMPACT_H
@@ -43,7 +48,7 @@ int compact_info(const Tstream__TensorInfo *in, Tstream__Encoding enc,
     char *scales_name, size_t name_len, struct diag *d);
 
 /* Write m as the tensors compact_info describes for in in a ternary
- * encoding (TERNARY_INT8 or TERNARY_Q2). */
+ * encoding (TERNARY_INT8, TERNARY_Q2 or TERNARY_Q2_SLOT). */
 int compact_write(const struct ternary_matrix *m,
     const Tstream__TensorInfo *in, Tstream__Encoding enc, uint32_t block,
     struct tstream_writer *w, struct diag *d);

@@ -43,6 +43,8 @@ START_TEST(form_names)
 
 	ck_assert_int_eq(tstream_encoding_by_form("q2")->id,
 	    TSTREAM__ENCODING__TERNARY_Q2);
+	ck_assert_int_eq(tstream_encoding_by_form("q2s")->id,
+	    TSTREAM__ENCODING__TERNARY_Q2_SLOT);
 	ck_assert_int_eq(tstream_encoding_by_form("int8")->id,
 	    TSTREAM__ENCODING__TERNARY_INT8);
 	ck_assert_int_eq(tstream_encoding_by_form("f32")->id,
@@ -50,7 +52,7 @@ START_TEST(form_names)
 	ck_assert_ptr_null(tstream_encoding_by_form("q4"));
 	ck_assert_ptr_null(tstream_encoding_by_form(""));
 	ck_assert_str_eq(tstream_encoding_forms(", ", names, sizeof names),
-	    "f32, int8, q2");
+	    "f32, int8, q2, q2s");
 	ck_assert_str_eq(recode_table_form_names(", ", " or ", names,
 	    sizeof names), "f16, f32, keep, q8, q4 or int8");
 	ck_assert_str_eq(recode_table_form_names(", ", " or ", names, 9),
@@ -199,6 +201,33 @@ START_TEST(q2_codes_blocks_and_padding)
 }
 END_TEST
 
+/* q2-slot: 15 values a block of 16, a zero code in its last slot; the
+ * 20 values take two blocks, the second padded with zeros. */
+START_TEST(q2_slot_codes_and_zero_slot)
+{
+	uint8_t got[ROWS * 2 * 4];
+	float scales[ROWS * 2];
+	struct weight w;
+
+	weight_init(&w);
+	write_and_read(&w, TSTREAM__ENCODING__TERNARY_Q2_SLOT, got,
+	    sizeof got, scales, ROWS * 2);
+	for (int r = 0; r < ROWS; r++)
+		for (int p = 0; p < 32; p++) {
+			unsigned code = (got[r * 8 + p / 4] >> (2 * (p % 4))) &
+			    3;
+			int k = p / 16 * 15 + p % 16;
+			int want = p % 16 < 15 && k < COLS ?
+			    w.t[r * COLS + k] + 2 : 2;
+
+			ck_assert_uint_eq(code, (unsigned)want);
+		}
+	ck_assert_uint_eq((got[3] >> 6) & 3, 2);	/* slot 15 of row 0 */
+	for (int i = 0; i < ROWS * 2; i++)
+		ck_assert_float_eq(scales[i], 0.25f);
+}
+END_TEST
+
 /* Q8_0's rounding: d = max|x| / 127, q = round half away from zero of
  * x * (1/d); a zero block; the padded tail; a value that is not finite. */
 START_TEST(block_q8_rows)
@@ -225,6 +254,12 @@ START_TEST(block_q8_rows)
 	    0);
 	for (int k = 0; k < 64; k++)
 		ck_assert_int_eq((int8_t)i8[k], (int)codes[k] - 128);
+	x[32] = 1e-40f;		/* a subnormal block: 1 / d overflows */
+	ck_assert_int_eq(blockq8_quantize_row(x, 40, 32, codes, scales, &bad),
+	    0);
+	for (int k = 33; k < 64; k++)
+		ck_assert_uint_eq(codes[k], BLOCKQ8_ZERO);
+	x[32] = 0.0f;
 	x[37] = NAN;
 	ck_assert_int_eq(blockq8_quantize_row(x, 40, 32, codes, scales, &bad),
 	    -1);
@@ -282,6 +317,15 @@ START_TEST(block_q4_rows)
 	ck_assert_int_eq(blockq4_quantize_row(x, 72, 32, codes, scales, &bad),
 	    -1);
 	ck_assert_uint_eq(bad, 65);
+	/* a block of one subnormal and zeros: 1 / d overflows, and the
+	 * zeros still code as zeros (the fuzzer found 0 * inf here) */
+	memset(x, 0, 32 * sizeof *x);
+	x[0] = 1e-40f;
+	ck_assert_int_eq(blockq4_quantize_row(x, 32, 32, codes, scales, &bad),
+	    0);
+	ck_assert_uint_eq(codes[0] >> 4, BLOCKQ4_ZERO);
+	for (int k = 1; k < 16; k++)
+		ck_assert_uint_eq(codes[k], BLOCKQ4_ZERO * 17u);
 }
 END_TEST
 
@@ -289,6 +333,6 @@ Suite *
 suite_compact(void)
 {
 	return UNIT_SUITE("compact", form_names, info_of_each_form,
-	    int8_is_w_transposed, q2_codes_blocks_and_padding, block_q8_rows,
-	    block_q4_rows);
+	    int8_is_w_transposed, q2_codes_blocks_and_padding,
+	    q2_slot_codes_and_zero_slot, block_q8_rows, block_q4_rows);
 }
