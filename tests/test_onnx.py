@@ -1280,10 +1280,18 @@ def compact_refusals():
                                   flags))
         assert p.returncode == 2 and needle in p.stderr, (flags, p.stderr)
         assert p.stdout == b""
-    p = sh("%s %s | %s --to int8 | %s --no-act-quant" % (
-        tool("st-read"), d, tool("tern-dequant"), tool("onnx-emit")))
-    assert p.returncode == 2 and b"leave out --no-act-quant" in p.stderr
-    assert p.stdout == b""
+    for to, flags, needle in (
+            ("--to int8", "--no-act-quant", b"leave out --no-act-quant"),
+            ("--to q2s", "--no-act-quant", b"is ternary-q2-slot, whose "
+             b"integer matmul needs the quantized activations"),
+            ("--to q2s", "--accuracy-level 4", b"always runs at level 4"),
+            ("--to int8", "--accuracy-level 4", b"is ternary-int8, and no "
+             b"projection is ternary-q2")):
+        p = sh("%s %s | %s %s | %s %s" % (
+            tool("st-read"), d, tool("tern-dequant"), to, tool("onnx-emit"),
+            flags))
+        assert p.returncode == 2 and needle in p.stderr, (to, p.stderr)
+        assert p.stdout == b""
     # --gqa's right padding and --last-logits' left one never both hold;
     # onnxruntime's GroupQueryAttention takes head sizes of 8k
     p = sh("%s %s | %s | %s --gqa --last-logits" % (

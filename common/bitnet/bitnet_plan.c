@@ -300,20 +300,25 @@ bitnet_plan_refuse_unquantized(const Tstream__StreamHeader *h, struct diag *d)
 int
 bitnet_plan_refuse_level(const Tstream__StreamHeader *h, struct diag *d)
 {
-	const char *slot = NULL;
+	const Tstream__TensorInfo *other = NULL;
 
 	for (size_t i = 0; i < h->n_manifest; i++) {
-		Tstream__Encoding e = h->manifest[i]->encoding;
+		const Tstream__TensorInfo *t = h->manifest[i];
+		struct bitnet_name bn;
 
-		if (e == TSTREAM__ENCODING__TERNARY_Q2)
+		if (t->encoding == TSTREAM__ENCODING__TERNARY_Q2)
 			return 0;
-		if (e == TSTREAM__ENCODING__TERNARY_Q2_SLOT && slot == NULL)
-			slot = h->manifest[i]->name;
+		bitnet_name_parse(t->name, &bn);
+		if (bn.is_projection && other == NULL)
+			other = t;
 	}
-	if (slot == NULL)
-		return 0;
-	return diag_fail(d, BN_EXIT_USAGE, "tensor '%s' is %s, whose "
-	    "MatMulNBits always runs at accuracy level 4, and no projection "
-	    "is ternary-q2: leave out --accuracy-level", slot,
-	    tstream_encoding_name(TSTREAM__ENCODING__TERNARY_Q2_SLOT));
+	if (other == NULL)
+		return diag_fail(d, BN_EXIT_USAGE, "--accuracy-level sets the "
+		    "level of ternary-q2 projections, and the stream has no "
+		    "projection: leave it out");
+	return diag_fail(d, BN_EXIT_USAGE, "tensor '%s' is %s, and no "
+	    "projection is ternary-q2, whose level --accuracy-level sets%s: "
+	    "leave it out", other->name, tstream_encoding_name(other->encoding),
+	    other->encoding == TSTREAM__ENCODING__TERNARY_Q2_SLOT ?
+	    " (ternary-q2-slot always runs at level 4)" : "");
 }

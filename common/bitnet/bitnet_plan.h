@@ -43,8 +43,8 @@ int bitnet_plan(const Tstream__StreamHeader *h, struct bitnet_part *p,
 int bitnet_plan_refuse_unquantized(const Tstream__StreamHeader *h,
     struct diag *d);
 
-/* -1 (a usage error) if projections are q2-slot and none is q2: an
- * accuracy level given would change nothing (q2-slot runs at 4). */
+/* -1 (a usage error) if no projection is ternary-q2: an accuracy level
+ * given would change nothing (ternary-q2-slot always runs at 4). */
 int bitnet_plan_refuse_level(const Tstream__StreamHeader *h, struct diag *d);
 
 /* "decoder blocks 3-5: hidden_states -> hidden_states_out" */

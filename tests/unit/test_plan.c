@@ -148,12 +148,15 @@ START_TEST(refusals)
 	ck_assert_int_eq(plan(&m, &p, &d), 0);
 	ck_assert_int_eq(bitnet_plan_refuse_unquantized(&m.h, &d), -1);
 	ck_assert_ptr_nonnull(strstr(d.msg, "is ternary-int8"));
-	ck_assert_int_eq(bitnet_plan_refuse_level(&m.h, &d), 0);
+	ck_assert_int_eq(bitnet_plan_refuse_level(&m.h, &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "is ternary-int8, and no "));
 	t->encoding = TSTREAM__ENCODING__TERNARY_Q2_SLOT;
 	ck_assert_int_eq(bitnet_plan_refuse_unquantized(&m.h, &d), -1);
 	ck_assert_ptr_nonnull(strstr(d.msg, "is ternary-q2-slot"));
 	ck_assert_int_eq(bitnet_plan_refuse_level(&m.h, &d), -1);
-	ck_assert_ptr_nonnull(strstr(d.msg, "leave out --accuracy-level"));
+	ck_assert_ptr_nonnull(strstr(d.msg, "always runs at level 4"));
+	t->encoding = TSTREAM__ENCODING__TERNARY_Q2;
+	ck_assert_int_eq(bitnet_plan_refuse_level(&m.h, &d), 0);
 	t->encoding = TSTREAM__ENCODING__TERNARY_INT8;
 	m.shapes[m.h.n_manifest - 1][0] = 2;	/* scales of a wrong shape */
 	ck_assert_int_eq(plan(&m, &p, &d), -1);
