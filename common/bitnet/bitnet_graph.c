@@ -496,7 +496,8 @@ act_slotted(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
 {
 	struct onnx_graph *g = x->g;
 	uint64_t k = t->shape[1];
-	int64_t b = t->block_size, per = b - 1;
+	int64_t b = t->block_size;
+	int64_t per = tstream_block_values(t->encoding, t->block_size);
 	int64_t n = (int64_t)tstream_blocks(k, (uint32_t)per);
 	const char *p = a->xq;
 

@@ -70,11 +70,6 @@ layout_int8(const Tstream__TensorInfo *t, uint64_t n,
 	return 0;
 }
 
-uint32_t
-tstream_block_values(Tstream__Encoding e, uint32_t block)
-{
-	return e == TSTREAM__ENCODING__TERNARY_Q2_SLOT ? block - 1 : block;
-}
 
 /* u8 [rows, blocks, block / per_byte]: rows of blocks of codes, per_byte
  * of them a byte (MatMulNBits' B). */
@@ -93,18 +88,10 @@ layout_blocks(const Tstream__TensorInfo *t, unsigned per_byte,
 	return 0;
 }
 
-/* TERNARY_Q2: 2-bit codes, four a byte (MatMulNBits bits=2). */
+/* TERNARY_Q2 and TERNARY_Q2_SLOT: 2-bit codes, four a byte (MatMulNBits
+ * bits=2). */
 static int
 layout_q2(const Tstream__TensorInfo *t, uint64_t n,
-    struct tstream_layout *l)
-{
-	(void)n;
-	return layout_blocks(t, 4, l);
-}
-
-/* TERNARY_Q2_SLOT: the same, block - 1 values a block, then a zero. */
-static int
-layout_q2_slot(const Tstream__TensorInfo *t, uint64_t n,
     struct tstream_layout *l)
 {
 	(void)n;
@@ -149,21 +136,14 @@ scales_int8(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 	return 1;
 }
 
-/* q2, q8 and q4: f32 [rows, blocks], every block's scale. */
+/* q2, q2s, q8 and q4: f32 [rows, blocks], every block's scale (block:
+ * the values a block holds). */
 static size_t
 scales_per_block(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 {
 	dims[0] = rows;
 	dims[1] = tstream_blocks(cols, block);
 	return 2;
-}
-
-/* q2-slot: f32 [rows, blocks] of block - 1 values. */
-static size_t
-scales_per_slot_block(uint64_t rows, uint64_t cols, uint32_t block,
-    uint64_t dims[2])
-{
-	return scales_per_block(rows, cols, block - 1, dims);
 }
 
 /* row-i8: f32 [rows, 1], every row's scale. */
@@ -178,24 +158,25 @@ scales_rows(uint64_t rows, uint64_t cols, uint32_t block, uint64_t dims[2])
 
 static const struct tstream_encoding encodings[] = {
 	{ TSTREAM__ENCODING__PLAIN, "plain", 0, 0, 0, 0, "f32", "",
-	    layout_plain, NULL },
+	    layout_plain, NULL, 0 },
 	{ TSTREAM__ENCODING__TERNARY_HF_PACKED, "ternary-hf-packed",
-	    TSTREAM__DTYPE__U8, 1, 1, 0, NULL, NULL, layout_hf_packed, NULL },
+	    TSTREAM__DTYPE__U8, 1, 1, 0, NULL, NULL, layout_hf_packed, NULL,
+	    0 },
 	{ TSTREAM__ENCODING__TERNARY_I2S, "ternary-i2s", TSTREAM__DTYPE__U8,
-	    1, 0, 0, NULL, NULL, layout_i2s, NULL },
+	    1, 0, 0, NULL, NULL, layout_i2s, NULL, 0 },
 	{ TSTREAM__ENCODING__TERNARY_INT8, "ternary-int8", TSTREAM__DTYPE__I8,
-	    1, 1, 0, "int8", "_int8", layout_int8, scales_int8 },
+	    1, 1, 0, "int8", "_int8", layout_int8, scales_int8, 0 },
 	{ TSTREAM__ENCODING__TERNARY_Q2, "ternary-q2", TSTREAM__DTYPE__U8,
-	    1, 1, 1, "q2", "_q2", layout_q2, scales_per_block },
+	    1, 1, 1, "q2", "_q2", layout_q2, scales_per_block, 0 },
 	{ TSTREAM__ENCODING__BLOCK_Q8, "block-q8", TSTREAM__DTYPE__U8, 0, 0,
-	    1, NULL, NULL, layout_q8, scales_per_block },
+	    1, NULL, NULL, layout_q8, scales_per_block, 0 },
 	{ TSTREAM__ENCODING__BLOCK_Q4, "block-q4", TSTREAM__DTYPE__U8, 0, 0,
-	    1, NULL, NULL, layout_q4, scales_per_block },
+	    1, NULL, NULL, layout_q4, scales_per_block, 0 },
 	{ TSTREAM__ENCODING__ROW_I8, "row-i8", TSTREAM__DTYPE__I8, 0, 0, 0,
-	    NULL, NULL, layout_row_i8, scales_rows },
+	    NULL, NULL, layout_row_i8, scales_rows, 0 },
 	{ TSTREAM__ENCODING__TERNARY_Q2_SLOT, "ternary-q2-slot",
-	    TSTREAM__DTYPE__U8, 1, 1, 1, "q2s", "_q2", layout_q2_slot,
-	    scales_per_slot_block },
+	    TSTREAM__DTYPE__U8, 1, 1, 1, "q2s", "_q2", layout_q2,
+	    scales_per_block, 1 },
 };
 #define N_ENCODINGS	(sizeof encodings / sizeof *encodings)
 
@@ -254,6 +235,14 @@ tstream_scales_shape(const Tstream__TensorInfo *t, uint64_t dims[2])
 
 	if (enc == NULL || enc->scales_shape == NULL || t->n_shape != 2)
 		return 0;
-	return enc->scales_shape(t->shape[0], t->shape[1], t->block_size,
-	    dims);
+	return enc->scales_shape(t->shape[0], t->shape[1],
+	    t->block_size - enc->slot, dims);
+}
+
+uint32_t
+tstream_block_values(Tstream__Encoding e, uint32_t block)
+{
+	const struct tstream_encoding *enc = tstream_encoding_of(e);
+
+	return enc != NULL ? block - enc->slot : block;
 }

@@ -43,6 +43,9 @@ struct tstream_encoding {
 	 * when the encoding has no scales tensor. */
 	size_t (*scales_shape)(uint64_t rows, uint64_t cols, uint32_t block,
 	    uint64_t dims[2]);
+	/* Codes at the end of each block that hold no value (a zero): 1
+	 * for ternary-q2-slot, 0 for the rest. */
+	unsigned slot;
 };
 
 /* The row of e; NULL if e is not an encoding. */
@@ -68,8 +71,8 @@ size_t tstream_scales_shape(const Tstream__TensorInfo *t, uint64_t dims[2]);
 /* Is b a block size? */
 int tstream_block_ok(uint64_t b);
 
-/* The weights a block of `block` codes of encoding e holds: block, or
- * block - 1 for TERNARY_Q2_SLOT (its last code is a zero). */
+/* The values a block of `block` codes of encoding e holds: block less
+ * the encoding's slot codes. */
 uint32_t tstream_block_values(Tstream__Encoding e, uint32_t block);
 
 /* Blocks of `block` values that hold k values (the last one padded). */

@@ -123,7 +123,8 @@ static int
 write_q2_slot(const struct ternary_matrix *m, uint32_t block,
     struct tstream_writer *w, void *buf, struct diag *d)
 {
-	return write_q2_blocks(m, block, block - 1, w, buf, d);
+	return write_q2_blocks(m, block, tstream_block_values(
+	    TSTREAM__ENCODING__TERNARY_Q2_SLOT, block), w, buf, d);
 }
 
 /* The scales tensor `info` (compact_info's): every value m's scale. */
