@@ -845,7 +845,7 @@ def compact_forms_store_the_embedding_as_asked():
         assert err[~small].max() == 0 and err.max() <= 2.0 ** -25, embed
     p = sh("%s %s | %s --embed f64" % (tool("st-read"), d,
                                        tool("tern-dequant")))
-    assert p.returncode == 2 and b"--embed takes f16, f32, keep, q8, q4 or int8" in \
+    assert p.returncode == 2 and b"--embed takes f16, f32, keep, q8, q4, q4-256 or int8" in \
         p.stderr, p.stderr
     # a value beyond float16 is refused by name, and f32 takes it
     big = os.path.join(TMP, "big-embed")
@@ -962,16 +962,19 @@ def q8_embedding_and_head():
     assert out["logits"].shape == (1, 4, 6)
 
 
-def q4_blocks(x):
-    """numpy's block-q4 of a float32 matrix [R, C], C a multiple of 32:
-    codes u8 [R, C/32, 16] (two a byte, the first low), scales [R, C/32]
-    and the codes q + 8 [R, C/32, 32], as tstream(5) says: m, the value
+def q4_blocks(x, block=32):
+    """numpy's block-q4 of a float32 matrix [R, C] in blocks of block (C
+    padded with zeros to whole blocks, B of them): codes u8 [R, B,
+    block/2] (two a byte, the first low), scales [R, B] and the codes
+    q + 8 [R, B, block], as tstream(5) says: m, the value
     of largest magnitude, put at -8 + s/8 for s in -8..8, x * (1/d) clamped
     to -8..7 and rounded half up, each with its least-squares scale
     sum(x q) / sum(q q), the one of largest sum(x q)^2 / sum(q q) (least
     error) kept, the first of equals; in float32, summed in order."""
     f = np.float32
-    b = x.astype(f).reshape(x.shape[0], -1, 32)
+    pad = -x.shape[1] % block
+    b = np.pad(x.astype(f), ((0, 0), (0, pad))).reshape(x.shape[0], -1,
+                                                         block)
     m = np.take_along_axis(b, np.abs(b).argmax(-1)[..., None], -1)[..., 0]
     best_q = np.zeros(b.shape, np.int64)
     best_d = np.zeros(m.shape, f)
@@ -983,7 +986,7 @@ def q4_blocks(x):
             q = np.floor(np.clip(b * inv[..., None], f(-8), f(7)) + f(8.5))
             q = q.astype(np.int64) - 8
             xq, qq = np.zeros(m.shape, f), np.zeros(m.shape, f)
-            for i in range(32):
+            for i in range(block):
                 xq = xq + b[..., i] * q[..., i].astype(f)
                 qq = qq + (q[..., i] ** 2).astype(f)
             score = np.where(qq > 0, xq * xq / qq, f(0))
@@ -998,38 +1001,42 @@ def q4_blocks(x):
 
 @SUITE.test
 def q4_embedding_and_head():
-    """--embed q4: the embedding stored as numpy's block-q4 byte for byte,
-    its rows gathered and unpacked exactly with standard operators; the
-    tied head as MatMulNBits bits=4 at accuracy level 4: logits within
+    """--embed q4 and q4-256: the embedding stored as numpy's block-q4 (in
+    blocks of 32 and of 256, a row shorter than a block padded) byte for
+    byte, its rows gathered and unpacked exactly with standard operators;
+    the tied head as MatMulNBits bits=4 at accuracy level 4: logits within
     Q4_LOGITS_BOUND of the reference run on the same 4-bit table."""
-    for name in ("tiny", "llama"):
+    for name, form, block in (("tiny", "q4", 32), ("llama", "q4", 32),
+                              ("tiny", "q4-256", 256),
+                              ("llama", "q4-256", 256)):
         ref = reference.Reference(model_dir(*next(c for c in CONFIGS
                                                   if c[0] == name)))
         stored = {}
         for t in ("model.embed_tokens.weight", "lm_head.weight"):
             if t in ref.t:  # the Llama family's untied head too
-                codes, scales, q = q4_blocks(ref.t[t])
+                codes, scales, q = q4_blocks(ref.t[t], block)
                 stored[t] = codes, scales
                 ref.t[t] = ((q.astype(np.float32) - 8) * scales[..., None]
-                            ).reshape(ref.t[t].shape)
+                            ).reshape(q.shape[0], -1)[:, :ref.t[t].shape[1]]
         table = ref.t["model.embed_tokens.weight"]
         ids, mask, pos = pick_ids(ref, (1, 7))
         want, _ = ref.forward(ids, mask, pos, empty_past(ref, 1))
-        path = emit(name, to="--to q2 --embed q4")
+        to = "--to q2 --embed " + form
+        path = emit(name, to=to)
         m = stored_tables(path, stored)
         head = [n for n in m.graph.node if n.op_type == "MatMulNBits" and
                 n.input[1] == list(stored)[-1]]
-        assert [a.i for n in head for a in n.attribute
-                if a.name == "bits"] == [4], head
+        assert [(a.name, a.i) for n in head for a in n.attribute
+                if a.name in ("bits", "block_size")] == [
+                    ("bits", 4), ("block_size", block)], head
         onnx.checker.check_model(m, full_check=True)
         err = rel_err(logits_of(path, ref, ids, mask, pos)["logits"], want)
         REPORT.append("%-10s %-24s max |diff| / max |ref| = %.2e"
-                      % (name, "q2 --embed q4", err))
-        assert err <= Q4_LOGITS_BOUND, (name, err)
-        part, _ = emit_part(name, "-t 'model.embed_tokens.*'",
-                            "--to q2 --embed q4")
+                      % (name, "q2 --embed " + form, err))
+        assert err <= Q4_LOGITS_BOUND, (name, form, err)
+        part, _ = emit_part(name, "-t 'model.embed_tokens.*'", to)
         h = ort_run.run(part, {"input_ids": ids})[0]["hidden_states"]
-        assert np.array_equal(h, table[ids]), "the q4 gather is inexact"
+        assert np.array_equal(h, table[ids]), (form, "gather inexact")
 
 
 def row_i8(x):

@@ -85,7 +85,7 @@ block_q4_codes(const float *v, uint32_t block, float d, int8_t *q,
 static float
 block_q4_search(const float *v, uint32_t block, float m, int8_t *best)
 {
-	int8_t q[BLOCKQ8_TABLE_BLOCK];
+	int8_t q[BLOCKQ4_MAX_BLOCK];
 	float d = 0.0f, most = -1.0f;
 
 	memset(best, 0, block);
@@ -107,10 +107,10 @@ blockq4_quantize_row(const float *x, uint64_t n, uint32_t block,
     uint8_t *codes, float *scales, uint64_t *bad)
 {
 	uint64_t blocks = n / block + (n % block != 0);
-	int8_t q[BLOCKQ8_TABLE_BLOCK];
-	float v[BLOCKQ8_TABLE_BLOCK];
+	int8_t q[BLOCKQ4_MAX_BLOCK];
+	float v[BLOCKQ4_MAX_BLOCK];
 
-	assert(block <= BLOCKQ8_TABLE_BLOCK && block % 2 == 0);
+	assert(block <= BLOCKQ4_MAX_BLOCK && block % 2 == 0);
 	for (uint64_t b = 0; b < blocks; b++) {
 		uint64_t k0 = b * block;
 		float m;

@@ -28,8 +28,8 @@ int blockq8_quantize_row(const float *x, uint64_t n, uint32_t block,
 int blockq8_quantize_row_i8(const float *x, uint64_t n, uint32_t block,
     uint8_t *codes, float *scales, uint64_t *bad);
 
-/* A float matrix in 4-bit blocks of at most BLOCKQ8_TABLE_BLOCK (an even
- * number), as GGUF's Q4_0 stores them (and MatMulNBits bits=4 reads):
+/* A float matrix in 4-bit blocks of at most BLOCKQ4_MAX_BLOCK (an even
+ * number), as GGUF's Q4_0 stores them in blocks of 32 (and MatMulNBits bits=4 reads):
  * per block a scale d and codes q in -8..7, stored as q + 8, two a byte,
  * the first in the low nibble, so codes holds blocks * block / 2 bytes;
  * x is read back as (code - 8) * d.  The block's value of largest
@@ -37,6 +37,10 @@ int blockq8_quantize_row_i8(const float *x, uint64_t n, uint32_t block,
  * codes, with each one's least-squares scale, the one of least squared
  * error is kept: a few percent less error than Q4_0's d = m / -8. */
 #define BLOCKQ4_ZERO	8u
+#define BLOCKQ4_MAX_BLOCK	256u
+/* The block of the fast q4 table: onnxruntime's 4-bit MatMulNBits reads
+ * the 2B4T's head in blocks of 256 about a third faster than in 32s. */
+#define BLOCKQ4_WIDE_BLOCK	256u
 
 int blockq4_quantize_row(const float *x, uint64_t n, uint32_t block,
     uint8_t *codes, float *scales, uint64_t *bad);

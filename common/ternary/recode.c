@@ -28,6 +28,8 @@ static const struct recode_table_form table_forms[] = {
 	    blockq8_quantize_row, 0 },
 	{ "q4", TSTREAM__ENCODING__BLOCK_Q4, BLOCKQ8_TABLE_BLOCK,
 	    blockq4_quantize_row, 0 },
+	{ "q4-256", TSTREAM__ENCODING__BLOCK_Q4, BLOCKQ4_WIDE_BLOCK,
+	    blockq4_quantize_row, 0 },
 	{ "int8", TSTREAM__ENCODING__ROW_I8, 0, blockq8_quantize_row_i8, 0 },
 };
 #define N_TABLE_FORMS (sizeof table_forms / sizeof *table_forms)

@@ -72,6 +72,7 @@ forms=(
 	"q2 b128 acc4 q8 last|--to q2 --block-size 128 --embed q8|--accuracy-level 4 --last-logits|{}"
 	"q2 b128 acc4 mlas-act|--to q2 --block-size 128 --embed q8|--accuracy-level 4 --no-act-quant --last-logits|{}"
 	"q2 b128 acc4 q4 mlas-act|--to q2 --block-size 128 --embed q4|--accuracy-level 4 --no-act-quant --last-logits|{}"
+	"q2 b128 acc4 q4-256 whole mlas-act|--to q2 --block-size 128 --embed q4-256|--accuracy-level 4 --no-act-quant --last-logits --table-piece 4G|{}"
 	"q2s b128 f32-embed|--to q2s --block-size 128 --embed f32|--last-logits|{}"
 	"q2s b128 q4|--to q2s --block-size 128 --embed q4|--last-logits|{}"
 )
@@ -324,7 +325,8 @@ print("copy bandwidth %.1f GB/s (read + written, a thread per core); %s "
 PY
 for f in "${forms[@]}"; do
 	IFS='|' read -r name dq em extra <<<"$f"
-	case $name in "q2 b128 acc4 q4 mlas-act" | "q2s b128 f32-embed") ;;
+	case $name in "q2 b128 acc4 q4-256 whole mlas-act" | \
+	    "q2s b128 f32-embed") ;;
 	*) continue ;;
 	esac
 	echo "where the time goes: $name"

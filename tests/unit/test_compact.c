@@ -54,7 +54,7 @@ START_TEST(form_names)
 	ck_assert_str_eq(tstream_encoding_forms(", ", names, sizeof names),
 	    "f32, int8, q2, q2s");
 	ck_assert_str_eq(recode_table_form_names(", ", " or ", names,
-	    sizeof names), "f16, f32, keep, q8, q4 or int8");
+	    sizeof names), "f16, f32, keep, q8, q4, q4-256 or int8");
 	ck_assert_str_eq(recode_table_form_names(", ", " or ", names, 9),
 	    "f16, f32");	/* cut short */
 	ck_assert_ptr_eq(recode_table_form_at(0),
@@ -68,8 +68,13 @@ START_TEST(form_names)
 	tf = recode_table_form_by_name("q4");
 	ck_assert_int_eq(tf->encoding, TSTREAM__ENCODING__BLOCK_Q4);
 	ck_assert_ptr_eq(tf->quantize_row, blockq4_quantize_row);
+	ck_assert_uint_eq(tf->block, BLOCKQ8_TABLE_BLOCK);
+	tf = recode_table_form_by_name("q4-256");
+	ck_assert_int_eq(tf->encoding, TSTREAM__ENCODING__BLOCK_Q4);
+	ck_assert_ptr_eq(tf->quantize_row, blockq4_quantize_row);
+	ck_assert_uint_eq(tf->block, BLOCKQ4_WIDE_BLOCK);
 	ck_assert_ptr_null(recode_table_form_by_name("q6"));
-	ck_assert_ptr_null(recode_table_form_at(6));
+	ck_assert_ptr_null(recode_table_form_at(7));
 }
 END_TEST
 
@@ -329,10 +334,38 @@ START_TEST(block_q4_rows)
 }
 END_TEST
 
+/* Blocks of 256 (q4-256): one scale for 256 values, exact on a grid of
+ * its steps; a row of 300 pads its second block with zero codes. */
+START_TEST(block_q4_wide_rows)
+{
+	static const float steps[8] = { -8, 7, 3, -2, 0, 1, -5, 6 };
+	float x[300], scales[2];
+	uint8_t codes[256];	/* 2 blocks of 128 bytes */
+	uint64_t bad = 0;
+
+	for (int k = 0; k < 300; k++)
+		x[k] = (k < 256 ? 0.5f : 0.125f) * steps[k % 8];
+	ck_assert_int_eq(blockq4_quantize_row(x, 300, BLOCKQ4_WIDE_BLOCK,
+	    codes, scales, &bad), 0);
+	ck_assert_float_eq(scales[0], 0.5f);
+	ck_assert_float_eq(scales[1], 0.125f);
+	for (int k = 0; k < 300; k++)
+		ck_assert_float_eq(q4_value(codes, scales, k,
+		    BLOCKQ4_WIDE_BLOCK), x[k]);
+	for (int k = 128 + 22; k < 256; k++)	/* values 300..511 */
+		ck_assert_uint_eq(codes[k], BLOCKQ4_ZERO * 17u);
+	x[299] = NAN;
+	ck_assert_int_eq(blockq4_quantize_row(x, 300, BLOCKQ4_WIDE_BLOCK,
+	    codes, scales, &bad), -1);
+	ck_assert_uint_eq(bad, 299);
+}
+END_TEST
+
 Suite *
 suite_compact(void)
 {
 	return UNIT_SUITE("compact", form_names, info_of_each_form,
 	    int8_is_w_transposed, q2_codes_blocks_and_padding,
-	    q2_slot_codes_and_zero_slot, block_q8_rows, block_q4_rows);
+	    q2_slot_codes_and_zero_slot, block_q8_rows, block_q4_rows,
+	    block_q4_wide_rows);
 }
