@@ -14,7 +14,7 @@
 #
 # NEW (16) new tokens after a short prompt; GPU_NEW (3) on webgpu;
 # SHAPES (the families' presets of tests/lib/gen_fixture.py) for the
-# second table, "" to skip it.
+# second table, "" to skip it; ONLY='NAME,NAME' the 2B4T forms to run.
 set -euo pipefail
 
 . "$(dirname "$0")/common.sh"
@@ -28,10 +28,14 @@ cores=$(nproc)
 forms=(
 	"int8-i8|--to int8 --embed int8||int8"
 	"q2-q8-acc4|--to q2 --embed q8|--accuracy-level 4|q2"
+	"q2-q4w-acc4|--to q2 --embed q4-256|--accuracy-level 4|q2"
 	"int8-q8|--to int8 --embed q8||int8"
 	"int8-f16|--to int8||int8"
 	"q2-f16|--to q2||q2"
 )
+
+# ONLY='NAME,NAME' keeps those forms alone.
+keep_only_forms
 
 bundle() {	# bundle DIR SOURCE DQ EMIT
 	[ -f "$1/config.json" ] && return 0
@@ -99,7 +103,8 @@ done
 # The wasm form again, its MatMulInteger nodes giving zeros (no_matmul.py,
 # the same data files linked): what a token costs besides that kernel.
 nomm=$dir/b2-int8-i8-nomm
-if [ ! -f "$nomm/onnx/model_int8.onnx" ]; then
+case " ${forms[*]%%|*} " in *" int8-i8 "*) ;; *) nomm= ;; esac
+if [ -n "$nomm" ] && [ ! -f "$nomm/onnx/model_int8.onnx" ]; then
 	mkdir -p "$nomm/onnx"
 	# hard links: onnxruntime refuses data a symbolic link puts outside
 	# the model's folder
@@ -111,7 +116,7 @@ if [ ! -f "$nomm/onnx/model_int8.onnx" ]; then
 	    "$dir/b2-int8-i8/onnx/model_int8.onnx" \
 	    "$nomm/onnx/model_int8.onnx" >/dev/null
 fi
-served+=("$nomm")
+[ -z "$nomm" ] || served+=("$nomm")
 for s in $shapes; do
 	[ -f "$dir/$s/config.json" ] ||
 	    "$py" "$root/tests/lib/gen_fixture.py" "$dir/$s" --preset "$s" \
@@ -121,11 +126,12 @@ for s in $shapes; do
 done
 serve
 
-printf 'transformers.js %s (onnxruntime-web %s), onnxruntime-node %s, chromium %s, %s cores; %s new tokens after "%s" (%s on webgpu), one run\n\n' \
+printf 'transformers.js %s (onnxruntime-web %s), in Node on its onnxruntime-node %s, chromium %s, %s cores (%s); %s new tokens after "%s" (%s on webgpu), one run\n\n' \
     "$(node -p "require('$root/tests/tjs/node_modules/@huggingface/transformers/package.json').version")" \
     "$(node -p "require('$root/tests/tjs/node_modules/onnxruntime-web/package.json').version")" \
-    "$(node -p "require('$root/tests/ort/node_modules/onnxruntime-node/package.json').version")" \
-    "$(chromium --version 2>/dev/null | awk '{print $2}')" "$cores" "$new" \
+    "$(node -p "require('$root/tests/tjs/node_modules/onnxruntime-node/package.json').version")" \
+    "$(chromium --version 2>/dev/null | awk '{print $2}')" "$cores" \
+    "$(cpu_simd)" "$new" \
     "$prompt" "$gpu_new"
 printf '| 2B4T bundle | MB | wasm: load s | tok/s | heap MiB | tab RSS MiB | wasm, %s threads: tok/s | Node: load s | tok/s | wasm / Node | webgpu (SwiftShader): load s | tok/s | GPU process RSS MiB |\n' "$cores"
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
@@ -142,7 +148,7 @@ for f in "${forms[@]}"; do
 	# WebGPU kernel; a float16 table needs shader-f16, which SwiftShader
 	# lacks)
 	g='{"skip":1}'
-	case $name in q2-q8*) g=$(browse "b2-$name" "$dtype" webgpu "$gpu_new") ;; esac
+	case $name in q2-q[48]*) g=$(browse "b2-$name" "$dtype" webgpu "$gpu_new") ;; esac
 	printf '| %s (`%s%s`) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
 	    "$name" "$dq" "${em:+ $em}" "$(mbytes "$dir/b2-$name")" \
 	    "$(cell "$w" load)" "$(cell "$w" rate)" "$(cell "$w" heap)" \
@@ -151,11 +157,12 @@ for f in "${forms[@]}"; do
 	    "$(cell "$g" rate)" "$(cell "$g" rss)"
 done
 
-w=$(browse b2-int8-i8 int8 wasm "$new")
-wz=$(browse b2-int8-i8-nomm int8 wasm "$new")
-n=$(nodejs "$dir/b2-int8-i8" int8)
-nz=$(nodejs "$nomm" int8)
-"$py" - "$w" "$wz" "$n" "$nz" <<'PY'
+if [ -n "$nomm" ]; then
+	w=$(browse b2-int8-i8 int8 wasm "$new")
+	wz=$(browse b2-int8-i8-nomm int8 wasm "$new")
+	n=$(nodejs "$dir/b2-int8-i8" int8)
+	nz=$(nodejs "$nomm" int8)
+	"$py" - "$w" "$wz" "$n" "$nz" <<'PY'
 import json, sys
 w, wz, n, nz = (json.loads(a) for a in sys.argv[1:])
 print("\nWhere a token of the wasm form (int8, int8 table) goes, its "
@@ -169,6 +176,7 @@ for name, a, b in (("chromium wasm", w, wz), ("Node", n, nz)):
     t, tz = 1000 / a["decode_tok_s"], 1000 / b["decode_tok_s"]
     print("| %s | %.0f | %.0f | %.0f%% |" % (name, t, tz, 100 * (t - tz) / t))
 PY
+fi
 
 [ -n "$shapes" ] || exit 0
 printf '\n| shape, int8 with the int8 table | parameters | MB | wasm: load s | tok/s | heap MiB | Node tok/s | wasm / Node |\n'

@@ -20,3 +20,22 @@ if [ ! -f "$model/model.safetensors" ]; then
 	printf 'fixture     %s written in %.1f s\n' "$model" \
 	    "$(calc "$t1 - $t0")"
 fi
+
+# ONLY='NAME,NAME' keeps those rows of the caller's forms array alone
+# (rows are "NAME|..."), in their order there.
+keep_only_forms() {
+	[ -n "${ONLY:-}" ] || return 0
+	local kept=() f
+	for f in "${forms[@]}"; do
+		case ",$ONLY," in *",${f%%|*},"*) kept+=("$f") ;; esac
+	done
+	forms=("${kept[@]}")
+}
+
+# The CPU's vector extensions that onnxruntime's and bitnet.cpp's kernels
+# choose by, for the header of a run.
+cpu_simd() {
+	grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' |
+	    grep -E '^(avx2|avx512f|avx512_vnni|avx512vnni|avx_vnni|fma)$' |
+	    sort -u | tr '\n' ' ' | sed 's/ $//'
+}

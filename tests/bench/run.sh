@@ -78,13 +78,7 @@ forms=(
 )
 # ONLY='NAME,NAME' keeps those forms alone (the first is then the base of
 # the "x f32" columns).
-if [ -n "${ONLY:-}" ]; then
-	kept=()
-	for f in "${forms[@]}"; do
-		case ",$ONLY," in *",${f%%|*},"*) kept+=("$f") ;; esac
-	done
-	forms=("${kept[@]}")
-fi
+keep_only_forms
 file_of() { echo "$1/model-$(echo "$3 $4" | tr -c 'a-z0-9\n' _).onnx"; }
 
 for f in "${forms[@]}"; do
@@ -312,16 +306,17 @@ print("bitnet.cpp on the trained model: held-out PPL %.4f with the f16 "
       "embedding, %.4f with Q6_K (%+.2e relative)" % (f16, q6k,
                                                      (q6k - f16) / f16))'
 fi
-"$py" - "$bandwidth" "$threads" "$ppl_f32" <<'PY'
+"$py" - "$bandwidth" "$threads" "$ppl_f32" "$(cpu_simd)" <<'PY'
 import sys
-print("copy bandwidth %.1f GB/s (read + written, a thread per core); %s "
-      "threads; 'bound': decode tokens/s over bandwidth / bytes a token "
+print("CPU: %s; copy bandwidth %.1f GB/s (read + written, a thread per "
+      "core); %s threads; 'bound': decode tokens/s over bandwidth / bytes a token "
       "reads; 'kjv ppl': held-out perplexity of the trained model in the "
       "same settings relative to its f32 form (%.4f); 'greedy': the 2B "
       "run's tokens equal to f32's; 'xbcp': against bitnet.cpp's faster "
       "row in each column; bitnet.cpp's load is the wall time of "
-      "loading and prefilling one token" % (float(sys.argv[1]) / 1e9,
-                                            sys.argv[2], float(sys.argv[3])))
+      "loading and prefilling one token" % (
+          sys.argv[4], float(sys.argv[1]) / 1e9, sys.argv[2],
+          float(sys.argv[3])))
 PY
 for f in "${forms[@]}"; do
 	IFS='|' read -r name dq em extra <<<"$f"
