@@ -8,8 +8,9 @@ loopback address, and generates the same greedy tokens as in Node.
 f32, int8, q2, q2 --gqa and a split-data f32 bundle run on device wasm;
 20 tokens of a prompt whose greedy choices float32 noise cannot flip
 must equal Node's (and the numpy reference's).  The 8-bit table (--embed
-q8) runs there too, its first ten tokens Node's, and the trained model
-with the int8 table (--embed int8, the form bundles name for wasm) writes
+q8) runs there too, its first ten tokens Node's, the 4-bit ones (q4,
+q4-256) on wasm and webgpu the trained model's first eight, and the
+trained model with the int8 table (--embed int8, the form bundles name for wasm) writes
 Node's text.  On device webgpu
 (SwiftShader here, without float16) every heavy node runs on the GPU,
 and the trained model's text in q2 equals its fp32 form's.  The page
@@ -268,6 +269,49 @@ def webgpu_runs_every_heavy_node_and_generates():
                                 r["model"], r["dtype"], r["adapter"],
                                 r["text"][:40].strip(), r["decode_tok_s"],
                                 len(r.get("cpu_nodes", []))))
+
+
+@SUITE.test
+def a_4bit_table_runs_on_wasm_and_webgpu():
+    """The smallest bundle, q2 with the 4-bit table (--embed q4, blocks of
+    32, and q4-256): its nibbles unpacked with standard operators and its
+    head a 4-bit MatMulNBits, both of which onnxruntime-web has on wasm
+    and on WebGPU, where every node but the shape arithmetic runs on the
+    GPU; on both devices the trained model's first eight greedy tokens
+    are Node's (the head rounds its activations per block, as the 8-bit
+    one does, so a near-tie later may go either way)."""
+    folders = {}
+    for name, embed in (("kjv-q4", "q4"), ("kjv-q4w", "q4-256")):
+        folders[name] = os.path.join(TMP, name)
+        if not os.path.exists(folders[name]):
+            p = subprocess.run("%s %s | %s --to q2 --embed %s | %s -q "
+                               "--bundle %s" % (
+                                   tool("st-read"), KJV, tool("tern-dequant"),
+                                   embed, tool("onnx-emit"), folders[name]),
+                               shell=True, stderr=subprocess.PIPE)
+            assert p.returncode == 0, p.stderr
+    want = {n: generate(f, KJV_PROMPT, "q2", KJV_NEW)["new_ids"]
+            for n, f in folders.items()}
+    runs = [{"model": n, "dtype": "q2", "device": dev, "prompt": KJV_PROMPT,
+             "max": KJV_NEW, "verbose": int(dev == "webgpu")}
+            for n in folders for dev in ("wasm", "webgpu")]
+    with Server(list(folders.values())) as s:
+        got = browse(s.url, runs)
+    assert len(got) == len(runs), got
+    for r in got:
+        assert "error" not in r and r["device"] in ("wasm", "webgpu"), r
+        ids, node = r["new_ids"], want[r["model"]]
+        same = next((i for i, (a, b) in enumerate(zip(ids, node)) if a != b),
+                    min(len(ids), len(node)))
+        assert same >= 8, (r["model"], r["device"], ids, node)
+        if r["device"] == "webgpu":
+            assert "swiftshader" in r["adapter"], r
+            check_placement(os.path.join(folders[r["model"]], "onnx",
+                                         "model_q2.onnx"), r["cpu_nodes"])
+        SUITE.report.append("web: %-8s q2    %s: the first %d of %d tokens "
+                            "equal to Node's (a 4-bit table), %.2f tokens/s"
+                            % (r["model"], r["device"], same, len(node),
+                               r["decode_tok_s"]))
 
 
 @SUITE.test
