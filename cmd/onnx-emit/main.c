@@ -191,8 +191,7 @@ emit_model(struct tstream_reader *r, const struct options *o,
     struct onnx_out *out, struct bundle *b, struct diag *d)
 {
 	struct bitnet_graph_opts go = { .act_quant = o->act_quant,
-	    .accuracy_level = o->accuracy_level < 0 ? 0 : o->accuracy_level,
-	    .gqa = o->gqa,
+	    .accuracy_level = o->accuracy_level, .gqa = o->gqa,
 	    .last_logits = o->last_logits, .table_piece = o->table_piece };
 	const char *who = o->act_quant ? "onnx-emit " BN_VERSION :
 	    "onnx-emit " BN_VERSION " (no activation quantization)";
@@ -205,16 +204,8 @@ emit_model(struct tstream_reader *r, const struct options *o,
 	int rc;
 
 	if (bitnet_plan(r->header, &part, d) == -1 ||
-	    (!o->act_quant &&
-	    bitnet_plan_refuse_unquantized(r->header, d) == -1) ||
-	    (o->accuracy_level >= 0 &&
-	    bitnet_plan_refuse_level(r->header, d) == -1))
+	    bitnet_graph_refuse_opts(r->header, &go, d) == -1)
 		return diag_prefix(d, "%s", r->name);
-	if (o->gqa && r->header->config->head_dim % 8 != 0)
-		return diag_fail(d, BN_EXIT_USAGE, "%s: head_dim %u: "
-		    "onnxruntime's GroupQueryAttention takes a head size that "
-		    "is a multiple of 8; leave out --gqa", r->name,
-		    r->header->config->head_dim);
 	og_init(&g, "bitnet");
 	rc = bitnet_graph_build(&g, r->header, &part, &go, d);
 	if (rc == 0)

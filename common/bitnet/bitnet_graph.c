@@ -17,6 +17,9 @@
 #define NAME_MAX_LEN 128
 #define FLOAT32_LOWEST (-3.4028234663852886e38f)
 #define ROUND_MAGIC 12582912.0f		/* 1.5 * 2^23 */
+/* q2-slot weights run at accuracy level 4, whose int8 requantization
+ * per block their 127 slot makes exact (act_slotted). */
+#define Q2_SLOT_LEVEL 4
 
 /* --- the graph -------------------------------------------------------- */
 
@@ -524,32 +527,59 @@ static const char *
 linear_q2_slot(struct ctx *x, struct act *a, const Tstream__TensorInfo *t)
 {
 	const char *y = matmul_nbits(x, "proj", act_slotted(x, a, t), t,
-	    t->name, scales_of(x, t->name), t->shape[0], 2, 4);
+	    t->name, scales_of(x, t->name), t->shape[0], 2, Q2_SLOT_LEVEL);
 
 	return og_op2(x->g, "Div", "proj_deq", y, a->s);
 }
 
+/* One row per compact encoding of a projection (the float ones take
+ * Gemm): the graph it takes, whether that graph needs the quantized
+ * activations, and the MatMulNBits accuracy level it runs at
+ * (LEVEL_OPTION: the one the options give; LEVEL_NONE: it has no
+ * MatMulNBits). */
+enum { LEVEL_NONE = -1, LEVEL_OPTION = -2 };
+
+typedef const char *linear_fn(struct ctx *, struct act *,
+    const Tstream__TensorInfo *);
+
+struct projection_form {
+	Tstream__Encoding enc;
+	linear_fn *linear;
+	int needs_act_quant;
+	int level;
+};
+
+static const struct projection_form projection_forms[] = {
+	{ TSTREAM__ENCODING__TERNARY_INT8, linear_int8, 1, LEVEL_NONE },
+	{ TSTREAM__ENCODING__TERNARY_Q2, linear_q2, 0, LEVEL_OPTION },
+	{ TSTREAM__ENCODING__TERNARY_Q2_SLOT, linear_q2_slot, 1,
+	    Q2_SLOT_LEVEL },
+};
+#define N_PROJECTION_FORMS \
+	(sizeof projection_forms / sizeof *projection_forms)
+
+/* The row of encoding e; NULL for a float projection. */
+static const struct projection_form *
+projection_form_of(Tstream__Encoding e)
+{
+	for (size_t i = 0; i < N_PROJECTION_FORMS; i++)
+		if (projection_forms[i].enc == e)
+			return &projection_forms[i];
+	return NULL;
+}
+
 /* y = (xq @ W^T) / s with W [out, in] as stored; or x @ W^T unquantized;
- * int8 and q2 weights take their integer and 2-bit operators. */
+ * compact weights take their row's graph. */
 static const char *
 bitlinear(struct ctx *x, struct act *a, const char *weight)
 {
-	static const struct {
-		Tstream__Encoding enc;
-		const char *(*linear)(struct ctx *, struct act *,
-		    const Tstream__TensorInfo *);
-	} compact[] = {
-		{ TSTREAM__ENCODING__TERNARY_INT8, linear_int8 },
-		{ TSTREAM__ENCODING__TERNARY_Q2, linear_q2 },
-		{ TSTREAM__ENCODING__TERNARY_Q2_SLOT, linear_q2_slot },
-	};
 	const Tstream__TensorInfo *t = tstream_manifest_entry(x->h, weight);
+	const struct projection_form *f = t != NULL ?
+	    projection_form_of(t->encoding) : NULL;
 	const char *y;
 
-	for (size_t i = 0; t != NULL && i < sizeof compact / sizeof *compact;
-	    i++)
-		if (t->encoding == compact[i].enc)
-			return compact[i].linear(x, a, t);
+	if (f != NULL)
+		return f->linear(x, a, t);
 	y = int_attr_node(x, "Gemm", "proj", (const char *const[]){
 	    x->act_quant ? a->xq : a->in, weight }, 2, "transB", 1);
 	return x->act_quant ? og_op2(x->g, "Div", "proj_deq", y, a->s) : y;
@@ -1121,6 +1151,73 @@ add_head(struct ctx *x, const char *h)
 		unflatten(x, logits, x->c->vocab_size, "logits");
 }
 
+/* The row whose level the options set (ternary-q2's). */
+static const struct projection_form *
+level_option_form(void)
+{
+	for (size_t i = 0; i < N_PROJECTION_FORMS; i++)
+		if (projection_forms[i].level == LEVEL_OPTION)
+			return &projection_forms[i];
+	return NULL;
+}
+
+/* An accuracy level given, and no projection whose level it sets; first,
+ * the stream's first projection. */
+static int
+refuse_level(const Tstream__TensorInfo *first, struct diag *d)
+{
+	const char *takes = tstream_encoding_name(level_option_form()->enc);
+	const struct projection_form *f;
+	char fixed[96] = "";
+
+	if (first == NULL)
+		return diag_fail(d, BN_EXIT_USAGE, "--accuracy-level sets the "
+		    "level of %s projections, and the stream has no "
+		    "projection: leave it out", takes);
+	f = projection_form_of(first->encoding);
+	if (f != NULL && f->level >= 0)
+		snprintf(fixed, sizeof fixed, " (%s always runs at level %d)",
+		    tstream_encoding_name(f->enc), f->level);
+	return diag_fail(d, BN_EXIT_USAGE, "tensor '%s' is %s, and no "
+	    "projection is %s, whose level --accuracy-level sets%s: leave it "
+	    "out", first->name, tstream_encoding_name(first->encoding), takes,
+	    fixed);
+}
+
+int
+bitnet_graph_refuse_opts(const Tstream__StreamHeader *h,
+    const struct bitnet_graph_opts *o, struct diag *d)
+{
+	const Tstream__TensorInfo *first = NULL;
+	int level_taken = 0;
+
+	for (size_t i = 0; i < h->n_manifest; i++) {
+		const Tstream__TensorInfo *t = h->manifest[i];
+		const struct projection_form *f;
+		struct bitnet_name bn;
+
+		bitnet_name_parse(t->name, &bn);
+		if (!bn.is_projection)
+			continue;
+		if (first == NULL)
+			first = t;
+		f = projection_form_of(t->encoding);
+		if (f != NULL && f->needs_act_quant && !o->act_quant)
+			return diag_fail(d, BN_EXIT_USAGE, "tensor '%s' is %s, "
+			    "whose integer matmul needs the quantized "
+			    "activations; leave out --no-act-quant", t->name,
+			    tstream_encoding_name(t->encoding));
+		level_taken |= f != NULL && f->level == LEVEL_OPTION;
+	}
+	if (o->accuracy_level >= 0 && !level_taken)
+		return refuse_level(first, d);
+	if (o->gqa && h->config->head_dim % 8 != 0)
+		return diag_fail(d, BN_EXIT_USAGE, "head_dim %u: onnxruntime's "
+		    "GroupQueryAttention takes a head size that is a multiple "
+		    "of 8; leave out --gqa", h->config->head_dim);
+	return 0;
+}
+
 int
 bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
     const struct bitnet_part *part, const struct bitnet_graph_opts *o,
@@ -1128,7 +1225,8 @@ bitnet_graph_build(struct onnx_graph *g, const Tstream__StreamHeader *hdr,
 {
 	const Tstream__ModelConfig *c = hdr->config;
 	struct ctx x = { .g = g, .c = c, .h = hdr, .part = part,
-	    .act_quant = o->act_quant, .accuracy_level = o->accuracy_level,
+	    .act_quant = o->act_quant,
+	    .accuracy_level = o->accuracy_level < 0 ? 0 : o->accuracy_level,
 	    .gqa = o->gqa, .last_logits = o->last_logits,
 	    .table_piece = o->table_piece,
 	    .family = bitnet_config_family(c) };

@@ -25,7 +25,8 @@
 
 struct bitnet_graph_opts {
 	int act_quant;		/* per-token int8 activation quantization */
-	int accuracy_level;	/* MatMulNBits' accuracy_level (q2 weights) */
+	int accuracy_level;	/* MatMulNBits' accuracy_level (q2 weights);
+				 * -1: not given (0) */
 	int gqa;		/* attention as com.microsoft.GroupQueryAttention */
 	int last_logits;	/* logits [batch, 1, vocab] of the last position */
 	uint64_t table_piece;	/* the embedding and head in pieces of rows
@@ -49,6 +50,14 @@ uint64_t bitnet_table_piece_rows(const Tstream__StreamHeader *h,
 long bitnet_graph_weights(struct onnx_graph *g, const Tstream__StreamHeader *h,
     const struct bitnet_graph_opts *o, struct onnx_weight **w,
     struct diag *d);
+
+/* -1 (a usage error) for options that the projections of header h
+ * cannot take or that would change nothing: no activation quantization
+ * where a projection's integer matmul needs it (int8, q2-slot), an
+ * accuracy level where no projection takes one (only q2 does; q2-slot
+ * always runs at 4), GroupQueryAttention for a head size it lacks. */
+int bitnet_graph_refuse_opts(const Tstream__StreamHeader *h,
+    const struct bitnet_graph_opts *o, struct diag *d);
 
 /* Add the graph of part (see bitnet_plan.h) to g, from the config and
  * manifest of h.  Projections stored as int8 take MatMulInteger, q2 ones

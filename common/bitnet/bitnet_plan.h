@@ -38,15 +38,6 @@ struct bitnet_part {
 int bitnet_plan(const Tstream__StreamHeader *h, struct bitnet_part *p,
     struct diag *d);
 
-/* -1 (a usage error) if any projection is int8 or q2-slot: their
- * integer graphs need the activation quantization. */
-int bitnet_plan_refuse_unquantized(const Tstream__StreamHeader *h,
-    struct diag *d);
-
-/* -1 (a usage error) if no projection is ternary-q2: an accuracy level
- * given would change nothing (ternary-q2-slot always runs at 4). */
-int bitnet_plan_refuse_level(const Tstream__StreamHeader *h, struct diag *d);
-
 /* "decoder blocks 3-5: hidden_states -> hidden_states_out" */
 const char *bitnet_part_describe(const struct bitnet_part *p, char *buf,
     size_t len);

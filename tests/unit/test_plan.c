@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bitnet_graph.h"
 #include "bitnet_names.h"
 #include "bitnet_plan.h"
 #include "unit.h"
@@ -115,6 +116,12 @@ END_TEST
 
 START_TEST(refusals)
 {
+	/* onnx-emit's options, as bitnet_graph_refuse_opts takes them */
+	const struct bitnet_graph_opts dflt = { .act_quant = 1,
+	    .accuracy_level = -1 }, noq = { .act_quant = 0,
+	    .accuracy_level = -1 }, lvl = { .act_quant = 1,
+	    .accuracy_level = 4 }, gqa = { .act_quant = 1,
+	    .accuracy_level = -1, .gqa = 1 };
 	struct bitnet_part p;
 	struct diag d;
 	struct model m;
@@ -146,17 +153,26 @@ START_TEST(refusals)
 	ck_assert_ptr_nonnull(strstr(d.msg, "comes without its scales"));
 	add(&m, "model.layers.0.self_attn.q_proj.weight.scales", 1, 0);
 	ck_assert_int_eq(plan(&m, &p, &d), 0);
-	ck_assert_int_eq(bitnet_plan_refuse_unquantized(&m.h, &d), -1);
-	ck_assert_ptr_nonnull(strstr(d.msg, "is ternary-int8"));
-	ck_assert_int_eq(bitnet_plan_refuse_level(&m.h, &d), -1);
-	ck_assert_ptr_nonnull(strstr(d.msg, "is ternary-int8, and no "));
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &noq, &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "is ternary-int8, whose integer"));
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &lvl, &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "is ternary-int8, and no "
+	    "projection is ternary-q2,"));
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &dflt, &d), 0);
 	t->encoding = TSTREAM__ENCODING__TERNARY_Q2_SLOT;
-	ck_assert_int_eq(bitnet_plan_refuse_unquantized(&m.h, &d), -1);
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &noq, &d), -1);
 	ck_assert_ptr_nonnull(strstr(d.msg, "is ternary-q2-slot"));
-	ck_assert_int_eq(bitnet_plan_refuse_level(&m.h, &d), -1);
-	ck_assert_ptr_nonnull(strstr(d.msg, "always runs at level 4"));
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &lvl, &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "(ternary-q2-slot always runs at "
+	    "level 4)"));
 	t->encoding = TSTREAM__ENCODING__TERNARY_Q2;
-	ck_assert_int_eq(bitnet_plan_refuse_level(&m.h, &d), 0);
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &lvl, &d), 0);
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &noq, &d), 0);
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &gqa, &d), -1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "head_dim 4: "));
+	m.cfg.head_dim = 8;
+	ck_assert_int_eq(bitnet_graph_refuse_opts(&m.h, &gqa, &d), 0);
+	m.cfg.head_dim = 4;
 	t->encoding = TSTREAM__ENCODING__TERNARY_INT8;
 	m.shapes[m.h.n_manifest - 1][0] = 2;	/* scales of a wrong shape */
 	ck_assert_int_eq(plan(&m, &p, &d), -1);
