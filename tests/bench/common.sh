@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: ISC
 # Sourced by the benchmark scripts: where things are, the tools built,
-# and the 2B4T-shaped fixture in DIR (made if missing, ~1.2 GB packed).
+# and the 2B4T-shaped fixture in DIR (made if missing, ~1.2 GB packed;
+# not with BENCH_FIXTURE=no, for a script that does not convert it).
 #   . common.sh [DIR]          (default: build/bench)
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,7 +14,7 @@ calc() { awk "BEGIN { print $* }"; }
 
 [ -x "$bin/onnx-emit" ] || make -C "$root" all >/dev/null
 mkdir -p "$dir"
-if [ ! -f "$model/model.safetensors" ]; then
+if [ "${BENCH_FIXTURE:-}" != no ] && [ ! -f "$model/model.safetensors" ]; then
 	t0=$(date +%s.%N)
 	"$py" "$root/tests/lib/gen_fixture.py" "$model" --preset 2b
 	t1=$(date +%s.%N)
