@@ -249,6 +249,18 @@ def a_model_removes_the_data_files_the_old_one_used():
     assert '"model_q2.onnx": 1' in cfg, cfg
 
 
+def caught_signals_default(mask):
+    """The child's umask; and SIGINT, SIGTERM and SIGHUP at their default
+    dispositions, as a terminal gives them: a tool leaves alone a signal
+    it was started ignoring (under nohup, say, which ignores SIGHUP), and
+    the tests may run under one."""
+    def preexec():
+        os.umask(mask)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+    return preexec
+
+
 def start_stalled(argv, env=None, mask=0o077):
     """onnx-emit given all of the stream but its last bytes: it has its
     temporaries open and waits for the rest."""
@@ -256,7 +268,7 @@ def start_stalled(argv, env=None, mask=0o077):
     p = subprocess.Popen([tool("onnx-emit"), "-q"] + argv,
                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env,
-                         preexec_fn=umask(mask))
+                         preexec_fn=caught_signals_default(mask))
     p.stdin.write(data[:-64])
     p.stdin.flush()
     return p
@@ -323,7 +335,8 @@ def extraction_is_whole_files_or_none():
         p = subprocess.Popen([tool("tstream-info"), "-x", d],
                              stdin=subprocess.PIPE,
                              stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, preexec_fn=umask(0o027))
+                             stderr=subprocess.PIPE,
+                             preexec_fn=caught_signals_default(0o027))
         p.stdin.write(data[:len(data) // 2])
         p.stdin.flush()
         # blocked at the cut: the tensors before it whole, one temporary
