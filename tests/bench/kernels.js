@@ -4,16 +4,18 @@
 //
 //   node kernels.js DIR node|wasm THREADS [NAME...]
 //
-// node: onnxruntime-node as the tests install it (tests/ort); wasm:
+// node: onnxruntime-node as the tests install it (tests/ort), with the
+// benchmarks' session options (session.js); wasm:
 // onnxruntime-web's WebAssembly in Node, the copy transformers.js ships
 // (tests/tjs), as a browser tab runs it.  Each model: three warm-up
 // runs, then the median of ROUNDS (default 5) rounds of RUNS runs (by
-// default as many as take half a second); the time of one copy of the projection is the run's over the
-// model's copies.  Every output is checked against x @ W^T first:
-// exactly for the exact forms, within 3% of its largest value at
-// accuracy level 4 (which quantizes x per block); a form that computes
-// something else fails the run.  Prints a JSON line per model: {"name", "copies", "ms" (a copy's),
-// "gbps" (a copy's weight bytes over that), "err"}.
+// default as many as take half a second); the time of one copy of the
+// projection is the run's over the model's copies.  Every output is
+// checked against x @ W^T first: exactly for the exact forms, within 3%
+// of its largest value at accuracy level 4 (which quantizes x per
+// block); a form that computes something else fails the run.  Prints a
+// JSON line per model: {"name", "copies", "ms" (a copy's), "gbps" (a
+// copy's weight bytes over that), "err"}.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -21,10 +23,7 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 
 async function loadOrt(kind, threads) {
-  if (kind === 'node') {
-    return require(path.join(root, 'ort', 'node_modules',
-      'onnxruntime-node'));
-  }
+  if (kind === 'node') return require('./session.js').ort;
   if (kind !== 'wasm') throw new Error(`kernels.js: runtime '${kind}' is ` +
     'not node or wasm');
   const ort = await import(path.join(root, 'tjs', 'node_modules',
@@ -33,9 +32,11 @@ async function loadOrt(kind, threads) {
   return ort;
 }
 
+// node: the benchmarks' own session options, on THREADS threads.
 function sessionOptions(kind, threads) {
   return kind === 'node'
-    ? { intraOpNumThreads: threads, graphOptimizationLevel: 'all' }
+    ? require('./session.js').sessionOptions({},
+      { intraOpNumThreads: threads })
     : { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
 }
 
